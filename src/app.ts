@@ -1,0 +1,29 @@
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { eventsRoute } from "./events/route";
+import { requestContext } from "./http/context";
+import { storefrontCors } from "./http/cors";
+import { ApiError } from "./http/errors";
+import { onError, onNotFound } from "./http/error-handler";
+import type { AppEnv } from "./http/types";
+import { featuresRoute, healthRoute } from "./ops/health";
+import { sessionRoute } from "./session/route";
+
+/** The HTTP API: middleware chain and routes. */
+export const app = new Hono<AppEnv>()
+  .use(requestId())
+  .use(requestContext())
+  .use(storefrontCors())
+  .route("/healthz", healthRoute)
+  .route("/v1/events", eventsRoute)
+  .route("/v1/session", sessionRoute)
+  .route("/v1/features", featuresRoute)
+  .all("/v1/events", () => {
+    throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
+  })
+  .all("/v1/session", () => {
+    throw new ApiError(405, "method_not_allowed", "Use GET /v1/session");
+  });
+
+app.onError(onError);
+app.notFound(onNotFound);

@@ -1,0 +1,116 @@
+/**
+ * Event types as stored and forwarded after validation and pseudonymisation.
+ * Pure types: the feature definitions and the offline pipeline import them too.
+ */
+
+/** Every event type the API accepts. */
+export const EVENT_TYPES = [
+  "page_view",
+  "product_view",
+  "search",
+  "add_to_cart",
+  "remove_from_cart",
+  "purchase",
+  "recommendation_click",
+  "identify",
+  "consent",
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface PageViewProps {
+  path?: string;
+  page_type?: string;
+  referrer?: string;
+}
+export interface ProductViewProps {
+  item_id: string;
+  category?: string;
+  price?: number;
+  currency?: string;
+}
+export interface SearchProps {
+  /** Scrubbed of email-like and long number-like tokens before storage. */
+  query: string;
+  results_count?: number;
+}
+export interface AddToCartProps {
+  item_id: string;
+  quantity: number;
+  price?: number;
+  currency?: string;
+  category?: string;
+}
+export interface RemoveFromCartProps {
+  item_id: string;
+  /** Absent: remove the item entirely. */
+  quantity?: number;
+}
+export interface PurchaseItem {
+  item_id: string;
+  quantity: number;
+  price?: number;
+  category?: string;
+}
+export interface PurchaseProps {
+  order_id: string;
+  items: PurchaseItem[];
+  currency?: string;
+  total?: number;
+}
+export interface RecommendationClickProps {
+  impression_id: string;
+  item_id: string;
+  position?: number;
+}
+/** Identifiers arrive in clear and are stored only as keyed HMACs. */
+export interface IdentifyProps {
+  customer_hash: string;
+  email_hash?: string;
+}
+export interface ConsentProps {
+  analytics: boolean;
+  personalization: boolean;
+}
+
+interface PropsByType {
+  page_view: PageViewProps;
+  product_view: ProductViewProps;
+  search: SearchProps;
+  add_to_cart: AddToCartProps;
+  remove_from_cart: RemoveFromCartProps;
+  purchase: PurchaseProps;
+  recommendation_click: RecommendationClickProps;
+  identify: IdentifyProps;
+  consent: ConsentProps;
+}
+
+/** One validated event of type `T`, timestamp normalised to epoch milliseconds. */
+export type TrackedEventOf<T extends EventType> = {
+  id: string;
+  type: T;
+  timestamp: number;
+  properties: PropsByType[T];
+};
+
+/** A validated, pseudonymised event: the input of every feature reducer. */
+export type TrackedEvent = { [T in EventType]: TrackedEventOf<T> }[EventType];
+
+/** Version of the event and queue-message schema; bump on a breaking change. */
+export const EVENT_SCHEMA_VERSION = 1;
+
+/**
+ * A queue message / event-log line: the event plus server-owned fields.
+ * `seq` is the event's position in its visitor's stream, assigned by the
+ * SessionDO: offline replay sorts by it to see events in the order the
+ * online feature store applied them.
+ */
+export interface EventMessage {
+  kind: "event";
+  schema_version: typeof EVENT_SCHEMA_VERSION;
+  tenant: string;
+  visitor_id: string;
+  seq: number;
+  received_at: number;
+  event: TrackedEvent;
+}

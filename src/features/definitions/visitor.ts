@@ -1,0 +1,50 @@
+import { defineFeature } from "../definition";
+
+/** Consent as last declared by the visitor. */
+export interface ConsentValue {
+  analytics: boolean;
+  personalization: boolean;
+  updated_at: number;
+}
+
+/** The latest consent declaration (by event time). */
+export const consentState = defineFeature({
+  name: "consent",
+  version: 1,
+  entity: "visitor",
+  description: "Consent purposes from the latest consent event (by event time); null when never declared.",
+  sources: ["consent"],
+  aggregation: "last",
+  window: "lifetime",
+  ttl: "30d",
+  init: (): ConsentValue | null => null,
+  reduce(state, event) {
+    if (event.type !== "consent" || (state && state.updated_at > event.timestamp)) return state;
+    return { ...event.properties, updated_at: event.timestamp };
+  },
+  value: (state) => state,
+});
+
+/** Whether the visitor identified, and as whom (pseudonymised). */
+export interface IdentityValue {
+  customer_hash: string;
+  identified_at: number;
+}
+
+/** The latest identify event (by event time); the customer id is a keyed HMAC. */
+export const identity = defineFeature({
+  name: "identity",
+  version: 1,
+  entity: "visitor",
+  description: "Pseudonymised customer id of the latest identify event; null when anonymous.",
+  sources: ["identify"],
+  aggregation: "last",
+  window: "lifetime",
+  ttl: "30d",
+  init: (): IdentityValue | null => null,
+  reduce(state, event) {
+    if (event.type !== "identify" || (state && state.identified_at > event.timestamp)) return state;
+    return { customer_hash: event.properties.customer_hash, identified_at: event.timestamp };
+  },
+  value: (state) => state,
+});

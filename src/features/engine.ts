@@ -1,0 +1,101 @@
+import type { TrackedEvent } from "../events/types";
+import { type FeatureDefinition, type SessionContext, durationMs } from "./definition";
+import { FEATURES } from "./registry";
+
+/** Engine settings shared by the SessionDO and offline replay. */
+export interface EngineOptions {
+  /** Inactivity gap that starts a new visit. */
+  sessionGapMs: number;
+}
+
+/** Stored state of one feature: definition version, latest source event time, reducer state. */
+export interface Slot {
+  v: number;
+  t: number;
+  s: unknown;
+}
+
+/** The visit being tracked (event times). */
+export interface Visit {
+  index: number;
+  start: number;
+  last: number;
+  events: number;
+}
+
+/** Everything the engine keeps for one visitor: JSON-serialisable. */
+export interface FeatureState {
+  visit: Visit | null;
+  slots: Record<string, Slot>;
+}
+
+/** Materialised feature values by feature name. */
+export type FeatureVector = Record<string, unknown>;
+
+/** The state of a visitor with no events. */
+export function initialState(): FeatureState {
+  return { visit: null, slots: {} };
+}
+
+/**
+ * Applies one event to every feature fed by its type and returns the new state.
+ * Deterministic: the result depends only on the state and the event, never on a
+ * clock, so replaying the same stream in the same order reproduces it exactly.
+ */
+export function applyEvent(
+  state: FeatureState,
+  event: TrackedEvent,
+  opts: EngineOptions,
+  defs: readonly FeatureDefinition[] = FEATURES,
+): FeatureState {
+  const { visit, isNew } = nextVisit(state.visit, event.timestamp, opts.sessionGapMs);
+  const ctx: SessionContext = { ...visit, isNew, active: true };
+  const slots = { ...state.slots };
+  for (const def of defs) {
+    if (!def.sources.includes(event.type)) continue;
+    const prev = slots[def.name];
+    const fresh = !prev || prev.v !== def.version || event.timestamp - prev.t > durationMs(def.ttl);
+    const s = def.reduce(fresh ? def.init() : prev.s, event, ctx);
+    slots[def.name] = { v: def.version, t: fresh ? event.timestamp : Math.max(prev.t, event.timestamp), s };
+  }
+  return { visit, slots };
+}
+
+/** Feature values at `now` (epoch ms); expired or outdated states read as their initial value. */
+export function materialise(
+  state: FeatureState,
+  now: number,
+  opts: EngineOptions,
+  defs: readonly FeatureDefinition[] = FEATURES,
+): FeatureVector {
+  const v = state.visit;
+  const ctx: SessionContext | null = v ? { ...v, isNew: false, active: now - v.last <= opts.sessionGapMs } : null;
+  const out: FeatureVector = {};
+  for (const def of defs) {
+    const slot = state.slots[def.name];
+    const live = slot && slot.v === def.version && now - slot.t <= durationMs(def.ttl);
+    out[def.name] = def.value(live ? slot.s : def.init(), now, ctx);
+  }
+  return out;
+}
+
+/** Replays a stream, in order, from the initial state: the offline twin of the SessionDO. */
+export function replay(
+  events: Iterable<TrackedEvent>,
+  opts: EngineOptions,
+  defs: readonly FeatureDefinition[] = FEATURES,
+): FeatureState {
+  let state = initialState();
+  for (const e of events) state = applyEvent(state, e, opts, defs);
+  return state;
+}
+
+function nextVisit(visit: Visit | null, t: number, gapMs: number): { visit: Visit; isNew: boolean } {
+  if (!visit) return { visit: { index: 1, start: t, last: t, events: 1 }, isNew: true };
+  if (t > visit.last + gapMs) return { visit: { index: visit.index + 1, start: t, last: t, events: 1 }, isNew: true };
+  // A late event belongs to the open visit and may move its start back.
+  return {
+    visit: { index: visit.index, start: Math.min(visit.start, t), last: Math.max(visit.last, t), events: visit.events + 1 },
+    isNew: false,
+  };
+}

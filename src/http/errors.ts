@@ -1,0 +1,44 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every stable error code the API can answer with. Clients branch on these, never on messages. */
+export type ErrorCode =
+  | "bad_request"
+  | "malformed_json"
+  | "invalid_body"
+  | "empty_batch"
+  | "missing_key"
+  | "unknown_key"
+  | "invalid_visitor"
+  | "forbidden_origin"
+  | "not_found"
+  | "method_not_allowed"
+  | "payload_too_large"
+  | "too_many_events"
+  | "unsupported_media_type"
+  | "enqueue_failed"
+  | "session_unavailable"
+  | "misconfigured"
+  | "internal_error";
+
+/** The one error type of the HTTP layer: a status, a stable code and a human message. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The JSON body every error response carries. */
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string };
+}
+
+/** Builds the error envelope for a code and message. */
+export function errorBody(code: ErrorCode, message: string): ErrorEnvelope {
+  return { error: { code, message } };
+}

@@ -1,0 +1,98 @@
+import type { EventMessage } from "../events/types";
+import type { Logger } from "../http/log";
+import { eventLogKey, objectName, partition, toNdjson } from "./event-log";
+import { isEventMessage } from "./message";
+
+/** Delay before a message whose R2 write failed is delivered again. */
+const RETRY_DELAY_S = 10;
+
+/** Counts of one consumer run, for logs and tests. */
+export interface ConsumeReport {
+  written: number;
+  objects: number;
+  poison: number;
+  retried: number;
+}
+
+/**
+ * Writes a batch of event messages to the R2 event log as NDJSON, one object per
+ * partition. Acks or retries each message individually and never throws: a
+ * throw after an ack would redeliver acked messages. Poison goes to the
+ * dead-letter queue at once rather than burning retries.
+ */
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<ConsumeReport> {
+  const report: ConsumeReport = { written: 0, objects: 0, poison: 0, retried: 0 };
+  const good: Array<Message<unknown> & { body: EventMessage }> = [];
+  const poison: Array<Message<unknown>> = [];
+  for (const m of batch.messages) (isEventMessage(m.body) ? good : poison).push(m as Message<unknown> & { body: EventMessage });
+
+  if (poison.length > 0) {
+    try {
+      await env.DEAD_LETTERS.sendBatch(
+        poison.map((m) => ({ body: { reason: "poison", queue: batch.queue, message_id: m.id, attempts: m.attempts, body: m.body } })),
+      );
+      for (const m of poison) m.ack();
+      report.poison = poison.length;
+      log.warn("poison_messages", { queue: batch.queue, count: poison.length, ids: poison.map((m) => m.id) });
+    } catch (err) {
+      // Retrying exhausts max_retries and the platform moves them to the DLQ itself.
+      for (const m of poison) m.retry({ delaySeconds: RETRY_DELAY_S });
+      report.retried += poison.length;
+      log.error("dead_letter_send_failed", { error: describe(err) });
+    }
+  }
+
+  for (const group of partition(good).values()) {
+    const first = group[0]!.body;
+    try {
+      const name = await objectName(first.received_at, group.map((m) => (m as Message<unknown>).id));
+      await env.EVENT_LOG.put(eventLogKey(first.tenant, first.received_at, name), toNdjson(group), {
+        httpMetadata: { contentType: "application/x-ndjson" },
+      });
+      for (const m of group) (m as Message<unknown>).ack();
+      report.written += group.length;
+      report.objects++;
+    } catch (err) {
+      for (const m of group) (m as Message<unknown>).retry({ delaySeconds: RETRY_DELAY_S });
+      report.retried += group.length;
+      log.error("event_log_write_failed", { tenant: first.tenant, count: group.length, error: describe(err) });
+    }
+  }
+  return report;
+}
+
+/**
+ * Parks dead letters in R2 under `dead-letter/` so none is dropped silently and an
+ * operator can inspect or replay them.
+ */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<number> {
+  let parked = 0;
+  for (const m of batch.messages) {
+    try {
+      const day = new Date(m.timestamp.getTime()).toISOString().slice(0, 10);
+      const record = { message_id: m.id, queue: batch.queue, attempts: m.attempts, timestamp: m.timestamp.toISOString(), body: m.body };
+      await env.EVENT_LOG.put(`dead-letter/dt=${day}/${m.id}.json`, safeJson(record), {
+        httpMetadata: { contentType: "application/json" },
+      });
+      m.ack();
+      parked++;
+    } catch (err) {
+      m.retry({ delaySeconds: RETRY_DELAY_S });
+      log.error("dead_letter_park_failed", { message_id: m.id, error: describe(err) });
+    }
+  }
+  if (parked > 0) log.warn("dead_letters_parked", { count: parked });
+  return parked;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  } catch {
+    return JSON.stringify({ unserialisable: Object.prototype.toString.call(value) });
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

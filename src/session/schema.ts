@@ -1,0 +1,43 @@
+/**
+ * SQLite schema of a SessionDO. One row in `session` holds the identity, the
+ * sequence counter and the feature state; `seen` is the idempotency index;
+ * `outbox` holds applied events until the queue has accepted them.
+ */
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS session (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  tenant TEXT NOT NULL,
+  visitor_id TEXT NOT NULL,
+  next_seq INTEGER NOT NULL,
+  last_received_at INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen (
+  event_id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS seen_received_at ON seen (received_at);
+CREATE TABLE IF NOT EXISTS history (
+  seq INTEGER PRIMARY KEY,
+  event TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  message TEXT NOT NULL
+);
+`;
+
+/** Recent events kept per visitor for `GET /v1/session` and debugging. */
+export const HISTORY_LIMIT = 100;
+/** Recent events returned by `GET /v1/session`. */
+export const SNAPSHOT_RECENT = 20;
+/**
+ * Event ids are remembered this long after receipt. An event may be at most
+ * 30 days old when accepted and at most 24 h ahead of the server, so a replay
+ * arriving after this horizon is already rejected as too old: no duplicate can
+ * slip through once its id is forgotten.
+ */
+export const DEDUP_HORIZON_MS = 31 * 24 * 3600 * 1000;
+/** Delay before the alarm retries forwarding events the queue refused. */
+export const OUTBOX_RETRY_MS = 15_000;

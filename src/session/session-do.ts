@@ -1,0 +1,212 @@
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig } from "../config";
+import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent } from "../events/types";
+import { type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../features/engine";
+import { createLogger } from "../http/log";
+import { type OutboxRow, chunkForSendBatch, sendChunk } from "./outbox";
+import { DEDUP_HORIZON_MS, HISTORY_LIMIT, OUTBOX_RETRY_MS, SCHEMA_SQL, SNAPSHOT_RECENT } from "./schema";
+
+/** Who a session belongs to; always derived from verified ids by the caller. */
+export interface SessionIdentity {
+  tenant: string;
+  visitorId: string;
+}
+
+/** Per-event outcome of an ingest, in input order. */
+export type IngestOutcome = "accepted" | "duplicate";
+
+/** Result of `ingest`: expected outcomes are data, not exceptions. */
+export type IngestResult =
+  | { ok: true; outcomes: IngestOutcome[] }
+  /** Events were applied and kept in the outbox, but the queue refused them: answer 503, a retry is safe. */
+  | { ok: false; reason: "enqueue_failed"; outcomes: IngestOutcome[] };
+
+/** What `GET /v1/session` shows a visitor about themselves. */
+export interface SessionSnapshot {
+  visitor_id: string;
+  computed_at: number;
+  events_applied: number;
+  pending_forward: number;
+  features: FeatureVector;
+  recent_events: TrackedEvent[];
+}
+
+interface SessionRow {
+  tenant: string;
+  visitor_id: string;
+  next_seq: number;
+  last_received_at: number;
+  state: string;
+}
+
+/**
+ * One visitor's online feature store (SQLite-backed). Applies each event once
+ * (deduplicated by event id), keeps the features, and forwards applied events to
+ * the central queue through a transactional outbox.
+ */
+export class SessionDO extends DurableObject<Env> {
+  private schemaReady = false;
+  private flushChain: Promise<boolean> = Promise.resolve(true);
+
+  /** Applies new events, forwards them to the queue, and reports duplicates. */
+  async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number): Promise<IngestResult> {
+    const config = loadConfig(this.env);
+    this.ensureSchema();
+    const sql = this.ctx.storage.sql;
+    // One synchronous transaction: the dedup index, the features, the history and
+    // the outbox change together or not at all.
+    const outcomes = this.ctx.storage.transactionSync(() => {
+      const row = this.readSession() ?? {
+        tenant: who.tenant,
+        visitor_id: who.visitorId,
+        next_seq: 1,
+        last_received_at: receivedAt,
+        state: JSON.stringify(initialState()),
+      };
+      if (row.tenant !== who.tenant || row.visitor_id !== who.visitorId) {
+        throw new Error("session identity mismatch"); // a naming bug, never a client mistake
+      }
+      let state = JSON.parse(row.state) as FeatureState;
+      let seq = row.next_seq;
+      const inBatch = new Set<string>();
+      const result: IngestOutcome[] = events.map((event) => {
+        if (inBatch.has(event.id) || sql.exec("SELECT 1 FROM seen WHERE event_id = ?", event.id).toArray().length > 0) {
+          return "duplicate";
+        }
+        inBatch.add(event.id);
+        state = applyEvent(state, event, { sessionGapMs: config.sessionGapMs });
+        const message: EventMessage = {
+          kind: "event",
+          schema_version: EVENT_SCHEMA_VERSION,
+          tenant: who.tenant,
+          visitor_id: who.visitorId,
+          seq,
+          received_at: receivedAt,
+          event,
+        };
+        sql.exec("INSERT INTO seen (event_id, seq, received_at) VALUES (?, ?, ?)", event.id, seq, receivedAt);
+        sql.exec("INSERT INTO history (seq, event) VALUES (?, ?)", seq, JSON.stringify(event));
+        sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", seq, JSON.stringify(message));
+        seq++;
+        return "accepted";
+      });
+      sql.exec("DELETE FROM history WHERE seq <= ?", seq - 1 - HISTORY_LIMIT);
+      sql.exec("DELETE FROM seen WHERE received_at < ?", receivedAt - DEDUP_HORIZON_MS);
+      sql.exec(
+        `INSERT INTO session (id, tenant, visitor_id, next_seq, last_received_at, state) VALUES (1, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET next_seq = excluded.next_seq, last_received_at = excluded.last_received_at, state = excluded.state`,
+        row.tenant,
+        row.visitor_id,
+        seq,
+        Math.max(row.last_received_at, receivedAt),
+        JSON.stringify(state),
+      );
+      return result;
+    });
+    const forwarded = await this.flush();
+    await this.scheduleAlarm(forwarded);
+    return forwarded ? { ok: true, outcomes } : { ok: false, reason: "enqueue_failed", outcomes };
+  }
+
+  /** The visitor's features at `now`, their recent events and forwarding state. */
+  async snapshot(now: number = Date.now()): Promise<SessionSnapshot | null> {
+    if (!this.hasSchema()) return null;
+    const row = this.readSession();
+    if (!row) return null;
+    const config = loadConfig(this.env);
+    const sql = this.ctx.storage.sql;
+    const recent = sql
+      .exec<{ event: string }>("SELECT event FROM history ORDER BY seq DESC LIMIT ?", SNAPSHOT_RECENT)
+      .toArray()
+      .reverse()
+      .map((r) => JSON.parse(r.event) as TrackedEvent);
+    const pending = sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    return {
+      visitor_id: row.visitor_id,
+      computed_at: now,
+      events_applied: row.next_seq - 1,
+      pending_forward: pending,
+      features: materialise(JSON.parse(row.state) as FeatureState, now, { sessionGapMs: config.sessionGapMs }),
+      recent_events: recent,
+    };
+  }
+
+  /**
+   * Retries forwarding, then expires an idle session by deleting all its storage.
+   * Idempotent: alarms are at-least-once, and a second run finds nothing to do.
+   */
+  override async alarm(): Promise<void> {
+    if (!this.hasSchema()) return;
+    const forwarded = await this.flush();
+    if (!forwarded) return this.scheduleAlarm(false);
+    const row = this.readSession();
+    const { sessionTtlMs } = loadConfig(this.env);
+    if (!row || Date.now() >= row.last_received_at + sessionTtlMs) {
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.schemaReady = false;
+      this.log().info("session_expired");
+      return;
+    }
+    await this.scheduleAlarm(true);
+  }
+
+  /** Sends every outbox row to the queue; `false` when the queue refused (rows stay for a retry). */
+  private flush(): Promise<boolean> {
+    // Serialised, so concurrent requests and the alarm never send the same rows twice.
+    const run = this.flushChain.then(() => this.flushOnce());
+    this.flushChain = run.catch(() => false);
+    return run;
+  }
+
+  private async flushOnce(): Promise<boolean> {
+    const sql = this.ctx.storage.sql;
+    for (;;) {
+      const rows = sql.exec<{ seq: number; message: string }>("SELECT seq, message FROM outbox ORDER BY seq LIMIT 1000").toArray();
+      if (rows.length === 0) return true;
+      for (const chunk of chunkForSendBatch(rows as OutboxRow[])) {
+        try {
+          await sendChunk(this.env.EVENTS, chunk);
+        } catch (err) {
+          this.log().warn("enqueue_failed", { pending: rows.length, error: err instanceof Error ? err.message : String(err) });
+          return false;
+        }
+        const first = chunk[0]!.seq;
+        const last = chunk[chunk.length - 1]!.seq;
+        sql.exec("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", first, last);
+      }
+    }
+  }
+
+  private async scheduleAlarm(forwarded: boolean): Promise<void> {
+    const row = this.readSession();
+    if (!row) return;
+    const expiresAt = row.last_received_at + loadConfig(this.env).sessionTtlMs;
+    const at = forwarded ? expiresAt : Math.min(expiresAt, Date.now() + OUTBOX_RETRY_MS);
+    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private ensureSchema(): void {
+    if (this.schemaReady) return;
+    this.ctx.storage.sql.exec(SCHEMA_SQL);
+    this.schemaReady = true;
+  }
+
+  private hasSchema(): boolean {
+    if (this.schemaReady) return true;
+    const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
+    this.schemaReady = found.length > 0;
+    return this.schemaReady;
+  }
+
+  private readSession(): SessionRow | null {
+    const rows = this.ctx.storage.sql
+      .exec<Record<string, SqlStorageValue>>("SELECT tenant, visitor_id, next_seq, last_received_at, state FROM session WHERE id = 1")
+      .toArray();
+    return (rows[0] as SessionRow | undefined) ?? null;
+  }
+
+  private log() {
+    return createLogger(loadConfig(this.env).logLevel, { component: "session_do" });
+  }
+}
