@@ -48,10 +48,12 @@ export function visitorIdentity(): MiddlewareHandler<AppEnv> {
         throw new ApiError(401, "invalid_visitor", "The visitor token is invalid; drop it and call again to get a new one");
       }
       c.set("visitorId", id);
+      c.set("visitorIssued", false);
       c.header(VISITOR_HEADER, presented);
     } else {
       const issued = await issueVisitorToken(visitorSecret, tenant.id);
       c.set("visitorId", issued.id);
+      c.set("visitorIssued", true);
       c.header(VISITOR_HEADER, issued.token);
       setCookie(c, VISITOR_COOKIE, issued.token, { ...cookieOptions(c), maxAge: COOKIE_MAX_AGE_S });
     }

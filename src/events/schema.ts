@@ -100,7 +100,7 @@ const RecommendationClick = v.strictObject({
 const Identify = v.strictObject({
   ...base,
   type: v.literal("identify"),
-  properties: props({ customer_id: text(256), email: v.optional(v.pipe(v.string(), v.maxLength(320), v.email())) }),
+  properties: props({ customer_id: text(256), email: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(320), v.email())) }),
 });
 const Consent = v.strictObject({
   ...base,

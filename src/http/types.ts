@@ -9,6 +9,8 @@ export interface AppVariables {
   log: Logger;
   tenant: Tenant;
   visitorId: string;
+  /** True when this request had no visitor token and got a new one. */
+  visitorIssued: boolean;
   timings: Array<[name: string, ms: number]>;
 }
 

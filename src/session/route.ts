@@ -8,9 +8,9 @@ import { sessionStub } from "./stub";
 /** `GET /v1/session`: the calling visitor's own features (and nobody else's). */
 export const sessionRoute = new Hono<AppEnv>().get("/", tenantAuth(), visitorIdentity(), async (c) => {
   const now = Date.now();
-  const snapshot = await sessionStub(c.env, c.var.tenant.id, c.var.visitorId).snapshot(now);
+  // A visitor issued just now has no session yet: do not wake a Durable Object for it.
+  const snapshot = c.var.visitorIssued ? null : await sessionStub(c.env, c.var.tenant.id, c.var.visitorId).snapshot(now);
   if (snapshot) return c.json(snapshot);
-  // No events yet: answer the initial values without creating any storage.
   return c.json({
     visitor_id: c.var.visitorId,
     computed_at: now,

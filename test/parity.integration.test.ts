@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import type { EventMessage } from "../src/events/types";
+import { featuresFromLog } from "../src/offline/replay-log";
+import { SHOP_A, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
+import { waitForVisitorLines } from "./r2";
+
+const opts = { sessionGapMs: 1800 * 1000 }; // SESSION_GAP_SECONDS in wrangler.toml
+
+describe("offline replay of the event log equals the online features", () => {
+  it("for a stream with late events, duplicates, rejections and several visits", async () => {
+    const v = await newVisitor();
+    const id = visitorIdOf(v);
+    const now = Date.now();
+    const min = 60_000;
+    const early = [
+      make.pageView(now - 200 * min),
+      make.productView("a", "shoes", 40, now - 199 * min),
+      make.addToCart("a", 2, 40, now - 198 * min),
+    ];
+    const batches: unknown[][] = [
+      early,
+      // A new visit, with an event arriving out of order and one invalid event.
+      [make.productView("b", "bags", 120, now - 20 * min), make.productView("c", "shoes", 60, now - 25 * min), { type: "bogus" }],
+      [make.search("trail shoes", now - 10 * min), make.consent(true, false, now - 9 * min), make.identify("c-9", "p@example.com", now - 8 * min)],
+      [...early, make.removeFromCart("a", 1, now - 2 * min), make.productView("a", "shoes", 40, now - 1 * min)], // replays `early`
+      [make.purchase(["a"], now - 30_000), make.recClick("d", now - 20_000)],
+    ];
+    let accepted = 0;
+    for (const batch of batches) {
+      const res = await postEvents(batch, { visitor: v });
+      accepted += ((await res.json()) as { accepted: number }).accepted;
+    }
+    expect(accepted).toBe(12);
+
+    const online = await getSession(v);
+    const lines = (await waitForVisitorLines(id, accepted)).map((x) => x.line);
+    // Delivery is at-least-once and unordered: shuffle and duplicate the log as a consumer might see it.
+    const messy: EventMessage[] = [...lines].reverse().concat(lines.slice(0, 3));
+    const offline = featuresFromLog(messy, `${SHOP_A.id}:${id}`, online.computed_at, opts);
+
+    expect(offline).toEqual(online.features);
+    // And the stream was non-trivial.
+    expect(online.features.session).toMatchObject({ index: 2, active: true });
+    expect(online.features.last_viewed_items).toEqual(["a", "b", "c", "a"]);
+    expect(online.features.consent).toMatchObject({ analytics: true, personalization: false });
+  });
+});
