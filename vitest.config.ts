@@ -18,6 +18,10 @@ export default defineConfig({
           VISITOR_SECRET: "test-visitor-secret-0123456789abcdef0123",
           PII_SECRET: "test-pii-secret-0123456789abcdef0123456789",
           LOG_LEVEL: "error",
+          // Test files that score load ORT themselves; the rest stay fast.
+          ORT_WARMUP: "false",
+          // Re-read tenant configs and catalogs on every request, so tests can change them.
+          REGISTRY_REFRESH_SECONDS: "0",
         },
         // Deliver queue batches quickly in round-trip tests.
         queueConsumers: {

@@ -7,6 +7,7 @@ import { ApiError } from "./http/errors";
 import { onError, onNotFound } from "./http/error-handler";
 import type { AppEnv } from "./http/types";
 import { featuresRoute, healthRoute } from "./ops/health";
+import { recommendationsRoute } from "./recommend/route";
 import { sessionRoute } from "./session/route";
 
 /** The HTTP API: middleware chain and routes. */
@@ -18,6 +19,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/events", eventsRoute)
   .route("/v1/session", sessionRoute)
   .route("/v1/features", featuresRoute)
+  .route("/v1/recommendations", recommendationsRoute)
   .all("/v1/events", () => {
     throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
   })

@@ -22,6 +22,8 @@ export interface Config {
   allOrigins: Set<string>;
   sessionTtlMs: number;
   sessionGapMs: number;
+  /** How long an isolate caches tenant configs, catalogs and trending lists. */
+  registryRefreshMs: number;
   logLevel: LogLevel;
   visitorSecret: string;
   piiSecret: string;
@@ -54,16 +56,17 @@ function parse(env: Env): Config {
     allOrigins,
     sessionTtlMs: seconds(env.SESSION_TTL_SECONDS, "SESSION_TTL_SECONDS", 2_592_000) * 1000,
     sessionGapMs: seconds(env.SESSION_GAP_SECONDS, "SESSION_GAP_SECONDS", 1800) * 1000,
+    registryRefreshMs: seconds(env.REGISTRY_REFRESH_SECONDS, "REGISTRY_REFRESH_SECONDS", 30, true) * 1000,
     logLevel: parseLogLevel(env.LOG_LEVEL),
     visitorSecret: secret(env.VISITOR_SECRET, "VISITOR_SECRET"),
     piiSecret: secret(env.PII_SECRET, "PII_SECRET"),
   };
 }
 
-function seconds(value: string | undefined, name: string, fallback: number): number {
+function seconds(value: string | undefined, name: string, fallback: number, zeroOk = false): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw misconfigured(`${name} must be a positive integer number of seconds`);
+  if (!Number.isInteger(n) || n < 0 || (n === 0 && !zeroOk)) throw misconfigured(`${name} must be a positive integer number of seconds`);
   return n;
 }
 

@@ -1,9 +1,16 @@
+import { env } from "cloudflare:workers";
 import { app } from "./app";
 import { loadConfig } from "./config";
 import { createLogger } from "./http/log";
+import { warmUpOrt } from "./models/ort";
 import { consumeDeadLetters, consumeEvents } from "./pipeline/consumer";
 
 export { SessionDO } from "./session/session-do";
+export { TrendingDO } from "./trending/trending-do";
+
+// Start the ONNX runtime's ~200 ms backend init at isolate start-up rather than
+// on the first recommendation. Not awaited; a failure resurfaces on first use.
+if (env.ORT_WARMUP !== "false") warmUpOrt().catch(() => undefined);
 
 /** Worker entry: the HTTP API and the consumers of the event queue and its dead-letter queue. */
 export default {

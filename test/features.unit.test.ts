@@ -34,6 +34,7 @@ describe("feature definitions over a scripted sequence", () => {
     expect(f.seconds_since_last_product_view).toBe(60);
     expect(f.seconds_since_last_add_to_cart).toBe(50);
     expect(f.last_viewed_items).toEqual(["A", "B", "A", "C"]);
+    expect(f.visit_viewed_items).toEqual(["A", "B", "A", "C"]);
     expect(f.cart).toEqual({
       items: [
         { item_id: "A", quantity: 1, price: 40 },
@@ -51,6 +52,7 @@ describe("feature definitions over a scripted sequence", () => {
     expect(f.session).toEqual({ index: 1, started_at: t0, length_s: 80, events: 9, active: true });
     expect(f.viewed_price_band).toEqual({ min: 40, median: 50, max: 100, count: 4 });
     expect(f.search_count).toBe(1);
+    expect(f.purchased_items).toEqual([]);
     expect(f.consent).toBeNull();
     expect(f.identity).toBeNull();
   });
@@ -65,12 +67,16 @@ describe("feature definitions over a scripted sequence", () => {
     const idle = materialise(state, s(80) + 31 * 60_000, opts);
     expect(idle.event_counts_session).toEqual({});
     expect(idle.session).toEqual({ index: 1, started_at: null, length_s: 0, events: 0, active: false });
-    // Lifetime features survive the end of a visit.
+    // Lifetime features survive the end of a visit; visit features do not.
     expect(idle.last_viewed_items).toEqual(["A", "B", "A", "C"]);
+    expect(idle.visit_viewed_items).toEqual([]);
 
     const back = applyEvent(state, { id: "10", type: "page_view", timestamp: s(80) + 31 * 60_000, properties: {} }, opts);
     const f = materialise(back, s(80) + 32 * 60_000, opts);
     expect(f.event_counts_session).toEqual({ page_view: 1 });
+    const view = applyEvent(back, { id: "10b", type: "product_view", timestamp: s(80) + 31 * 60_000 + 1000, properties: { item_id: "Q" } }, opts);
+    expect(materialise(view, s(80) + 32 * 60_000, opts).visit_viewed_items).toEqual(["Q"]);
+    expect(materialise(view, s(80) + 32 * 60_000, opts).last_viewed_items).toEqual(["A", "B", "A", "C", "Q"]);
     expect(f.session).toEqual({ index: 2, started_at: s(80) + 31 * 60_000, length_s: 0, events: 1, active: true });
   });
 
@@ -96,6 +102,7 @@ describe("feature definitions over a scripted sequence", () => {
     );
     const f = materialise(bought, s(90), opts);
     expect((f.cart as { items: unknown[] }).items).toEqual([{ item_id: "A", quantity: 1, price: 40 }]);
+    expect(f.purchased_items).toEqual(["C"]);
     expect(f.category_affinity).toEqual([
       { category: "bags", score: round6(d(30) + 3 * d(20) + 5) },
       { category: "shoes", score: round6(d(80) + d(70) + d(60) + 3 * d(40)) },

@@ -113,4 +113,49 @@ export interface EventMessage {
   seq: number;
   received_at: number;
   event: TrackedEvent;
+  /**
+   * For clicks, add-to-carts and purchases of items a recommendation showed this
+   * visitor in the last 24 h: which impression (and so which variant and model)
+   * showed each item. Added by the SessionDO when the event is applied.
+   */
+  attribution?: Attribution[];
 }
+
+/** Links one item of an event to the impression that showed it. */
+export interface Attribution {
+  item_id: string;
+  impression_id: string;
+  experiment: string | null;
+  variant: string;
+  model: string | null;
+  position: number;
+}
+
+/** The exact model input of an impression (the feature vector the model saw). */
+export interface ServedFeatures {
+  /** Features used, by name, as read from the SessionDO. */
+  source: Record<string, unknown>;
+  /** Vocabulary indices and weights fed to the model, or null when no model ran. */
+  item_idx: number[] | null;
+  item_w: number[] | null;
+}
+
+/** One served recommendation list: logged to the queue for training and experiment analysis. */
+export interface ImpressionMessage {
+  kind: "impression";
+  schema_version: typeof EVENT_SCHEMA_VERSION;
+  tenant: string;
+  visitor_id: string;
+  impression_id: string;
+  served_at: number;
+  type: string;
+  experiment: string | null;
+  variant: string;
+  model: string | null;
+  degraded: string | null;
+  features: ServedFeatures;
+  items: Array<{ item_id: string; position: number; score: number }>;
+}
+
+/** Every message body on the central queue. */
+export type QueueMessage = EventMessage | ImpressionMessage;

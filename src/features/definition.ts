@@ -32,7 +32,11 @@ export interface FeatureDefinition<S = unknown, V = unknown> {
   description: string;
   sources: readonly EventType[];
   aggregation: Aggregation;
-  /** `session`: the current visit; `lifetime`: since the visitor's first event (bounded by `ttl`). */
+  /**
+   * `session`: the current visit — the engine restarts the state when a new visit
+   * begins and reads it as `init()` once the visit lapsed; `lifetime`: since the
+   * visitor's first event (bounded by `ttl`).
+   */
   window: Duration | "session" | "lifetime";
   /** The value falls back to `init()` when no source event arrived for this long. */
   ttl: Duration;

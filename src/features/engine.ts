@@ -8,10 +8,12 @@ export interface EngineOptions {
   sessionGapMs: number;
 }
 
-/** Stored state of one feature: definition version, latest source event time, reducer state. */
+/** Stored state of one feature: definition version, latest source event time, visit index, reducer state. */
 export interface Slot {
   v: number;
   t: number;
+  /** Visit the state belongs to: `window: "session"` features restart when it changes. */
+  vi: number;
   s: unknown;
 }
 
@@ -54,9 +56,13 @@ export function applyEvent(
   for (const def of defs) {
     if (!def.sources.includes(event.type)) continue;
     const prev = slots[def.name];
-    const fresh = !prev || prev.v !== def.version || event.timestamp - prev.t > durationMs(def.ttl);
+    const fresh =
+      !prev ||
+      prev.v !== def.version ||
+      event.timestamp - prev.t > durationMs(def.ttl) ||
+      (def.window === "session" && prev.vi !== visit.index);
     const s = def.reduce(fresh ? def.init() : prev.s, event, ctx);
-    slots[def.name] = { v: def.version, t: fresh ? event.timestamp : Math.max(prev.t, event.timestamp), s };
+    slots[def.name] = { v: def.version, t: fresh ? event.timestamp : Math.max(prev.t, event.timestamp), vi: visit.index, s };
   }
   return { visit, slots };
 }
@@ -73,7 +79,11 @@ export function materialise(
   const out: FeatureVector = {};
   for (const def of defs) {
     const slot = state.slots[def.name];
-    const live = slot && slot.v === def.version && now - slot.t <= durationMs(def.ttl);
+    const live =
+      slot &&
+      slot.v === def.version &&
+      now - slot.t <= durationMs(def.ttl) &&
+      (def.window !== "session" || (ctx !== null && ctx.active && slot.vi === ctx.index));
     out[def.name] = def.value(live ? slot.s : def.init(), now, ctx);
   }
   return out;

@@ -2,7 +2,7 @@ import { type FeatureDefinition, durationMs } from "./definition";
 import { categoryAffinity } from "./definitions/affinity";
 import { cart } from "./definitions/cart";
 import { eventCountsOver, eventCountsSession, searchCount } from "./definitions/counts";
-import { lastViewedItems, viewedPriceBand } from "./definitions/items";
+import { lastViewedItems, purchasedItems, viewedPriceBand, visitViewedItems } from "./definitions/items";
 import { secondsSinceLastAddToCart, secondsSinceLastProductView } from "./definitions/recency";
 import { sessionLength } from "./definitions/visit";
 import { consentState, identity } from "./definitions/visitor";
@@ -15,6 +15,8 @@ export const FEATURES: readonly FeatureDefinition[] = [
   secondsSinceLastProductView,
   secondsSinceLastAddToCart,
   lastViewedItems,
+  visitViewedItems,
+  purchasedItems,
   cart,
   categoryAffinity,
   sessionLength,

@@ -13,8 +13,8 @@ export function storefrontCors(): MiddlewareHandler<AppEnv> {
   return cors({
     origin: (origin, c) => ((c.var.config?.allOrigins.has(origin) ?? false) ? origin : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["content-type", KEY_HEADER, VISITOR_HEADER],
-    exposeHeaders: [VISITOR_HEADER, "x-request-id", "server-timing", "retry-after"],
+    allowHeaders: ["content-type", KEY_HEADER, VISITOR_HEADER, "x-edgewise-variant"],
+    exposeHeaders: [VISITOR_HEADER, "x-edgewise-variant", "x-request-id", "server-timing", "retry-after"],
     credentials: true,
     maxAge: 600,
   });

@@ -10,6 +10,8 @@ export type ErrorCode =
   | "unknown_key"
   | "invalid_visitor"
   | "forbidden_origin"
+  | "invalid_parameter"
+  | "unknown_variant"
   | "not_found"
   | "method_not_allowed"
   | "payload_too_large"

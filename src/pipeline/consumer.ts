@@ -1,7 +1,8 @@
-import type { EventMessage } from "../events/types";
+import type { EventMessage, QueueMessage } from "../events/types";
 import type { Logger } from "../http/log";
+import { trendingWeights } from "../trending/weights";
 import { eventLogKey, objectName, partition, toNdjson } from "./event-log";
-import { isEventMessage } from "./message";
+import { isQueueMessage, messageTime } from "./message";
 
 /** Delay before a message whose R2 write failed is delivered again. */
 const RETRY_DELAY_S = 10;
@@ -15,16 +16,20 @@ export interface ConsumeReport {
 }
 
 /**
- * Writes a batch of event messages to the R2 event log as NDJSON, one object per
- * partition. Acks or retries each message individually and never throws: a
- * throw after an ack would redeliver acked messages. Poison goes to the
- * dead-letter queue at once rather than burning retries.
+ * Writes a batch of event and impression messages to the R2 log as NDJSON, one
+ * object per partition, then feeds trending. Acks or retries each message
+ * individually and never throws: a throw after an ack would redeliver acked
+ * messages. Poison goes to the dead-letter queue at once rather than burning
+ * retries.
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<ConsumeReport> {
   const report: ConsumeReport = { written: 0, objects: 0, poison: 0, retried: 0 };
-  const good: Array<Message<unknown> & { body: EventMessage }> = [];
+  const good: Array<Message<QueueMessage>> = [];
   const poison: Array<Message<unknown>> = [];
-  for (const m of batch.messages) (isEventMessage(m.body) ? good : poison).push(m as Message<unknown> & { body: EventMessage });
+  for (const m of batch.messages) {
+    if (isQueueMessage(m.body)) good.push(m as Message<QueueMessage>);
+    else poison.push(m);
+  }
 
   if (poison.length > 0) {
     try {
@@ -42,23 +47,43 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
     }
   }
 
+  const logged: EventMessage[] = [];
   for (const group of partition(good).values()) {
     const first = group[0]!.body;
+    const at = messageTime(first);
     try {
-      const name = await objectName(first.received_at, group.map((m) => (m as Message<unknown>).id));
-      await env.EVENT_LOG.put(eventLogKey(first.tenant, first.received_at, name), toNdjson(group), {
+      const name = await objectName(at, group.map((m) => m.id));
+      await env.EVENT_LOG.put(eventLogKey(first.tenant, at, name, first.kind), toNdjson(group), {
         httpMetadata: { contentType: "application/x-ndjson" },
       });
-      for (const m of group) (m as Message<unknown>).ack();
+      for (const m of group) m.ack();
+      for (const m of group) if (m.body.kind === "event") logged.push(m.body);
       report.written += group.length;
       report.objects++;
     } catch (err) {
-      for (const m of group) (m as Message<unknown>).retry({ delaySeconds: RETRY_DELAY_S });
+      for (const m of group) m.retry({ delaySeconds: RETRY_DELAY_S });
       report.retried += group.length;
       log.error("event_log_write_failed", { tenant: first.tenant, count: group.length, error: describe(err) });
     }
   }
+  await feedTrending(env, logged, log);
   return report;
+}
+
+/**
+ * Adds the batch's views, add-to-carts and purchases to each tenant's trending
+ * counts. Best effort: the log is the source of truth, so a failure is logged,
+ * not retried (a redelivered batch may count twice, which trending tolerates).
+ */
+async function feedTrending(env: Env, messages: EventMessage[], log: Logger): Promise<void> {
+  const now = Date.now();
+  for (const [tenant, items] of trendingWeights(messages)) {
+    try {
+      await env.TRENDING.getByName(tenant).record([...items], now);
+    } catch (err) {
+      log.warn("trending_update_failed", { tenant, error: describe(err) });
+    }
+  }
 }
 
 /**

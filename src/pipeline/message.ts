@@ -1,16 +1,20 @@
 import * as v from "valibot";
-import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventMessage } from "../events/types";
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type QueueMessage } from "../events/types";
 
 /**
- * Shape check for queue messages. The producer is our own SessionDO, so this is
- * a guard against poison (a foreign producer, a schema from the future, a
- * corrupted body), not a second validation of event properties.
+ * Shape checks for queue messages. The producers are our own worker and
+ * SessionDO, so this guards against poison (a foreign producer, a schema from
+ * the future, a corrupted body), not a second validation of event properties.
  */
-const EventMessageSchema = v.object({
-  kind: v.literal("event"),
+const common = {
   schema_version: v.literal(EVENT_SCHEMA_VERSION),
   tenant: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)),
   visitor_id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+};
+
+const EventMessageSchema = v.object({
+  ...common,
+  kind: v.literal("event"),
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
   received_at: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   event: v.object({
@@ -21,7 +25,21 @@ const EventMessageSchema = v.object({
   }),
 });
 
-/** True when a queue message body is a well-formed event message. */
-export function isEventMessage(body: unknown): body is EventMessage {
-  return v.is(EventMessageSchema, body);
+const ImpressionMessageSchema = v.object({
+  ...common,
+  kind: v.literal("impression"),
+  impression_id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  served_at: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  variant: v.string(),
+  items: v.array(v.object({ item_id: v.string(), position: v.number(), score: v.number() })),
+});
+
+/** True when a queue message body is a well-formed event or impression message. */
+export function isQueueMessage(body: unknown): body is QueueMessage {
+  return v.is(EventMessageSchema, body) || v.is(ImpressionMessageSchema, body);
+}
+
+/** The time a message is partitioned by: receipt for events, serving for impressions. */
+export function messageTime(m: QueueMessage): number {
+  return m.kind === "event" ? m.received_at : m.served_at;
 }

@@ -26,7 +26,16 @@ CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY,
   message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS impressions (
+  impression_id TEXT PRIMARY KEY,
+  served_at INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
 `;
+
+/** Impressions kept per visitor for attribution, and for how long. */
+export const IMPRESSIONS_LIMIT = 50;
+export const ATTRIBUTION_WINDOW_MS = 24 * 3600 * 1000;
 
 /** Recent events kept per visitor for `GET /v1/session` and debugging. */
 export const HISTORY_LIMIT = 100;

@@ -3,8 +3,17 @@ import { loadConfig } from "../config";
 import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent } from "../events/types";
 import { type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../features/engine";
 import { createLogger } from "../http/log";
+import { type StoredImpression, attribute } from "./attribution";
 import { type OutboxRow, chunkForSendBatch, sendChunk } from "./outbox";
-import { DEDUP_HORIZON_MS, HISTORY_LIMIT, OUTBOX_RETRY_MS, SCHEMA_SQL, SNAPSHOT_RECENT } from "./schema";
+import {
+  ATTRIBUTION_WINDOW_MS,
+  DEDUP_HORIZON_MS,
+  HISTORY_LIMIT,
+  IMPRESSIONS_LIMIT,
+  OUTBOX_RETRY_MS,
+  SCHEMA_SQL,
+  SNAPSHOT_RECENT,
+} from "./schema";
 
 /** Who a session belongs to; always derived from verified ids by the caller. */
 export interface SessionIdentity {
@@ -68,6 +77,7 @@ export class SessionDO extends DurableObject<Env> {
       }
       let state = JSON.parse(row.state) as FeatureState;
       let seq = row.next_seq;
+      const impressions = this.readImpressions();
       const inBatch = new Set<string>();
       const result: IngestOutcome[] = events.map((event) => {
         if (inBatch.has(event.id) || sql.exec("SELECT 1 FROM seen WHERE event_id = ?", event.id).toArray().length > 0) {
@@ -84,6 +94,8 @@ export class SessionDO extends DurableObject<Env> {
           received_at: receivedAt,
           event,
         };
+        const attribution = attribute(event, impressions);
+        if (attribution.length > 0) message.attribution = attribution;
         sql.exec("INSERT INTO seen (event_id, seq, received_at) VALUES (?, ?, ?)", event.id, seq, receivedAt);
         sql.exec("INSERT INTO history (seq, event) VALUES (?, ?)", seq, JSON.stringify(event));
         sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", seq, JSON.stringify(message));
@@ -106,6 +118,33 @@ export class SessionDO extends DurableObject<Env> {
     const forwarded = await this.flush();
     await this.scheduleAlarm(forwarded);
     return forwarded ? { ok: true, outcomes } : { ok: false, reason: "enqueue_failed", outcomes };
+  }
+
+  /** Only the feature values at `now` (the recommendation path), or `null` for a visitor with no events. */
+  async features(now: number = Date.now()): Promise<FeatureVector | null> {
+    if (!this.hasSchema()) return null;
+    const row = this.readSession();
+    if (!row) return null;
+    return materialise(JSON.parse(row.state) as FeatureState, now, { sessionGapMs: loadConfig(this.env).sessionGapMs });
+  }
+
+  /** Remembers an impression served to this visitor, so later clicks and purchases are attributed to it. */
+  async recordImpression(impression: StoredImpression): Promise<void> {
+    if (!this.hasSchema() || !this.readSession()) return; // a visitor with no session has nothing to attribute later
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec(
+        "INSERT OR REPLACE INTO impressions (impression_id, served_at, data) VALUES (?, ?, ?)",
+        impression.impression_id,
+        impression.served_at,
+        JSON.stringify(impression),
+      );
+      sql.exec("DELETE FROM impressions WHERE served_at < ?", impression.served_at - ATTRIBUTION_WINDOW_MS);
+      sql.exec(
+        "DELETE FROM impressions WHERE impression_id NOT IN (SELECT impression_id FROM impressions ORDER BY served_at DESC LIMIT ?)",
+        IMPRESSIONS_LIMIT,
+      );
+    });
   }
 
   /** The visitor's features at `now`, their recent events and forwarding state. */
@@ -197,6 +236,13 @@ export class SessionDO extends DurableObject<Env> {
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
     this.schemaReady = found.length > 0;
     return this.schemaReady;
+  }
+
+  private readImpressions(): StoredImpression[] {
+    return this.ctx.storage.sql
+      .exec<{ data: string }>("SELECT data FROM impressions ORDER BY served_at DESC")
+      .toArray()
+      .map((r) => JSON.parse(r.data) as StoredImpression);
   }
 
   private readSession(): SessionRow | null {

@@ -46,11 +46,9 @@ export const eventCountsSession = defineFeature({
   window: "session",
   ttl: "1d",
   init: (): CountsByType => ({}),
-  reduce(state, event, session) {
-    const base = session.isNew ? {} : state;
-    return { ...base, [event.type]: (base[event.type] ?? 0) + 1 };
-  },
-  value: (state, _now, session) => (session?.active ? state : {}),
+  // The engine restarts `window: "session"` state when a new visit begins and reads it as empty once the visit lapsed.
+  reduce: (state, event) => ({ ...state, [event.type]: (state[event.type] ?? 0) + 1 }),
+  value: (state) => state,
 });
 
 /** Searches since the visitor's first event. */

@@ -18,6 +18,22 @@ export const lastViewedItems = defineFeature({
   value: (state) => state,
 });
 
+/** Item ids viewed in the current visit (last 20, oldest first, repeats kept); empty once the visit lapsed. */
+export const visitViewedItems = defineFeature({
+  name: "visit_viewed_items",
+  version: 1,
+  entity: "visitor",
+  description: `The last ${LAST_VIEWED} item ids viewed in the current visit, oldest first, repeats kept.`,
+  sources: ["product_view"],
+  aggregation: "last_n",
+  window: "session",
+  ttl: "1d",
+  init: (): string[] => [],
+  // The engine restarts `window: "session"` state when a new visit begins.
+  reduce: (state, event) => (event.type === "product_view" ? [...state, event.properties.item_id].slice(-LAST_VIEWED) : state),
+  value: (state) => state,
+});
+
 /** Price band of viewed items. */
 export interface PriceBand {
   min: number;
@@ -48,4 +64,25 @@ export const viewedPriceBand = defineFeature({
     const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
     return { min: sorted[0]!, median, max: sorted[sorted.length - 1]!, count: sorted.length };
   },
+});
+
+const PURCHASED = 50;
+
+/** Item ids the visitor bought (latest 50, each once, most recent last): excluded from recommendations. */
+export const purchasedItems = defineFeature({
+  name: "purchased_items",
+  version: 1,
+  entity: "visitor",
+  description: `Item ids of the last ${PURCHASED} distinct purchased items, most recent last.`,
+  sources: ["purchase"],
+  aggregation: "last_n",
+  window: "lifetime",
+  ttl: "30d",
+  init: (): string[] => [],
+  reduce(state, event) {
+    if (event.type !== "purchase") return state;
+    const bought = event.properties.items.map((i) => i.item_id);
+    return [...state.filter((id) => !bought.includes(id)), ...new Set(bought)].slice(-PURCHASED);
+  },
+  value: (state) => state,
 });

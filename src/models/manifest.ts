@@ -1,0 +1,81 @@
+import * as v from "valibot";
+import { FEATURES } from "../features/registry";
+import { ModelLoadError } from "./errors";
+import { SEQ_LEN } from "./inputs";
+
+/** Model families the worker knows how to feed and read. */
+export const MODEL_FAMILIES = ["session-topk"] as const;
+
+const Sha256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
+const TensorSpec = v.object({
+  name: v.string(),
+  type: v.picklist(["float32", "int64"]),
+  shape: v.array(v.union([v.number(), v.string()])),
+});
+const Histogram = v.object({ edges: v.array(v.number()), counts: v.array(v.number()) });
+
+/**
+ * `manifest.json` of a model version: what the model reads and returns, which
+ * feature definitions (and versions) produce its inputs, its vocabulary, how it
+ * was trained and scored, baseline histograms for drift monitoring, and the
+ * sha256 of every file in the version folder.
+ */
+export const ManifestSchema = v.object({
+  format: v.literal("edgewise.model/v1"),
+  name: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)),
+  version: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/)),
+  family: v.picklist(MODEL_FAMILIES),
+  created_at: v.string(),
+  inputs: v.array(TensorSpec),
+  outputs: v.array(TensorSpec),
+  /** Features in the order the model reads them, with the definition versions it was trained on. */
+  features: v.array(v.object({ name: v.string(), version: v.number(), input: v.string(), transform: v.string() })),
+  params: v.object({ seq_len: v.number(), dim: v.number(), num_items: v.number(), recency_decay: v.number() }),
+  vocabulary: v.object({ file: v.string(), size: v.number() }),
+  training: v.object({
+    data: v.string(),
+    window: v.nullable(v.object({ from: v.string(), to: v.string() })),
+    sessions: v.number(),
+    examples: v.number(),
+  }),
+  metrics: v.record(v.string(), v.number()),
+  baselines: v.record(v.string(), Histogram),
+  /** Most popular items in training, best first: the last-resort fallback list. */
+  popular: v.array(v.string()),
+  files: v.record(v.string(), v.object({ sha256: Sha256, bytes: v.number() })),
+});
+
+/** A parsed model manifest. */
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
+
+/** Parses a manifest; a malformed one is a `ModelLoadError("manifest_invalid")`. */
+export function parseManifest(raw: unknown): Manifest {
+  const parsed = v.safeParse(ManifestSchema, raw);
+  if (!parsed.success) throw new ModelLoadError("manifest_invalid", `manifest.json: ${v.summarize(parsed.issues).split("\n")[0]}`);
+  return parsed.output;
+}
+
+/**
+ * Refuses a model whose feature contract differs from the running feature
+ * definitions: a missing feature, or one trained on another definition version,
+ * would feed it inputs it never saw in training.
+ */
+export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES): void {
+  const versions = new Map(defs.map((d) => [d.name, d.version]));
+  for (const f of manifest.features) {
+    const running = versions.get(f.name);
+    if (running === undefined) throw new ModelLoadError("feature_mismatch", `model ${manifest.name}/${manifest.version} needs feature ${f.name}, which is not defined`);
+    if (running !== f.version) {
+      throw new ModelLoadError(
+        "feature_mismatch",
+        `model ${manifest.name}/${manifest.version} was trained on ${f.name} v${f.version}; the worker computes v${running}`,
+      );
+    }
+  }
+  if (manifest.params.seq_len !== SEQ_LEN) {
+    throw new ModelLoadError("feature_mismatch", `model reads ${manifest.params.seq_len} items; the worker builds sequences of ${SEQ_LEN}`);
+  }
+  if (!manifest.files["model.onnx"] || !manifest.files[manifest.vocabulary.file]) {
+    throw new ModelLoadError("manifest_invalid", "manifest lists no model.onnx or vocabulary file");
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * onnxruntime-web inside workerd (design: docs/design/0006-onnxruntime-in-workerd.md).
+ *
+ * Workers cannot compile WebAssembly from bytes at run time, and ORT's public API only
+ * takes the runtime as bytes (`env.wasm.wasmBinary`). So we import the runtime as a
+ * precompiled `WebAssembly.Module`, give ORT a sentinel instead of bytes, and while the
+ * backend initialises, answer `WebAssembly.instantiate(sentinel)` with that Module.
+ * This relies on ORT/Emscripten internals: the version is pinned and
+ * test/ort.integration.test.ts fails loudly if an upgrade breaks it.
+ *
+ * ORT is imported lazily so code that never scores does not pay for it.
+ */
+import type { InferenceSession, Tensor } from "onnxruntime-web/wasm";
+import { ModelLoadError } from "./errors";
+import { encodeModel } from "./onnx/encode";
+import { SESSION_TOPK_IO, type TopK } from "./onnx/session-topk";
+
+type Ort = typeof import("onnxruntime-web/wasm");
+
+/** A tensor to feed a model: int64 or float32 data with its shape. */
+export type OrtInput = { type: "int64"; data: BigInt64Array; dims: readonly number[] } | { type: "float32"; data: Float32Array; dims: readonly number[] };
+
+/** A loaded model. Create once per isolate and reuse it across requests. */
+export class OrtSession {
+  /** @internal Use `createInferenceSession`. */
+  constructor(
+    private readonly ort: Ort,
+    private readonly inner: InferenceSession,
+  ) {}
+
+  /** The model's graph input names. */
+  get inputNames(): readonly string[] {
+    return this.inner.inputNames;
+  }
+
+  /** The model's graph output names. */
+  get outputNames(): readonly string[] {
+    return this.inner.outputNames;
+  }
+
+  /** Runs the model; failures become `ModelLoadError` with code `inference_failed`. */
+  async run(feeds: Record<string, OrtInput>): Promise<Record<string, Tensor>> {
+    try {
+      const tensors: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) tensors[name] = new this.ort.Tensor(t.type, t.data, t.dims);
+      return await this.inner.run(tensors);
+    } catch (cause) {
+      throw new ModelLoadError("inference_failed", `inference failed: ${messageOf(cause)}`, { cause });
+    }
+  }
+
+  /** Frees the model's memory inside the wasm heap. */
+  async release(): Promise<void> {
+    await this.inner.release();
+  }
+}
+
+// Not a wasm file (no "\0asm" magic): if it ever reached the real instantiate, compiling would fail loudly.
+const SENTINEL = new TextEncoder().encode("edgewise:ort-precompiled-module");
+
+interface Runtime {
+  ort: Ort;
+  module: WebAssembly.Module;
+}
+
+let runtime: Promise<Runtime> | undefined;
+let loadedOrt: Ort | undefined;
+let backend: Promise<void> | undefined;
+// Session creation is serialised. ORT refuses concurrent backend initialisation; the
+// instantiate override is global state that two overlapping installs would leak (the second
+// would save the first's override as "original" and restore it); and each creation copies
+// the model into the wasm heap, so one at a time bounds peak memory.
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Loads a model from ONNX bytes. Rejects with `ModelLoadError`: `ort_init_failed` if the
+ * runtime cannot start, `model_invalid` if these bytes are not a model ORT can run.
+ */
+export function createInferenceSession(bytes: Uint8Array): Promise<OrtSession> {
+  return serialised(async () => {
+    const { ort } = await initBackend();
+    try {
+      return new OrtSession(ort, await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }));
+    } catch (cause) {
+      throw new ModelLoadError("model_invalid", `model rejected by onnxruntime: ${messageOf(cause)}`, { cause });
+    }
+  });
+}
+
+/**
+ * Starts ORT's backend (import, wasm instantiation, runtime init: a few hundred ms once
+ * per isolate). Call at module scope without awaiting to move that cost into isolate
+ * start-up; attach a `.catch`, since a failure here surfaces again on first use. The
+ * first session of a real model still pays for its kernels' first use: create the
+ * serving session at module scope too when first-request latency matters.
+ */
+export function warmUpOrt(): Promise<void> {
+  return serialised(async () => {
+    await initBackend();
+  });
+}
+
+/** The loaded onnxruntime-web version (e.g. "1.30.0"), or undefined before ORT was loaded. */
+export function ortVersion(): string | undefined {
+  return loadedOrt?.env.versions.web ?? loadedOrt?.env.versions.common;
+}
+
+/**
+ * Scores a session top-k model (see `buildSessionTopKModel`): `idx` vocabulary indices
+ * and `w` weights, one per sequence position; returns the k best indices and scores.
+ */
+export async function runSessionTopK(session: OrtSession, idx: readonly number[], w: readonly number[], k: number): Promise<TopK> {
+  if (idx.length !== w.length) throw new ModelLoadError("inference_failed", `idx has ${idx.length} entries, w has ${w.length}`);
+  if (!Number.isInteger(k) || k < 1) throw new ModelLoadError("inference_failed", `k must be a positive integer, got ${k}`);
+  if (!idx.every(Number.isSafeInteger)) throw new ModelLoadError("inference_failed", "idx must hold integer vocabulary indices");
+  const io = SESSION_TOPK_IO;
+  const out = await session.run({
+    [io.idx]: { type: "int64", data: BigInt64Array.from(idx, (i) => BigInt(i)), dims: [1, idx.length] },
+    [io.w]: { type: "float32", data: Float32Array.from(w), dims: [1, w.length] },
+    [io.k]: { type: "int64", data: BigInt64Array.of(BigInt(k)), dims: [1] },
+  });
+  const scores = out[io.scores]?.data;
+  const indices = out[io.indices]?.data;
+  if (!(scores instanceof Float32Array) || !(indices instanceof BigInt64Array)) {
+    throw new ModelLoadError("inference_failed", "model outputs do not match the session top-k contract (scores float32, indices int64)");
+  }
+  return { indices: Array.from(indices, Number), scores: Array.from(scores) };
+}
+
+function serialised<T>(task: () => Promise<T>): Promise<T> {
+  const result = queue.then(task);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+function loadRuntime(): Promise<Runtime> {
+  runtime ??= (async () => {
+    try {
+      const [ort, wasm] = await Promise.all([
+        import("onnxruntime-web/wasm"),
+        // wrangler (and the vitest pool) turn it into a compiled WebAssembly.Module
+        // (src/types.d.ts); checked at run time below all the same.
+        import("onnxruntime-web/ort-wasm-simd-threaded.wasm") as Promise<unknown>,
+      ]);
+      const module = wasmModuleOf(wasm);
+      ort.env.wasm.numThreads = 1; // no SharedArrayBuffer workers in workerd
+      ort.env.wasm.proxy = false; // no Web Workers either
+      ort.env.wasm.wasmBinary = SENTINEL;
+      loadedOrt = ort;
+      return { ort, module };
+    } catch (cause) {
+      throw new ModelLoadError("ort_init_failed", `cannot load onnxruntime-web: ${messageOf(cause)}`, { cause });
+    }
+  })();
+  return runtime;
+}
+
+/**
+ * Initialises ORT's wasm backend once, by creating a trivial session with the
+ * instantiate override in place. A failure is cached: ORT itself refuses to retry.
+ */
+function initBackend(): Promise<Runtime> {
+  backend ??= (async () => {
+    const { ort, module } = await loadRuntime();
+    const restore = overrideInstantiate(module);
+    try {
+      const probe = await ort.InferenceSession.create(identityModel(), { executionProviders: ["wasm"] });
+      await probe.release();
+    } catch (cause) {
+      if (cause instanceof ModelLoadError) throw cause;
+      throw new ModelLoadError("ort_init_failed", `onnxruntime backend init failed (ORT ${ortVersion()}): ${messageOf(cause)}`, { cause });
+    } finally {
+      restore();
+    }
+  })();
+  return backend.then(loadRuntime);
+}
+
+type Instantiate = (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
+
+/** Makes `WebAssembly.instantiate(SENTINEL)` instantiate `module`; returns the undo. */
+function overrideInstantiate(module: WebAssembly.Module): () => void {
+  const wasm = WebAssembly as unknown as { instantiate: Instantiate };
+  const original = wasm.instantiate;
+  wasm.instantiate = async (source, imports) => {
+    if (!isSentinel(source)) return original.call(WebAssembly, source, imports);
+    const instance = await original.call(WebAssembly, module, imports);
+    return { instance, module }; // the WebAssemblyInstantiatedSource shape Emscripten expects for bytes
+  };
+  return () => {
+    wasm.instantiate = original;
+  };
+}
+
+function isSentinel(source: unknown): boolean {
+  // ORT copies wasmBinary (`new Uint8Array(...)`), so compare contents, not identity.
+  let bytes: Uint8Array;
+  if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
+  else if (ArrayBuffer.isView(source)) bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  else return false;
+  return bytes.length === SENTINEL.length && bytes.every((b, i) => b === SENTINEL[i]);
+}
+
+function wasmModuleOf(imported: unknown): WebAssembly.Module {
+  const candidate = typeof imported === "object" && imported !== null && "default" in imported ? imported.default : imported;
+  if (candidate instanceof WebAssembly.Module) return candidate;
+  throw new Error(`the ORT .wasm import is not a compiled WebAssembly.Module (got ${Object.prototype.toString.call(candidate)}); is wrangler's CompiledWasm rule for **/*.wasm active?`);
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Identity over one float: the smallest valid model, used to initialise the backend. */
+function identityModel(): Uint8Array {
+  return encodeModel({
+    producerName: "edgewise.ort-probe",
+    graph: {
+      name: "probe",
+      nodes: [{ opType: "Identity", inputs: ["x"], outputs: ["y"] }],
+      initializers: [],
+      inputs: [{ name: "x", type: "float32", shape: [1] }],
+      outputs: [{ name: "y", type: "float32", shape: [1] }],
+    },
+  });
+}

@@ -1,0 +1,93 @@
+import { ModelLoadError } from "./errors";
+import { type Manifest, checkManifestAgainstFeatures, parseManifest } from "./manifest";
+import { type OrtSession, createInferenceSession } from "./ort";
+
+/** A model version ready to score: its manifest, vocabulary and ONNX session. */
+export interface LoadedModel {
+  /** `name/version` */
+  id: string;
+  manifest: Manifest;
+  /** Vocabulary: index i + 1 in the model is `items[i]`. */
+  items: string[];
+  vocab: Map<string, number>;
+  session: OrtSession;
+}
+
+/** R2 prefix of a model version folder. */
+export function modelPrefix(id: string): string {
+  return `models/${id}/`;
+}
+
+const MAX_MODELS = 4; // per isolate: a 43k-item model is ~11 MB of weights; 128 MB is the limit
+const FAILURE_BACKOFF_MS = 30_000; // a broken version is not refetched on every request
+const loaded = new Map<string, { at: number; model: Promise<LoadedModel> }>();
+
+/**
+ * Loads a model version from the MODELS bucket once per isolate: manifest
+ * checked against the feature definitions, every file's sha256 verified, ONNX
+ * session created. Failures are `ModelLoadError`s with stable codes, remembered
+ * for 30 s.
+ */
+export function loadModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
+  const hit = loaded.get(id);
+  if (hit) {
+    loaded.delete(id); // re-insert: Map order doubles as LRU order
+    loaded.set(id, hit);
+    return hit.model;
+  }
+  const model = fetchModel(bucket, id);
+  const entry = { at: Date.now(), model };
+  loaded.set(id, entry);
+  model.catch(() => {
+    // Keep the failure for a while, then let a request try again.
+    setTimeout(() => loaded.get(id) === entry && loaded.delete(id), FAILURE_BACKOFF_MS);
+  });
+  while (loaded.size > MAX_MODELS) loaded.delete(loaded.keys().next().value!);
+  return model;
+}
+
+/** Forgets every loaded model (tests, and an operator's forced reload). */
+export function clearModelCache(): void {
+  loaded.clear();
+}
+
+async function fetchModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
+  const prefix = modelPrefix(id);
+  const manifestObj = await bucket.get(`${prefix}manifest.json`);
+  if (!manifestObj) throw new ModelLoadError("model_not_found", `no model ${id} in the registry (${prefix}manifest.json)`);
+  let raw: unknown;
+  try {
+    raw = await manifestObj.json();
+  } catch {
+    throw new ModelLoadError("manifest_invalid", `${prefix}manifest.json is not JSON`);
+  }
+  const manifest = parseManifest(raw);
+  if (`${manifest.name}/${manifest.version}` !== id) {
+    throw new ModelLoadError("manifest_invalid", `manifest names ${manifest.name}/${manifest.version}, expected ${id}`);
+  }
+  checkManifestAgainstFeatures(manifest);
+
+  const [modelBytes, vocabBytes] = await Promise.all([
+    readVerified(bucket, prefix, "model.onnx", manifest),
+    readVerified(bucket, prefix, manifest.vocabulary.file, manifest),
+  ]);
+  const items = JSON.parse(new TextDecoder().decode(vocabBytes)) as unknown;
+  if (!Array.isArray(items) || items.length !== manifest.vocabulary.size || !items.every((x) => typeof x === "string")) {
+    throw new ModelLoadError("manifest_invalid", `${manifest.vocabulary.file} must be an array of ${manifest.vocabulary.size} item ids`);
+  }
+  const session = await createInferenceSession(modelBytes);
+  return { id, manifest, items, vocab: new Map(items.map((item, i) => [item, i + 1])), session };
+}
+
+async function readVerified(bucket: R2Bucket, prefix: string, file: string, manifest: Manifest): Promise<Uint8Array> {
+  const expected = manifest.files[file];
+  if (!expected) throw new ModelLoadError("manifest_invalid", `manifest has no checksum for ${file}`);
+  const obj = await bucket.get(prefix + file);
+  if (!obj) throw new ModelLoadError("model_not_found", `${prefix}${file} is missing`);
+  const bytes = new Uint8Array(await obj.arrayBuffer());
+  const actual = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (actual !== expected.sha256) {
+    throw new ModelLoadError("checksum_mismatch", `${prefix}${file}: sha256 ${actual} does not match the manifest's ${expected.sha256}`);
+  }
+  return bytes;
+}

@@ -1,0 +1,103 @@
+import type { Catalog } from "../catalog/catalog";
+import type { ServedFeatures } from "../events/types";
+import type { VariantParams } from "../experiments/config";
+import type { FeatureVector } from "../features/engine";
+import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";
+import { runSessionTopK } from "../models/ort";
+import type { LoadedModel } from "../models/registry";
+import type { RecoRequest } from "./params";
+import { type Scored, applyRules } from "./rules";
+
+/** Why a list was not (fully) served by the model; stable codes. */
+export type DegradedReason =
+  | "no_model_configured"
+  | "model_unavailable"
+  | "model_error"
+  | "features_unavailable"
+  | "cold_start"
+  | "empty_cart"
+  | "unknown_item"
+  | "no_candidates";
+
+/** Everything a recommendation is computed from. */
+export interface RecoInputs {
+  request: RecoRequest;
+  /** The visitor's feature values; `null` for a visitor with no session yet. */
+  features: FeatureVector | null;
+  featuresFailed: boolean;
+  /** The variant's model, or why there is none. */
+  model: LoadedModel | null;
+  modelProblem: "no_model_configured" | "model_unavailable" | null;
+  params: VariantParams;
+  catalog: Catalog | null;
+  trending: Scored[];
+  /** Records a named duration for Server-Timing. */
+  time: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+/** A computed list and what produced it. */
+export interface RecoResult {
+  items: Scored[];
+  degraded: DegradedReason | null;
+  servedFeatures: ServedFeatures;
+}
+
+/**
+ * Candidates from the model (or trending), then business rules, then backfill
+ * from trending and the model's training popularity. Never throws for a
+ * missing or failing model: the list falls back and says why in `degraded`.
+ */
+export async function recommend(x: RecoInputs): Promise<RecoResult> {
+  const { request, features } = x;
+  // The model was trained on within-visit sequences: prefer the current visit, else the visitor's history.
+  const visitViewed = stringList(features?.visit_viewed_items);
+  const lifetimeViewed = stringList(features?.last_viewed_items);
+  const lastViewed = visitViewed.length > 0 ? visitViewed : lifetimeViewed;
+  const cartItems = (features?.cart as { items?: Array<{ item_id: string }> } | undefined)?.items?.map((l) => l.item_id) ?? [];
+  const purchased = x.params.exclude_purchased ? stringList(features?.purchased_items) : [];
+  const query = request.type === "similar" ? [request.item!] : request.type === "cart" ? cartItems : request.type === "personalized" ? lastViewed : [];
+  const source =
+    request.type === "personalized" ? { visit_viewed_items: visitViewed, last_viewed_items: lifetimeViewed }
+    : request.type === "cart" ? { cart_items: cartItems }
+    : request.type === "similar" ? { item: request.item }
+    : {};
+  const served: ServedFeatures = { source, item_idx: null, item_w: null };
+
+  let degraded: DegradedReason | null = x.featuresFailed ? "features_unavailable" : null;
+  let candidates: Scored[] = [];
+  if (request.type !== "trending") {
+    const input = x.model ? buildInput(request, query, x.model) : null;
+    if (!x.model) degraded ??= x.modelProblem ?? "model_unavailable";
+    else if (query.length === 0) degraded ??= request.type === "cart" ? "empty_cart" : "cold_start";
+    else if (!input) degraded ??= request.type === "similar" ? "unknown_item" : "cold_start";
+    else {
+      served.item_idx = input.idx;
+      served.item_w = input.w;
+      const model = x.model;
+      const exclusions = request.exclude.size + cartItems.length + purchased.length + query.length;
+      const want = Math.min(model.items.length, Math.max(50, 4 * request.k + exclusions), 1000);
+      try {
+        const top = await x.time("inference", () => runSessionTopK(model.session, input.idx, input.w, want));
+        candidates = top.indices.flatMap((ix, i) => (ix >= 1 && ix <= model.items.length ? [{ item_id: model.items[ix - 1]!, score: top.scores[i]! }] : []));
+      } catch {
+        degraded ??= "model_error";
+      }
+    }
+  }
+
+  const exclude = new Set([...request.exclude, ...cartItems, ...purchased, ...(request.type === "similar" ? query : [])]);
+  const rules = { exclude, catalog: x.catalog, maxPerCategory: x.params.max_per_category, k: request.k };
+  const popular = (x.model?.manifest.popular ?? []).map((item_id, i, all) => ({ item_id, score: all.length - i }));
+  const items = await x.time("rules", async () => applyRules(popular, rules, applyRules(x.trending, rules, applyRules(candidates, rules))));
+  if (items.length === 0) degraded ??= "no_candidates";
+  return { items, degraded, servedFeatures: served };
+}
+
+function buildInput(request: RecoRequest, query: string[], model: LoadedModel): SequenceInput | null {
+  const input = request.type === "personalized" ? sequenceInput(query, model.vocab) : setInput(query, model.vocab);
+  return input.w.some((w) => w > 0) ? input : null;
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((x): x is string => typeof x === "string") : [];
+}

@@ -1,0 +1,114 @@
+import { type Context, Hono } from "hono";
+import { tenantAuth } from "../auth/tenant";
+import { visitorIdentity } from "../auth/visitor";
+import { assignVariant } from "../experiments/assign";
+import type { FeatureVector } from "../features/engine";
+import { readJsonBody, requireJson } from "../http/body";
+import { ApiError } from "../http/errors";
+import { serverTiming, timed } from "../http/timing";
+import type { AppEnv } from "../http/types";
+import { ModelLoadError } from "../models/errors";
+import { type LoadedModel, loadModel } from "../models/registry";
+import { sessionStub } from "../session/stub";
+import { impressionMessage, logImpression } from "./impression";
+import { type RecoRequest, parseBody, parseQuery } from "./params";
+import { recommend } from "./recommend";
+import { tenantCatalog, tenantConfig, trending } from "./sources";
+
+/** Header that forces a variant (QA, CDN-level routing); every response names the variant in it. */
+export const VARIANT_HEADER = "x-edgewise-variant";
+const FEATURES_TIMEOUT_MS = 1000;
+
+/** `GET|POST /v1/recommendations`: a ranked list for the calling visitor. */
+export const recommendationsRoute = new Hono<AppEnv>()
+  .get("/", tenantAuth(), visitorIdentity(), (c) => serve(c, parseQuery(c.req.query())))
+  .post("/", tenantAuth(), visitorIdentity(), async (c) => {
+    requireJson(c);
+    return serve(c, parseBody(await readJsonBody(c, 64 * 1024)));
+  });
+
+async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response> {
+  const { config, tenant, visitorId, visitorIssued, log } = c.var;
+  const ttl = config.registryRefreshMs;
+  const now = Date.now();
+
+  const tenantCfg = await tenantConfig(c.env, tenant.id, ttl).catch((err: unknown) => {
+    log.error("tenant_config_invalid", { tenant: tenant.id, error: String(err) });
+    return null;
+  });
+  const assigned = assignVariant(tenantCfg, visitorId, c.req.header(VARIANT_HEADER));
+  if (!assigned.ok) {
+    throw new ApiError(400, "unknown_variant", `Unknown variant ${JSON.stringify(assigned.unknownVariant).slice(0, 80)}; known: ${assigned.known.join(", ")}`);
+  }
+  const { experiment, variant } = assigned.assignment;
+  c.header(VARIANT_HEADER, variant.name);
+  const time = <T>(name: string, fn: () => Promise<T>) => timed(c, name, fn);
+
+  const [features, model, catalog, trendingItems] = await Promise.all([
+    visitorIssued ? Promise.resolve<FeatureVector | null>(null) : time("features", () => withTimeout(sessionStub(c.env, tenant.id, visitorId).features(now), FEATURES_TIMEOUT_MS)).catch((err: unknown) => {
+      log.warn("features_unavailable", { error: String(err) });
+      return "failed" as const;
+    }),
+    variant.model ? time("model", () => loadModel(c.env.MODELS, variant.model!)).catch((err: unknown) => {
+      log.error("model_unavailable", { model: variant.model, code: err instanceof ModelLoadError ? err.code : "unknown", error: String(err) });
+      return null;
+    }) : Promise.resolve<LoadedModel | null>(null),
+    tenantCatalog(c.env, tenant.id, ttl).catch((err: unknown) => {
+      log.error("catalog_invalid", { tenant: tenant.id, error: String(err) });
+      return null;
+    }),
+    trending(c.env, tenant.id, ttl).catch(() => []),
+  ]);
+
+  const result = await recommend({
+    request,
+    features: features === "failed" ? null : features,
+    featuresFailed: features === "failed",
+    model,
+    modelProblem: variant.model ? (model ? null : "model_unavailable") : "no_model_configured",
+    params: variant.params,
+    catalog,
+    trending: trendingItems,
+    time,
+  });
+
+  const impressionId = crypto.randomUUID();
+  const items = result.items.map((s, i) => {
+    const item = catalog?.byId.get(s.item_id);
+    return { item_id: s.item_id, score: Math.round(s.score * 1e4) / 1e4, position: i + 1, name: item?.name, category: item?.category, price: item?.price };
+  });
+  if (items.length > 0) {
+    const message = impressionMessage({
+      tenant: tenant.id,
+      visitor_id: visitorId,
+      impression_id: impressionId,
+      served_at: now,
+      type: request.type,
+      experiment,
+      variant: variant.name,
+      model: model?.id ?? null,
+      degraded: result.degraded,
+      features: result.servedFeatures,
+      items: items.map(({ item_id, position, score }) => ({ item_id, position, score })),
+    });
+    c.executionCtx.waitUntil(logImpression(c.env, message, !visitorIssued, log));
+  }
+  c.header("server-timing", serverTiming(c.var.timings));
+  return c.json({
+    impression_id: impressionId,
+    type: request.type,
+    experiment,
+    variant: variant.name,
+    model: model?.id ?? null,
+    degraded: result.degraded,
+    items,
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

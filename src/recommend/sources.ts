@@ -1,0 +1,29 @@
+import { type Catalog, catalogKey, parseCatalog } from "../catalog/catalog";
+import { type TenantConfig, parseTenantConfig, tenantConfigKey } from "../experiments/config";
+import { cachedJson } from "../registry/r2-json";
+import type { Scored } from "./rules";
+
+/** How many trending items an isolate keeps per tenant (enough for backfill after rules). */
+const TRENDING_DEPTH = 200;
+const trendingCache = new Map<string, { at: number; list: Promise<Scored[]> }>();
+
+/** The tenant's experiment config from R2 (cached per isolate), or `null` if none is published. */
+export function tenantConfig(env: Env, tenant: string, ttlMs: number): Promise<TenantConfig | null> {
+  return cachedJson(env.MODELS, tenantConfigKey(tenant), ttlMs, parseTenantConfig);
+}
+
+/** The tenant's catalog from R2 (cached per isolate), or `null` if none is published. */
+export function tenantCatalog(env: Env, tenant: string, ttlMs: number): Promise<Catalog | null> {
+  return cachedJson(env.MODELS, catalogKey(tenant), ttlMs, parseCatalog);
+}
+
+/** The tenant's trending items right now (cached per isolate for `ttlMs`). */
+export function trending(env: Env, tenant: string, ttlMs: number): Promise<Scored[]> {
+  const now = Date.now();
+  const hit = trendingCache.get(tenant);
+  if (hit && now - hit.at < ttlMs) return hit.list;
+  const list = env.TRENDING.getByName(tenant).top(TRENDING_DEPTH, now);
+  trendingCache.set(tenant, { at: now, list });
+  list.catch(() => trendingCache.delete(tenant));
+  return list;
+}
