@@ -255,6 +255,27 @@ describe("fallbacks answer 200 with a degraded reason, never a 500", () => {
     }
   });
 
+  it("a model whose checksums match but whose bytes are not a model is refused as model_invalid", async () => {
+    const garbage = await publishTestModel("chain", "garbage", weights, (files) => {
+      files["model.onnx"] = new TextEncoder().encode("not an onnx model at all");
+    });
+    // Re-publish the manifest with the garbage file's real checksum.
+    const manifest = (await (await env.MODELS.get(`models/${garbage}/manifest.json`))!.json()) as { files: Record<string, { sha256: string; bytes: number }> };
+    const bytes = new TextEncoder().encode("not an onnx model at all");
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    manifest.files["model.onnx"] = { sha256: digest, bytes: bytes.byteLength };
+    await env.MODELS.put(`models/${garbage}/manifest.json`, JSON.stringify(manifest));
+    await expect(loadModel(env.MODELS, garbage)).rejects.toMatchObject({ code: "model_invalid" });
+    await setTenantConfig(SHOP_A.id, { default_model: garbage });
+    try {
+      const { res, body } = await reco(null, "?type=similar&item=sku-01");
+      expect(res.status).toBe(200);
+      expect(body).toMatchObject({ degraded: "model_unavailable", model: null });
+    } finally {
+      await setTenantConfig(SHOP_A.id, { default_model: modelId });
+    }
+  });
+
   it("refuses a manifest whose feature versions differ from the running definitions", async () => {
     const id = await publishTestModel("chain", "oldfeatures", weights);
     const manifest = (await (await env.MODELS.get(`models/${id}/manifest.json`))!.json()) as { features: Array<{ name: string; version: number }> };
@@ -312,6 +333,16 @@ describe("parameters", () => {
     const { res, body } = await reco(null, query);
     expect(res.status).toBe(400);
     expect(body).toMatchObject({ error: { code: "invalid_parameter", message: expect.stringContaining(mention) } });
+  });
+
+  it("POST bodies: malformed JSON, wrong content type and unknown fields are refused", async () => {
+    const post = (body: string, type = "application/json") =>
+      call("/v1/recommendations", { method: "POST", headers: { "content-type": type, "x-edgewise-key": SHOP_A.key }, body });
+    expect(await (await post("{nope")).json()).toMatchObject({ error: { code: "malformed_json" } });
+    expect((await post('{"k":3}', "text/plain")).status).toBe(415);
+    const unknown = await post('{"k":3,"colour":"red"}');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: { code: "invalid_parameter" } });
   });
 });
 
