@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../src/events/types";
-import { featuresFromLog } from "../src/offline/replay-log";
+import { featuresFromLog } from "../src/offline/replay/replay-log";
 import { SHOP_A, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
 import { waitForVisitorLines } from "./r2";
 

@@ -1,7 +1,8 @@
 /**
  * Model registry CLI (Node): publishes model versions, tenant catalogs and
- * experiment configs to the MODELS R2 bucket through `wrangler r2 object put`,
- * locally (default, the bucket `npm run dev` uses) or to a real account (--remote).
+ * experiment configs to the MODELS R2 bucket: locally (default, the bucket
+ * `npm run dev` uses, through Miniflare) or to a real account (--remote, through
+ * `wrangler r2 object put`).
  *
  *   npm run models:publish -- models/demo/1 [--remote]
  *   npm run models:activate -- --tenant demo --model demo/1 [--remote]
@@ -19,6 +20,7 @@ import { parseArgs } from "node:util";
 import { catalogKey, parseCatalog } from "../src/catalog/catalog";
 import { parseTenantConfig, tenantConfigKey } from "../src/experiments/config";
 import { checkManifestAgainstFeatures, parseManifest } from "../src/models/manifest";
+import { type LocalBucket, withLocalBucket } from "./local-r2";
 
 const BUCKET = "edgewise-models";
 const DEMO_DIR = "models/demo";
@@ -26,27 +28,38 @@ const DEMO_TENANT = "demo";
 
 const CONTENT_TYPES: Record<string, string> = { ".json": "application/json", ".onnx": "application/octet-stream" };
 
-function put(key: string, file: string, remote: boolean): void {
+/** Where uploads go: the local bucket of `npm run dev` (through Miniflare), or the account's (through wrangler). */
+type Target = { kind: "local"; bucket: LocalBucket } | { kind: "remote" };
+
+async function put(target: Target, key: string, file: string): Promise<void> {
   const ext = file.slice(file.lastIndexOf("."));
-  // The local binary directly: `npx` adds a second or two per call.
-  const wrangler = existsSync("node_modules/.bin/wrangler") ? "node_modules/.bin/wrangler" : "wrangler";
-  execFileSync(
-    wrangler,
-    ["r2", "object", "put", `${BUCKET}/${key}`, "--file", file, remote ? "--remote" : "--local", "--content-type", CONTENT_TYPES[ext] ?? "application/octet-stream"],
-    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-  );
-  console.log(`  put ${BUCKET}/${key}${remote ? " (remote)" : " (local)"}`);
+  const contentType = CONTENT_TYPES[ext] ?? "application/octet-stream";
+  if (target.kind === "local") {
+    await target.bucket.put(key, new Uint8Array(readFileSync(file)), { httpMetadata: { contentType } });
+  } else {
+    const wrangler = existsSync("node_modules/.bin/wrangler") ? "node_modules/.bin/wrangler" : "wrangler";
+    execFileSync(wrangler, ["r2", "object", "put", `${BUCKET}/${key}`, "--file", file, "--remote", "--content-type", contentType], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+  }
+  console.log(`  put ${BUCKET}/${key} (${target.kind})`);
 }
 
-function putJson(key: string, value: unknown, remote: boolean): void {
+async function putJson(target: Target, key: string, value: unknown): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "edgewise-"));
   const file = join(dir, "object.json");
   writeFileSync(file, JSON.stringify(value, null, 2));
-  put(key, file, remote);
+  await put(target, key, file);
+}
+
+/** Runs `fn` against the local bucket or the remote one. */
+function withTarget(remote: boolean, fn: (target: Target) => Promise<void>): Promise<void> {
+  return remote ? fn({ kind: "remote" }) : withLocalBucket(BUCKET, (bucket) => fn({ kind: "local", bucket }));
 }
 
 /** Verifies a model version folder (manifest, feature contract, every checksum) and uploads it. */
-export function publishModel(dir: string, remote: boolean): string {
+export async function publishModel(target: Target, dir: string): Promise<string> {
   const manifest = parseManifest(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")));
   checkManifestAgainstFeatures(manifest);
   for (const [file, { sha256, bytes }] of Object.entries(manifest.files)) {
@@ -57,13 +70,13 @@ export function publishModel(dir: string, remote: boolean): string {
   const id = `${manifest.name}/${manifest.version}`;
   console.log(`publishing model ${id}`);
   // Data files first, the manifest last: a reader never sees a manifest whose files are missing.
-  for (const file of Object.keys(manifest.files)) put(`models/${id}/${file}`, join(dir, file), remote);
-  put(`models/${id}/manifest.json`, join(dir, "manifest.json"), remote);
+  for (const file of Object.keys(manifest.files)) await put(target, `models/${id}/${file}`, join(dir, file));
+  await put(target, `models/${id}/manifest.json`, join(dir, "manifest.json"));
   return id;
 }
 
 /** Writes a tenant's experiment config (default model and optional weighted variants). */
-export function activate(args: { tenant: string; model?: string; experiment?: string; salt?: string; variants: string[] }, remote: boolean): void {
+export async function activate(target: Target, args: { tenant: string; model?: string; experiment?: string; salt?: string; variants: string[] }): Promise<void> {
   const variants = args.variants.map((spec) => {
     const m = /^([A-Za-z0-9_-]+)=([^:]+):(\d+(?:\.\d+)?)(?::(.*))?$/.exec(spec);
     if (!m) throw new Error(`--variant ${spec}: expected name=model/version:weight[:param=value,…]`);
@@ -79,32 +92,34 @@ export function activate(args: { tenant: string; model?: string; experiment?: st
   };
   parseTenantConfig(config); // the worker's own validation
   console.log(`activating for tenant ${args.tenant}: ${JSON.stringify(config)}`);
-  putJson(tenantConfigKey(args.tenant), config, remote);
+  await putJson(target, tenantConfigKey(args.tenant), config);
 }
 
 /** Uploads a tenant's catalog (`{ "items": [ … ] }`). */
-export function publishCatalog(tenant: string, file: string, remote: boolean): void {
+export async function publishCatalog(target: Target, tenant: string, file: string): Promise<void> {
   parseCatalog(JSON.parse(readFileSync(file, "utf8")));
   console.log(`publishing catalog for tenant ${tenant}`);
-  put(catalogKey(tenant), file, remote);
+  await put(target, catalogKey(tenant), file);
 }
 
 /** Seeds the local bucket with the demo model, catalog and config, once per demo version. */
-function seedDemo(): void {
+async function seedDemo(): Promise<void> {
   const versions = readdirSync(DEMO_DIR).filter((d) => existsSync(join(DEMO_DIR, d, "manifest.json"))).sort();
   const latest = versions.at(-1);
   if (!latest) throw new Error(`no model version under ${DEMO_DIR}`);
   const stamp = createHash("sha256").update(readFileSync(join(DEMO_DIR, latest, "manifest.json"))).digest("hex").slice(0, 16);
   const marker = join(".wrangler", "state", `demo-seeded-${stamp}`);
   if (existsSync(marker)) return;
-  const id = publishModel(join(DEMO_DIR, latest), false);
-  publishCatalog(DEMO_TENANT, join(DEMO_DIR, "catalog.json"), false);
-  activate({ tenant: DEMO_TENANT, model: id, variants: [] }, false);
+  await withTarget(false, async (target) => {
+    const id = await publishModel(target, join(DEMO_DIR, latest));
+    await publishCatalog(target, DEMO_TENANT, join(DEMO_DIR, "catalog.json"));
+    await activate(target, { tenant: DEMO_TENANT, model: id, variants: [] });
+  });
   mkdirSync(join(".wrangler", "state"), { recursive: true });
   writeFileSync(marker, new Date().toISOString());
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   const { values, positionals } = parseArgs({
     args: rest,
@@ -122,27 +137,27 @@ function main(): void {
   switch (command) {
     case "publish":
       if (!positionals[0]) throw new Error("usage: models:publish -- <model version folder> [--remote]");
-      publishModel(positionals[0], values.remote);
+      await withTarget(values.remote, (t) => publishModel(t, positionals[0]!).then(() => undefined));
       break;
     case "activate":
       if (!values.tenant) throw new Error("usage: models:activate -- --tenant <id> (--model name/version | --variant …) [--remote]");
-      activate({ tenant: values.tenant, model: values.model, experiment: values.experiment, salt: values.salt, variants: values.variant }, values.remote);
+      await withTarget(values.remote, (t) =>
+        activate(t, { tenant: values.tenant!, model: values.model, experiment: values.experiment, salt: values.salt, variants: values.variant }),
+      );
       break;
     case "catalog":
       if (!values.tenant || !values.file) throw new Error("usage: catalog:publish -- --tenant <id> --file catalog.json [--remote]");
-      publishCatalog(values.tenant, values.file, values.remote);
+      await withTarget(values.remote, (t) => publishCatalog(t, values.tenant!, values.file!));
       break;
     case "seed-demo":
-      seedDemo();
+      await seedDemo();
       break;
     default:
       throw new Error(`unknown command ${command ?? ""}: publish | activate | catalog | seed-demo`);
   }
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
-}
+});
