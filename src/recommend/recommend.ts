@@ -88,7 +88,11 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
   const exclude = new Set([...request.exclude, ...cartItems, ...purchased, ...(request.type === "similar" ? query : [])]);
   const rules = { exclude, catalog: x.catalog, maxPerCategory: x.params.max_per_category, k: request.k };
   const popular = (x.model?.manifest.popular ?? []).map((item_id, i, all) => ({ item_id, score: all.length - i }));
-  const items = await x.time("rules", async () => applyRules(popular, rules, applyRules(x.trending, rules, applyRules(candidates, rules))));
+  const items = await x.time("rules", async () => {
+    const ranked = applyRules(candidates, rules);
+    const withTrending = applyRules(x.trending, rules, ranked); // backfill, same rules
+    return applyRules(popular, rules, withTrending);
+  });
   if (items.length === 0) degraded ??= "no_candidates";
   return { items, degraded, servedFeatures: served };
 }
