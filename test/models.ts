@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { TenantConfig } from "../src/experiments/config";
 import { SEQ_LEN } from "../src/models/inputs";
-import { type SessionTopKWeights, buildModelVersion } from "../src/offline/export/model-version";
+import { type SessionTopKWeights, type VersionInfo, buildModelVersion } from "../src/offline/export/model-version";
 
 /**
  * A hand-built "next item" model over `n` items sku-01…: item i's input
@@ -25,8 +25,15 @@ export function chainWeights(n = 40): SessionTopKWeights {
 }
 
 /** Writes a model version built from `weights` to the MODELS bucket; returns its id. */
-export async function publishTestModel(name: string, version: string, weights: SessionTopKWeights, tamper?: (files: Record<string, Uint8Array>) => void): Promise<string> {
+export async function publishTestModel(
+  name: string,
+  version: string,
+  weights: SessionTopKWeights,
+  tamper?: (files: Record<string, Uint8Array>) => void,
+  candidates?: VersionInfo["candidates"],
+): Promise<string> {
   const { files } = await buildModelVersion(weights, {
+    candidates,
     name,
     version,
     createdAt: new Date().toISOString(),

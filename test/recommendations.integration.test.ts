@@ -6,6 +6,7 @@ import { FEATURES } from "../src/features/registry";
 import { ModelLoadError } from "../src/models/errors";
 import { sequenceInput } from "../src/models/inputs";
 import { referenceTopK } from "../src/models/onnx/session-topk";
+import { buildIndex, serializeIndex } from "../src/models/knn/index";
 import { loadModel } from "../src/models/registry";
 import type { ImpressionMessage } from "../src/events/types";
 import { SHOP_A, call, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
@@ -80,6 +81,43 @@ describe("model in workerd", () => {
     for (const id of ids(body)) expect(trending.has(id) || popular.includes(id)).toBe(true);
     expect(ids(body).filter((x) => !trending.has(x))).toEqual(popular.filter((x) => !trending.has(x)));
     expect(ids(body).filter((x) => !trending.has(x)).length).toBeGreaterThan(0);
+  });
+});
+
+describe("session-kNN candidates blended with the model", () => {
+  // Shoppers who viewed sku-05 went on to sku-20 (never to sku-06, the chain model's pick).
+  const sessions = [
+    ["sku-05", "sku-20"],
+    ["sku-05", "sku-20", "sku-21"],
+    ["sku-07", "sku-05", "sku-20"],
+    ["sku-30", "sku-31"],
+  ];
+  const options = { sample_size: 500, neighbours: 100, weighting: "linear", match_decay: "div", idf: 0, backfill: false } as const;
+
+  it("ranks by the blend the manifest asks for: kNN only, model only, and in between", async () => {
+    const index = serializeIndex(buildIndex(sessions));
+    const knnOnly = await publishTestModel("chain-knn", "w0", weights, undefined, { index, options, modelWeight: 0 });
+    const modelOnly = await publishTestModel("chain-knn", "w1", weights, undefined, { index, options, modelWeight: 1 });
+    const half = await publishTestModel("chain-knn", "w05", weights, undefined, { index, options, modelWeight: 0.5 });
+    const top = async (model: string) => {
+      await setTenantConfig(SHOP_A.id, { default_model: model });
+      const { body, res } = await reco(null, "?type=similar&item=sku-05&k=3");
+      expect(body.model).toBe(model);
+      return { ids: ids(body), timing: res.headers.get("server-timing") ?? "" };
+    };
+    try {
+      const knn = await top(knnOnly);
+      expect(knn.ids[0]).toBe("sku-20");
+      expect(knn.timing).toContain("knn;dur=");
+      expect(knn.timing).not.toContain("inference;dur=");
+      expect((await top(modelOnly)).ids[0]).toBe("sku-06");
+      // Both lists normalise their best to 1: at 0.5 the tie goes to the kNN list's order.
+      const both = await top(half);
+      expect(both.ids.slice(0, 2)).toEqual(["sku-20", "sku-06"]);
+      expect(both.timing).toMatch(/inference;dur=.*knn;dur=/);
+    } finally {
+      await setTenantConfig(SHOP_A.id, { default_model: modelId });
+    }
   });
 });
 

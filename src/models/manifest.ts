@@ -42,6 +42,26 @@ export const ManifestSchema = v.object({
   baselines: v.record(v.string(), Histogram),
   /** Most popular items in training, best first: the last-resort fallback list. */
   popular: v.array(v.string()),
+  /**
+   * Optional session-kNN candidates blended with the model's scores: a V-SKNN
+   * index over the training sessions (`file`), its options, and the weight of the
+   * ONNX model in the blend (0: V-SKNN only, 1: the model only).
+   */
+  candidates: v.optional(
+    v.object({
+      kind: v.literal("vsknn"),
+      file: v.string(),
+      options: v.object({
+        sample_size: v.pipe(v.number(), v.integer(), v.minValue(1)),
+        neighbours: v.pipe(v.number(), v.integer(), v.minValue(1)),
+        weighting: v.picklist(["same", "div", "linear", "quadratic", "log"]),
+        match_decay: v.picklist(["same", "div"]),
+        idf: v.pipe(v.number(), v.minValue(0)),
+        backfill: v.boolean(),
+      }),
+      model_weight: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+    }),
+  ),
   files: v.record(v.string(), v.object({ sha256: Sha256, bytes: v.number() })),
 });
 
@@ -77,5 +97,8 @@ export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES
   }
   if (!manifest.files["model.onnx"] || !manifest.files[manifest.vocabulary.file]) {
     throw new ModelLoadError("manifest_invalid", "manifest lists no model.onnx or vocabulary file");
+  }
+  if (manifest.candidates && !manifest.files[manifest.candidates.file]) {
+    throw new ModelLoadError("manifest_invalid", `manifest lists no checksum for the candidate index ${manifest.candidates.file}`);
   }
 }

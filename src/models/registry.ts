@@ -1,17 +1,10 @@
 import { ModelLoadError } from "./errors";
 import { type Manifest, checkManifestAgainstFeatures, parseManifest } from "./manifest";
-import { type OrtSession, createInferenceSession } from "./ort";
+import { candidateGenerator } from "./candidates";
+import type { LoadedModel } from "./loaded-model";
+import { createInferenceSession } from "./ort";
 
-/** A model version ready to score: its manifest, vocabulary and ONNX session. */
-export interface LoadedModel {
-  /** `name/version` */
-  id: string;
-  manifest: Manifest;
-  /** Vocabulary: index i + 1 in the model is `items[i]`. */
-  items: string[];
-  vocab: Map<string, number>;
-  session: OrtSession;
-}
+export type { LoadedModel } from "./loaded-model";
 
 /** R2 prefix of a model version folder. */
 export function modelPrefix(id: string): string {
@@ -67,16 +60,18 @@ async function fetchModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
   }
   checkManifestAgainstFeatures(manifest);
 
-  const [modelBytes, vocabBytes] = await Promise.all([
+  const [modelBytes, vocabBytes, knnBytes] = await Promise.all([
     readVerified(bucket, prefix, "model.onnx", manifest),
     readVerified(bucket, prefix, manifest.vocabulary.file, manifest),
+    manifest.candidates ? readVerified(bucket, prefix, manifest.candidates.file, manifest) : Promise.resolve(null),
   ]);
   const items = JSON.parse(new TextDecoder().decode(vocabBytes)) as unknown;
   if (!Array.isArray(items) || items.length !== manifest.vocabulary.size || !items.every((x) => typeof x === "string")) {
     throw new ModelLoadError("manifest_invalid", `${manifest.vocabulary.file} must be an array of ${manifest.vocabulary.size} item ids`);
   }
+  const candidates = manifest.candidates && knnBytes ? candidateGenerator(manifest.candidates, knnBytes) : null;
   const session = await createInferenceSession(modelBytes);
-  return { id, manifest, items, vocab: new Map(items.map((item, i) => [item, i + 1])), session };
+  return { id, manifest, items, vocab: new Map(items.map((item, i) => [item, i + 1])), session, candidates };
 }
 
 async function readVerified(bucket: R2Bucket, prefix: string, file: string, manifest: Manifest): Promise<Uint8Array> {

@@ -3,10 +3,10 @@ import type { ServedFeatures } from "../events/types";
 import type { VariantParams } from "../experiments/config";
 import type { FeatureVector } from "../features/engine";
 import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";
-import { runSessionTopK } from "../models/ort";
-import type { LoadedModel } from "../models/registry";
+import type { LoadedModel } from "../models/loaded-model";
 import type { RecoRequest } from "./params";
 import { type Scored, applyRules } from "./rules";
+import { scoreCandidates } from "./score";
 
 /** Why a list was not (fully) served by the model; stable codes. */
 export type DegradedReason =
@@ -77,8 +77,7 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
       const exclusions = request.exclude.size + cartItems.length + purchased.length + query.length;
       const want = Math.min(model.items.length, Math.max(50, 4 * request.k + exclusions), 1000);
       try {
-        const top = await x.time("inference", () => runSessionTopK(model.session, input.idx, input.w, want));
-        candidates = top.indices.flatMap((ix, i) => (ix >= 1 && ix <= model.items.length ? [{ item_id: model.items[ix - 1]!, score: top.scores[i]! }] : []));
+        candidates = await scoreCandidates(model, query, input, want, x.time);
       } catch {
         degraded ??= "model_error";
       }

@@ -22,6 +22,8 @@ export interface VersionInfo {
   /** Model inputs seen in training, for the baseline histograms. */
   trainingInputs: SequenceInput[];
   popular: string[];
+  /** A V-SKNN index (serialised) to blend with the model, its options and the model's blend weight. */
+  candidates?: { index: Uint8Array; options: NonNullable<Manifest["candidates"]>["options"]; modelWeight: number };
 }
 
 /** A model version folder: file name → bytes, manifest.json included. */
@@ -38,6 +40,7 @@ export async function buildModelVersion(weights: SessionTopKWeights, info: Versi
   const model = buildSessionTopKModel({ numItems: n, dim: weights.dim, seqLen: SEQ_LEN, embIn: weights.embIn, embOut: weights.embOut, bias: weights.bias });
   const vocab = new TextEncoder().encode(JSON.stringify(weights.items));
   const files: VersionFiles = { "model.onnx": model, "items.json": vocab };
+  if (info.candidates) files["knn.bin"] = info.candidates.index;
   const version = (name: string) => FEATURES.find((f) => f.name === name)!.version;
   const manifest = parseManifest({
     format: "edgewise.model/v1",
@@ -65,6 +68,9 @@ export async function buildModelVersion(weights: SessionTopKWeights, info: Versi
     metrics: info.metrics,
     baselines: inputBaselines(info.trainingInputs),
     popular: info.popular.slice(0, 200),
+    ...(info.candidates
+      ? { candidates: { kind: "vsknn", file: "knn.bin", options: info.candidates.options, model_weight: info.candidates.modelWeight } }
+      : {}),
     files: Object.fromEntries(await Promise.all(Object.entries(files).map(async ([name, bytes]) => [name, { sha256: await sha256Hex(bytes), bytes: bytes.byteLength }]))),
   });
   files["manifest.json"] = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");

@@ -1,0 +1,112 @@
+/**
+ * Item-to-item co-occurrence (item-kNN) baseline: the neighbours of an item are
+ * the items seen with it, weighted by a cosine-normalised count, and a session
+ * is scored from its last item only. Stored as CSR typed arrays, like the
+ * session-kNN index. Pure code: no platform APIs.
+ */
+
+/** Which pairs count: "session" = any two distinct items of a session; "next" = a click and the one after it. */
+export type CooccurrenceMode = "session" | "next";
+
+/** Options of {@link buildCooccurrence}. */
+export interface CooccurrenceOptions {
+  /** Default "session", as in the Item-KNN of the session-rec framework. */
+  mode?: CooccurrenceMode;
+  /** Neighbours kept per item, the best weighted (default 100). */
+  maxNeighbours?: number;
+  /**
+   * Shrinkage λ in co(i,j) / (√(n_i · n_j) + λ): without it, two items seen
+   * once, together, get the top weight 1 (session-rec's default is 20; here 0).
+   */
+  shrinkage?: number;
+}
+
+/** Co-occurrence neighbours: for item index i, `neighbours`/`weights` in `offsets[i]..offsets[i+1]`, best first. */
+export interface CooccurrenceModel {
+  items: string[];
+  itemIndex: Map<string, number>;
+  offsets: Int32Array;
+  neighbours: Int32Array;
+  weights: Float32Array;
+}
+
+/**
+ * Counts, for each pair of items, the sessions (mode "session") or the
+ * transitions (mode "next", directed i → j) they share, and keeps each item's
+ * best neighbours by cos(i, j) = co(i, j) / (√(n_i · n_j) + λ), with n the
+ * number of sessions containing the item.
+ */
+export function buildCooccurrence(sessions: readonly (readonly string[])[], opts: CooccurrenceOptions = {}): CooccurrenceModel {
+  const mode = opts.mode ?? "session";
+  const maxNeighbours = opts.maxNeighbours ?? 100;
+  const shrinkage = opts.shrinkage ?? 0;
+  const items: string[] = [];
+  const itemIndex = new Map<string, number>();
+  const coded = sessions.map((seq) =>
+    seq.map((id) => {
+      let ix = itemIndex.get(id);
+      if (ix === undefined) itemIndex.set(id, (ix = items.push(id) - 1));
+      return ix;
+    }),
+  );
+  const n = items.length;
+  const support = new Float64Array(n);
+  const distinct = coded.map((seq) => [...new Set(seq)]);
+  for (const set of distinct) for (const ix of set) support[ix]! += 1;
+
+  // Pairs grouped by their first item in two passes (count, then fill), so memory is one Int32Array of partners.
+  const emit = (visit: (a: number, b: number) => void): void => {
+    for (let s = 0; s < coded.length; s++) {
+      if (mode === "next") {
+        const seq = coded[s]!;
+        for (let t = 1; t < seq.length; t++) if (seq[t - 1] !== seq[t]) visit(seq[t - 1]!, seq[t]!);
+      } else {
+        const set = distinct[s]!;
+        for (const a of set) for (const b of set) if (a !== b) visit(a, b);
+      }
+    }
+  };
+  const pairOffsets = new Int32Array(n + 1);
+  emit((a) => pairOffsets[a + 1]!++);
+  for (let i = 0; i < n; i++) pairOffsets[i + 1]! += pairOffsets[i]!;
+  const partners = new Int32Array(pairOffsets[n]!);
+  const fill = pairOffsets.slice(0, n);
+  emit((a, b) => (partners[fill[a]!++] = b));
+
+  const counts = new Float64Array(n);
+  const offsets = new Int32Array(n + 1);
+  const outNeighbours: number[] = [];
+  const outWeights: number[] = [];
+  for (let a = 0; a < n; a++) {
+    const touched: number[] = [];
+    for (let p = pairOffsets[a]!; p < pairOffsets[a + 1]!; p++) {
+      const b = partners[p]!;
+      if (counts[b] === 0) touched.push(b);
+      counts[b]! += 1;
+    }
+    const weight = (b: number): number => counts[b]! / (Math.sqrt(support[a]! * support[b]!) + shrinkage);
+    const best = touched.map((b) => ({ b, w: weight(b) })).sort((x, y) => y.w - x.w || support[y.b]! - support[x.b]! || x.b - y.b);
+    for (const { b, w } of best.slice(0, maxNeighbours)) outNeighbours.push(b), outWeights.push(w);
+    offsets[a + 1] = outNeighbours.length;
+    for (const b of touched) counts[b] = 0;
+  }
+  return { items, itemIndex, offsets, neighbours: Int32Array.from(outNeighbours), weights: Float32Array.from(outWeights) };
+}
+
+/** Recommends the neighbours of the last known item of the prefix, best first. */
+export function createCooccurrenceRecommender(model: CooccurrenceModel, name = "Item-KNN"): { name: string; recommend(prefix: readonly string[], k: number): string[] } {
+  return {
+    name,
+    recommend(prefix, k) {
+      for (let p = prefix.length - 1; p >= 0; p--) {
+        const a = model.itemIndex.get(prefix[p]!);
+        if (a === undefined) continue;
+        const end = Math.min(model.offsets[a + 1]!, model.offsets[a]! + k);
+        const out: string[] = [];
+        for (let q = model.offsets[a]!; q < end; q++) out.push(model.items[model.neighbours[q]!]!);
+        return out;
+      }
+      return [];
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { TrackedEvent } from "../../events/types";
+import { type EngineOptions, type FeatureState, applyEvent, initialState, materialise } from "../../features/engine";
+import type { LoadedModel } from "../../models/loaded-model";
+import { recommend } from "../../recommend/recommend";
+import type { Recommender } from "./metrics";
+
+const CLICK_GAP_MS = 60_000;
+const START = Date.UTC(2020, 0, 1);
+
+/**
+ * The worker's own recommendation path as an offline `Recommender`: each prefix
+ * is applied as product views through the feature engine (the SessionDO's code),
+ * and the worker's `recommend` function ranks with the same model artifacts
+ * (ONNX through onnxruntime) and business rules, for `type=personalized`.
+ * Incremental per session: a prefix that extends the previous one reuses its state.
+ */
+export function servingPathRecommender(model: LoadedModel, opts: EngineOptions = { sessionGapMs: 1800 * 1000 }): Recommender {
+  let last: { prefix: string[]; state: FeatureState } = { prefix: [], state: initialState() };
+  const params = { max_per_category: 0, exclude_purchased: true };
+  return {
+    name: `serving path (${model.id})`,
+    async recommend(prefix, k) {
+      const extends_ = last.prefix.length < prefix.length && last.prefix.every((x, i) => x === prefix[i]);
+      let state = extends_ ? last.state : initialState();
+      for (let i = extends_ ? last.prefix.length : 0; i < prefix.length; i++) {
+        const event: TrackedEvent = { id: String(i), type: "product_view", timestamp: START + i * CLICK_GAP_MS, properties: { item_id: prefix[i]! } };
+        state = applyEvent(state, event, opts);
+      }
+      last = { prefix: [...prefix], state };
+      const features = materialise(state, START + (prefix.length - 1) * CLICK_GAP_MS + 1000, opts);
+      const result = await recommend({
+        request: { type: "personalized", k, exclude: new Set() },
+        features,
+        featuresFailed: false,
+        model,
+        modelProblem: null,
+        params,
+        catalog: null,
+        trending: [],
+        time: (_name, fn) => fn(),
+      });
+      return result.items.map((s) => s.item_id);
+    },
+  };
+}
