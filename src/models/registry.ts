@@ -11,9 +11,12 @@ export function modelPrefix(id: string): string {
   return `models/${id}/`;
 }
 
-const MAX_MODELS = 4; // per isolate: a 43k-item model is ~11 MB of weights; 128 MB is the limit
+// Per isolate (128 MB in all): model files live on in ORT's wasm heap and the kNN
+// index in JS, so loaded versions are evicted, least recently used first, past
+// this many bytes of artifacts (a 43k-item dim-64 model with its index is ~29 MB).
+const MAX_MODEL_BYTES = 48 * 1024 * 1024;
 const FAILURE_BACKOFF_MS = 30_000; // a broken version is not refetched on every request
-const loaded = new Map<string, { at: number; model: Promise<LoadedModel> }>();
+const loaded = new Map<string, { at: number; bytes: number; model: Promise<LoadedModel> }>();
 
 /**
  * Loads a model version from the MODELS bucket once per isolate: manifest
@@ -29,14 +32,30 @@ export function loadModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
     return hit.model;
   }
   const model = fetchModel(bucket, id);
-  const entry = { at: Date.now(), model };
+  const entry = { at: Date.now(), bytes: 0, model };
   loaded.set(id, entry);
-  model.catch(() => {
+  model.then(
+    (m) => {
+      entry.bytes = Object.values(m.manifest.files).reduce((n, f) => n + f.bytes, 0);
+      evictPast(MAX_MODEL_BYTES, id);
+    },
     // Keep the failure for a while, then let a request try again.
-    setTimeout(() => loaded.get(id) === entry && loaded.delete(id), FAILURE_BACKOFF_MS);
-  });
-  while (loaded.size > MAX_MODELS) loaded.delete(loaded.keys().next().value!);
+    () => setTimeout(() => loaded.get(id) === entry && loaded.delete(id), FAILURE_BACKOFF_MS),
+  );
   return model;
+}
+
+/** Drops least recently used versions (never `keep`) until the artifacts fit in `budget` bytes. */
+function evictPast(budget: number, keep: string): void {
+  let total = [...loaded.values()].reduce((n, e) => n + e.bytes, 0);
+  for (const [id, entry] of loaded) {
+    if (total <= budget) break;
+    if (id === keep) continue;
+    loaded.delete(id);
+    total -= entry.bytes;
+    // Free the wasm heap the session holds once in-flight requests are done with it.
+    void entry.model.then((m) => setTimeout(() => void m.session.release().catch(() => undefined), 10_000)).catch(() => undefined);
+  }
 }
 
 /** Forgets every loaded model (tests, and an operator's forced reload). */

@@ -1,56 +1,12 @@
-/**
- * Datasets in the Diginetica (SR-GNN) text format: `train.txt` and
- * `test.txt`, one session per line, item ids separated by single spaces, in
- * click order. Parsing is pure; {@link readDataset} is the Node wrapper.
- */
+/** Node reader for datasets in the Diginetica format (parsing lives in `sessions.ts`). */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type Dataset, parseDataset } from "./sessions";
 
-/** Training and evaluation sessions, oldest first, each a list of item ids in click order. */
-export interface Dataset {
-  train: string[][];
-  test: string[][];
-}
-
-/** Parses one file: a session per non-empty line, item ids separated by whitespace. */
-export function parseSessions(text: string): string[][] {
-  const sessions: string[][] = [];
-  for (const line of text.split("\n")) {
-    const trimmed = line.trim(); // tolerates CRLF files
-    if (trimmed !== "") sessions.push(trimmed.split(/\s+/));
-  }
-  return sessions;
-}
-
-/** Parses the contents of `train.txt` and `test.txt`. */
-export function parseDataset(trainText: string, testText: string): Dataset {
-  return { train: parseSessions(trainText), test: parseSessions(testText) };
-}
+export { type Dataset, parseDataset, parseSessions, restrictToTrainingItems, validationSplit } from "./sessions";
 
 /** Reads `<dir>/train.txt` and `<dir>/test.txt`. */
 export async function readDataset(dir: string): Promise<Dataset> {
   const [train, test] = await Promise.all([readFile(join(dir, "train.txt"), "utf8"), readFile(join(dir, "test.txt"), "utf8")]);
   return parseDataset(train, test);
-}
-
-/**
- * Holds out the last `share` of the training sessions (the most recent ones,
- * as the test set is the most recent week) and returns them as `test`, so a
- * validation split plugs in wherever a dataset does. Tune on this, never on test.
- */
-export function validationSplit(train: readonly string[][], share = 0.1): Dataset {
-  if (!(share > 0 && share < 1)) throw new RangeError(`share must be in (0, 1), got ${share}`);
-  const cut = train.length - Math.round(train.length * share);
-  return { train: train.slice(0, cut), test: train.slice(cut) };
-}
-
-/**
- * Applies the SR-GNN test preprocessing to held-out sessions: clicks on items
- * absent from `train` are dropped, then sessions shorter than 2 are dropped.
- * `test.txt` already went through it; a validation split needs it to match.
- */
-export function restrictToTrainingItems(sessions: readonly string[][], train: readonly string[][]): string[][] {
-  const known = new Set<string>();
-  for (const seq of train) for (const id of seq) known.add(id);
-  return sessions.map((seq) => seq.filter((id) => known.has(id))).filter((seq) => seq.length >= 2);
 }

@@ -1,0 +1,117 @@
+/**
+ * Trains a model version from a dataset in the Diginetica format: the neural
+ * session model (item embeddings, recency-weighted session encoder, sampled
+ * softmax) exported to ONNX, plus a V-SKNN index over the same training sessions
+ * that the worker blends with the model's scores. Writes a version folder that
+ * `npm run models:publish` uploads and `npm run eval` measures.
+ *
+ *   npm run train -- --data ../shared/datasets/diginetica [--split validation|test]
+ *     [--dim 64] [--epochs 6] [--negatives 32] [--model-weight 0.3] [--out /tmp/edgewise-model]
+ *     [--name diginetica --version 1]
+ *
+ * --split validation trains on the first 90% of train.txt only (for tuning).
+ * Benchmark data must not ship: keep --out outside the repository.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildIndex, serializeIndex } from "../src/models/knn/index";
+import { type SequenceInput, sequenceInput } from "../src/models/inputs";
+import { evaluationPoints } from "../src/offline/eval/metrics";
+import { buildModelVersion } from "../src/offline/export/model-version";
+import { modelVocab } from "../src/offline/train/session-model";
+import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
+import { loadSplit } from "./dataset-split";
+import { progressBar } from "./progress";
+
+/** V-SKNN options tuned on the Diginetica validation split (results/knn-validation.md). */
+export const VSKNN_OPTIONS = { sample_size: 500, neighbours: 100, weighting: "linear", match_decay: "div", idf: 2, backfill: true } as const;
+const BASELINE_SAMPLE = 50_000; // prefixes whose inputs feed the manifest's drift histograms
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: "string", default: "../shared/datasets/diginetica" },
+      split: { type: "string", default: "test" },
+      dim: { type: "string", default: "64" },
+      epochs: { type: "string", default: "6" },
+      negatives: { type: "string", default: "32" },
+      lr: { type: "string", default: "0.2" },
+      "model-weight": { type: "string", default: "0.3" },
+      seed: { type: "string", default: "1" },
+      out: { type: "string", default: "/tmp/edgewise-model" },
+      name: { type: "string", default: "diginetica" },
+      version: { type: "string", default: "1" },
+    },
+  });
+  const num = (name: string, v: string): number => {
+    const x = Number(v);
+    if (!Number.isFinite(x)) throw new Error(`--${name} must be a number, got ${v}`);
+    return x;
+  };
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const { train } = await loadSplit(values.data, values.split);
+  const examples = evaluationPoints(train);
+  log(`${values.split}: training on ${train.length} sessions (${examples} prefixes)`);
+
+  const settings = {
+    dim: num("dim", values.dim),
+    epochs: num("epochs", values.epochs),
+    negatives: num("negatives", values.negatives),
+    learningRate: num("lr", values.lr),
+    schedule: "linear",
+    optimizer: "rowwise",
+    seed: num("seed", values.seed),
+  } as const;
+  const started = performance.now();
+  const model = trainSessionModelFast(train, {
+    ...settings,
+    progressEvery: 20_000,
+    onProgress: (p) =>
+      progressBar(
+        `epoch ${p.epoch}/${p.epochs}`,
+        (p.epoch - 1) * p.total + p.done,
+        p.epochs * p.total,
+        started,
+        `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`,
+      ),
+  });
+  const trainSeconds = (performance.now() - started) / 1000;
+  log(`trained in ${trainSeconds.toFixed(0)} s; epoch losses ${model.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
+
+  const indexStarted = performance.now();
+  const index = serializeIndex(buildIndex(train));
+  log(`V-SKNN index: ${index.byteLength} bytes in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s`);
+
+  const vocab = modelVocab(model);
+  const stride = Math.max(1, Math.floor(examples / BASELINE_SAMPLE));
+  const inputs: SequenceInput[] = [];
+  let n = 0;
+  for (const s of train) for (let i = 1; i < s.length; i++) if (n++ % stride === 0) inputs.push(sequenceInput(s.slice(0, i), vocab));
+
+  const { files, manifest } = await buildModelVersion(model, {
+    name: values.name,
+    version: values.version,
+    createdAt: new Date().toISOString(),
+    training: {
+      data: `${values.data} (${values.split === "test" ? "all of train.txt" : "first 90% of train.txt"}); tools/train.ts ${JSON.stringify(settings)}`,
+      window: null,
+      sessions: train.length,
+      examples,
+    },
+    metrics: { train_seconds: Math.round(trainSeconds), final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
+    trainingInputs: inputs,
+    popular: model.popularity.map((p) => p.item_id),
+    candidates: { index, options: VSKNN_OPTIONS, modelWeight: num("model-weight", values["model-weight"]) },
+  });
+  const dir = join(values.out, values.version);
+  mkdirSync(dir, { recursive: true });
+  for (const [file, bytes] of Object.entries(files)) writeFileSync(join(dir, file), bytes);
+  const sizes = Object.entries(manifest.files).map(([f, { bytes }]) => `${f} ${(bytes / 1e6).toFixed(1)} MB`).join(", ");
+  process.stdout.write(`wrote ${dir}: ${sizes}\nnext: npm run eval -- --model ${dir} --data ${values.data} --split ${values.split}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
