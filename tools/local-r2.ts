@@ -16,13 +16,13 @@ export interface LocalBucket {
   list(options?: { prefix?: string; cursor?: string }): Promise<{ objects: Array<{ key: string; size: number }>; truncated: boolean; cursor?: string }>;
 }
 
-/** Runs `fn` with the named local bucket, then shuts the simulator down. */
-export async function withLocalBucket<T>(bucketName: string, fn: (bucket: LocalBucket) => Promise<T>): Promise<T> {
+/** Runs `fn` with the named local bucket (persisted under `persist`), then shuts the simulator down. */
+export async function withLocalBucket<T>(bucketName: string, fn: (bucket: LocalBucket) => Promise<T>, persist = LOCAL_R2_PERSIST): Promise<T> {
   const mf = new Miniflare({
     modules: true,
     script: "export default { fetch() { return new Response(null, { status: 404 }) } }",
     r2Buckets: { BUCKET: bucketName },
-    r2Persist: LOCAL_R2_PERSIST,
+    r2Persist: persist,
   });
   try {
     const bucket = (await mf.getR2Bucket("BUCKET")) as unknown as LocalBucket;

@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { catalogKey, parseCatalog } from "../src/catalog/catalog";
 import { parseTenantConfig, tenantConfigKey } from "../src/experiments/config";
@@ -29,7 +30,7 @@ const DEMO_TENANT = "demo";
 const CONTENT_TYPES: Record<string, string> = { ".json": "application/json", ".onnx": "application/octet-stream" };
 
 /** Where uploads go: the local bucket of `npm run dev` (through Miniflare), or the account's (through wrangler). */
-type Target = { kind: "local"; bucket: LocalBucket } | { kind: "remote" };
+export type Target = { kind: "local"; bucket: LocalBucket } | { kind: "remote" };
 
 async function put(target: Target, key: string, file: string): Promise<void> {
   const ext = file.slice(file.lastIndexOf("."));
@@ -157,7 +158,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+// A CLI when run, a library when imported (tools/yoochoose-e2e.ts publishes through it).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((err: unknown) => {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

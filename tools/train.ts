@@ -6,7 +6,7 @@
  * `npm run models:publish` uploads and `npm run eval` measures.
  *
  *   npm run train -- --data ../shared/datasets/diginetica [--split validation|test]
- *     [--dim 64] [--epochs 6] [--negatives 32] [--model-weight 0.3] [--out /tmp/edgewise-model]
+ *     [--dim 64] [--epochs 6] [--negatives 32] [--model-weight 0.1] [--out /tmp/edgewise-model]
  *     [--name diginetica --version 1]
  *
  * --split validation trains on the first 90% of train.txt only (for tuning).
@@ -21,11 +21,10 @@ import { evaluationPoints } from "../src/offline/eval/metrics";
 import { buildModelVersion } from "../src/offline/export/model-version";
 import { modelVocab } from "../src/offline/train/session-model";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
+import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
 import { loadSplit } from "./dataset-split";
 import { progressBar } from "./progress";
 
-/** V-SKNN options tuned on the Diginetica validation split (results/knn-validation.md). */
-export const VSKNN_OPTIONS = { sample_size: 500, neighbours: 100, weighting: "linear", match_decay: "div", idf: 2, backfill: true } as const;
 const BASELINE_SAMPLE = 50_000; // prefixes whose inputs feed the manifest's drift histograms
 
 async function main(): Promise<void> {
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
       epochs: { type: "string", default: "6" },
       negatives: { type: "string", default: "32" },
       lr: { type: "string", default: "0.2" },
-      "model-weight": { type: "string", default: "0.3" },
+      "model-weight": { type: "string", default: String(MODEL_BLEND_WEIGHT) },
       seed: { type: "string", default: "1" },
       out: { type: "string", default: "/tmp/edgewise-model" },
       name: { type: "string", default: "diginetica" },

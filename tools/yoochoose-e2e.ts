@@ -1,0 +1,277 @@
+/**
+ * The whole loop on real clicks, measured (YooChoose sample, session-rec format:
+ * `SessionId<TAB>ItemId<TAB>Time`):
+ *
+ *  1. start the service (`wrangler dev`, its own local state under --state);
+ *  2. replay the training days as product views through `POST /v1/events`
+ *     (real HTTP, one visitor per session, timestamps shifted to the last days);
+ *  3. wait until the queue consumer has written every event to the R2 log;
+ *  4. train from that log (point-in-time replay → sessions → neural model +
+ *     V-SKNN index), export and publish the version, activate it;
+ *  5. evaluate on the test day through the worker's own endpoint: post each click,
+ *     then `GET /v1/recommendations?k=20` and rank the next click — and, for
+ *     comparison, offline through the same recommend function in Node.
+ *
+ *   npm run e2e:yoochoose [-- --data ../shared/datasets/yoochoose-clicks-100k --out results/yoochoose-e2e.md]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import type { EventMessage } from "../src/events/types";
+import { buildIndex, serializeIndex } from "../src/models/knn/index";
+import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
+import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../src/offline/eval/metrics";
+import { servingPathRecommender } from "../src/offline/eval/serving-path";
+import { buildModelVersion } from "../src/offline/export/model-version";
+import { orderedStreams } from "../src/offline/replay/replay-log";
+import { loadModelFolder } from "../src/offline/serving/node-model";
+import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
+import { listAll, withLocalBucket } from "./local-r2";
+import { progressBar } from "./progress";
+import { activate, publishModel } from "./registry";
+import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
+
+const KEY = "pk_demo_edgewise";
+const TENANT = "demo";
+const CONCURRENCY = 8;
+
+interface Click {
+  session: string;
+  item: string;
+  time: number;
+}
+
+function readClicks(file: string): Map<string, Click[]> {
+  const sessions = new Map<string, Click[]>();
+  for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+    const [session, item, time] = line.trim().split("\t");
+    if (!session || !item || !time) continue;
+    const list = sessions.get(session) ?? [];
+    list.push({ session, item, time: Math.round(Number(time) * 1000) });
+    sessions.set(session, list);
+  }
+  for (const list of sessions.values()) list.sort((a, b) => a.time - b.time);
+  return sessions;
+}
+
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, label: string): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        await fn(items[next++]!);
+        if (++done % 200 === 0 || done === items.length) progressBar(label, done, items.length, started);
+      }
+    }),
+  );
+}
+
+class Service {
+  private child: ChildProcess | null = null;
+  constructor(
+    readonly port: number,
+    private readonly state: string,
+  ) {}
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    this.child = spawn(
+      "node_modules/.bin/wrangler",
+      ["dev", "--ip", "127.0.0.1", "--port", String(this.port), "--inspector-port", String(this.port + 1000), "--persist-to", this.state, "--var", "LOG_LEVEL:warn", "--var", "REGISTRY_REFRESH_SECONDS:1"],
+      { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" }, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    for (let i = 0; i < 120; i++) {
+      try {
+        if ((await fetch(`${this.base}/healthz`)).ok) return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error("wrangler dev did not come up within 60 s");
+  }
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    const exited = new Promise((r) => this.child!.once("exit", r));
+    this.child.kill("SIGTERM");
+    await exited;
+    this.child = null;
+  }
+}
+
+async function post(svc: Service, visitor: string | null, events: unknown[]): Promise<string> {
+  const headers: Record<string, string> = { "content-type": "application/json", "x-edgewise-key": KEY };
+  if (visitor) headers["x-edgewise-visitor"] = visitor;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${svc.base}/v1/events`, { method: "POST", headers, body: JSON.stringify({ events }) });
+    const body = (await res.json()) as { rejected?: number };
+    if (res.status === 202 && body.rejected === 0) return res.headers.get("x-edgewise-visitor")!;
+    if (res.status !== 503 || attempt > 5) throw new Error(`POST /v1/events → ${res.status} ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 500)); // a 503 is safe to retry
+  }
+}
+
+const view = (c: Click, shift: number, i: number) => ({
+  id: `yc-${c.session}-${i}`,
+  type: "product_view",
+  timestamp: c.time + shift,
+  properties: { item_id: c.item },
+});
+
+async function logLines(r2: string): Promise<EventMessage[]> {
+  return withLocalBucket(
+    "edgewise-event-log",
+    async (bucket) => {
+      const lines: EventMessage[] = [];
+      for (const key of await listAll(bucket, `events/tenant=${TENANT}/`)) {
+        for (const l of (await (await bucket.get(key))!.text()).split("\n")) if (l) lines.push(JSON.parse(l) as EventMessage);
+      }
+      return lines;
+    },
+    r2,
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: "string", default: "../shared/datasets/yoochoose-clicks-100k" },
+      state: { type: "string", default: "/tmp/edgewise-e2e" },
+      port: { type: "string", default: "8791" },
+      out: { type: "string", default: "results/yoochoose-e2e.md" },
+    },
+  });
+  const log = (line: string) => void process.stderr.write(`${line}\n`);
+  const train = readClicks(join(values.data, "train.tsv"));
+  const test = readClicks(join(values.data, "test.tsv"));
+  // Shift every timestamp so the test day ends an hour ago: within the API's 30-day window.
+  const maxTime = Math.max(...[...test.values()].flat().map((c) => c.time));
+  const shift = Date.now() - 3_600_000 - maxTime;
+  const trainEvents = [...train.values()].reduce((n, s) => n + s.length, 0);
+  log(`train: ${train.size} sessions, ${trainEvents} clicks; test: ${test.size} sessions`);
+
+  rmSync(values.state, { recursive: true, force: true });
+  const r2 = join(values.state, "v3", "r2");
+  const svc = new Service(Number(values.port), values.state);
+  const timings: Record<string, number> = {};
+  const t = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const s = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = (performance.now() - s) / 1000;
+    }
+  };
+
+  await svc.start();
+  try {
+    // 2. Replay the training days through the API, one visitor per session (≤ 500 events per request).
+    await t("ingest", () =>
+      pool([...train.values()], CONCURRENCY, async (clicks) => {
+        let visitor: string | null = null;
+        for (let i = 0; i < clicks.length; i += 500) visitor = await post(svc, visitor, clicks.slice(i, i + 500).map((c, j) => view(c, shift, i + j)));
+      }, "POST /v1/events"),
+    );
+    // 3. Wait for the consumer to land every event in the R2 log.
+    await t("log", async () => {
+      for (let i = 0; ; i++) {
+        const n = orderedStreams(await logLines(r2));
+        const events = [...n.values()].reduce((s, x) => s + x.length, 0);
+        progressBar("event log", events, trainEvents, performance.now());
+        if (events >= trainEvents) return;
+        if (i > 120) throw new Error(`only ${events} of ${trainEvents} events reached the log`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    });
+  } finally {
+    await svc.stop();
+  }
+
+  // 4. Train from the log, export, publish, activate.
+  const lines = await logLines(r2);
+  const streams = orderedStreams(lines);
+  const sessions = [...streams.values()].map((s) => s.flatMap((m) => (m.event.type === "product_view" ? [m.event.properties.item_id] : []))).filter((s) => s.length >= 2);
+  log(`log: ${lines.length} lines, ${streams.size} visitors, ${sessions.length} training sessions (≥ 2 views)`);
+  const model = await t("train", async () => trainSessionModelFast(sessions, { dim: 64, epochs: 6, seed: 1, schedule: "linear", optimizer: "rowwise" }));
+  const version = `e2e-${new Date().toISOString().slice(0, 10)}`;
+  const { files } = await buildModelVersion(model, {
+    name: "yoochoose",
+    version,
+    createdAt: new Date().toISOString(),
+    training: { data: "YooChoose sample: training days replayed through POST /v1/events, read back from the R2 event log", window: null, sessions: sessions.length, examples: evaluationPoints(sessions) },
+    metrics: { final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
+    trainingInputs: [],
+    popular: model.popularity.map((p) => p.item_id),
+    candidates: { index: serializeIndex(buildIndex(sessions)), options: VSKNN_OPTIONS, modelWeight: MODEL_BLEND_WEIGHT },
+  });
+  const dir = join(values.state, "model", version);
+  mkdirSync(dir, { recursive: true });
+  for (const [f, bytes] of Object.entries(files)) writeFileSync(join(dir, f), bytes);
+  const id = await withLocalBucket("edgewise-models", async (bucket) => {
+    const target = { kind: "local" as const, bucket };
+    const published = await publishModel(target, dir);
+    await activate(target, { tenant: TENANT, model: published, variants: [] });
+    return published;
+  }, r2);
+
+  // 5. Evaluate on the test day through the worker's endpoint.
+  const testSessions = [...test.values()].filter((s) => s.length >= 2);
+  const vocabulary = new Set(sessions.flat());
+  let hits20 = 0, rr20 = 0, hits10 = 0, rr10 = 0, points = 0;
+  const latencies: number[] = [];
+  await svc.start();
+  try {
+    await t("online eval", () =>
+      pool(testSessions, CONCURRENCY, async (clicks) => {
+        let visitor: string | null = null;
+        for (let i = 0; i < clicks.length - 1; i++) {
+          visitor = await post(svc, visitor, [view(clicks[i]!, shift, i)]);
+          const s = performance.now();
+          const res = await fetch(`${svc.base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+          latencies.push(performance.now() - s);
+          const body = (await res.json()) as { model: string | null; items: Array<{ item_id: string }> };
+          if (res.status !== 200 || body.model !== id) throw new Error(`GET /v1/recommendations → ${res.status} model ${body.model}`);
+          const rank = body.items.findIndex((x) => x.item_id === clicks[i + 1]!.item) + 1;
+          points++;
+          if (rank > 0 && rank <= 20) (hits20++, (rr20 += 1 / rank));
+          if (rank > 0 && rank <= 10) (hits10++, (rr10 += 1 / rank));
+        }
+      }, "online evaluation"),
+    );
+  } finally {
+    await svc.stop();
+  }
+
+  // The same test sessions offline, through the same recommend function and artifacts.
+  const offlineTest = testSessions.map((s) => s.map((c) => c.item));
+  const loaded = await loadModelFolder(dir);
+  const offline: Array<[Recommender, EvalResult]> = [];
+  for (const rec of [servingPathRecommender(loaded), createPopularityRecommender(buildPopularity(sessions))]) {
+    offline.push([rec, await evaluateRecommender(rec, offlineTest, { vocabulary })]);
+  }
+
+  latencies.sort((a, b) => a - b);
+  const pct = (x: number) => (100 * x).toFixed(2);
+  const table = [
+    `YooChoose sample, end to end (${new Date().toISOString().slice(0, 10)}): ${trainEvents} training clicks replayed through POST /v1/events, trained from the R2 log, model ${id}; test day ${testSessions.length} sessions, ${points} points (targets unseen in training count as misses).`,
+    "",
+    "| path | HR@10 | MRR@10 | HR@20 | MRR@20 |",
+    "|---|---:|---:|---:|---:|",
+    `| online: GET /v1/recommendations (wrangler dev, real HTTP) | ${pct(hits10 / points)} | ${pct(rr10 / points)} | **${pct(hits20 / points)}** | **${pct(rr20 / points)}** |`,
+    ...offline.map(([rec, r]) => `| offline: ${rec.name} | ${pct(r.all.hr[10]!)} | ${pct(r.all.mrr[10]!)} | ${pct(r.all.hr[20]!)} | ${pct(r.all.mrr[20]!)} |`),
+    "",
+    `Timings: ingest ${timings.ingest!.toFixed(0)} s (${(trainEvents / timings.ingest!).toFixed(0)} events/s over ${CONCURRENCY} connections), log complete after ${timings.log!.toFixed(0)} s more, training ${timings.train!.toFixed(0)} s, online evaluation ${timings["online eval"]!.toFixed(0)} s; GET /v1/recommendations through the wrangler dev proxy p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)]!.toFixed(1)} ms.`,
+  ].join("\n");
+  process.stdout.write(`${table}\n`);
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, `${table}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
