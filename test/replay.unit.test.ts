@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EventMessage, TrackedEvent } from "../src/events/types";
 import { sessionsToMessages } from "../src/offline/replay/dataset";
-import { orderedStreams, trainingExamples } from "../src/offline/replay/replay-log";
+import { orderedStreams, trainingExamples, viewSessionsFromLog } from "../src/offline/replay/replay-log";
 
 const opts = { sessionGapMs: 30 * 60_000 };
 const t0 = Date.UTC(2026, 10, 1, 12);
@@ -39,6 +39,15 @@ describe("point-in-time training examples", () => {
     const byVisitor = (xs: Array<{ visitor_id: string; seq: number }>) => [...xs].sort((a, b) => a.visitor_id.localeCompare(b.visitor_id) || a.seq - b.seq);
     expect(byVisitor([...trainingExamples(messy, opts)])).toEqual(byVisitor([...trainingExamples(log, opts)]));
     expect(orderedStreams(messy).get("shop:v1")!.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("cuts visitor streams into view sessions with the engine's visit rule", () => {
+    const later = [line("v1", 5, view("d", "D", 20 + 31 * 60)), line("v1", 6, view("e", "E", 20 + 32 * 60))];
+    expect(viewSessionsFromLog([...log, ...later].reverse(), opts)).toEqual([
+      ["A", "B", "C"],
+      ["D", "E"],
+      ["X", "Y"],
+    ]);
   });
 
   it("turns dataset sessions into one visitor stream per session", () => {

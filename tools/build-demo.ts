@@ -17,7 +17,8 @@ import { buildModelVersion } from "../src/offline/export/model-version";
 import { generateCatalog } from "../src/offline/synthetic/catalog";
 import { generateSessions, viewSequences } from "../src/offline/synthetic/sessions";
 import { evaluateNextItem, type MetricsAtK, type NextItemMetrics } from "../src/offline/train/evaluate";
-import { modelVocab, trainSessionModel } from "../src/offline/train/session-model";
+import { modelVocab } from "../src/offline/train/session-model";
+import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
 
 const TEST_SHARE = 0.1;
 
@@ -39,7 +40,7 @@ function main(): void {
   log(`synthetic shop (seed ${seed}): ${catalog.items.length} items, ${sessions.length} sessions, ${train.length} for training`);
 
   const started = performance.now();
-  const model = trainSessionModel(train, { seed, trainingWindow: { from, to }, log });
+  const model = trainSessionModelFast(train, { seed, trainingWindow: { from, to }, log });
   log(`trained in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const metrics = evaluateNextItem(model, test, { k: [10, 20] });
   process.stdout.write(`${metricsTable(metrics)}\n`);

@@ -18,18 +18,7 @@ import { buildPopularity, createPopularityRecommender } from "../src/models/knn/
 import { createVsknn, type MatchDecay, POSITION_WEIGHTS, type PositionWeighting, type VsknnOptions } from "../src/models/knn/vsknn";
 import { type Dataset, readDataset, restrictToTrainingItems, validationSplit } from "../src/offline/data/sessions-file";
 import { type EvalResult, evaluateRecommender, evaluationPoints, type Recommender } from "../src/offline/eval/metrics";
-
-/** HR@20 / MRR@20 (%) on the SR-GNN Diginetica split, from ../shared/datasets/README.md. */
-const PUBLISHED: Array<[string, number, number]> = [
-  ["POP", 0.89, 0.2],
-  ["Item-KNN", 35.75, 11.57],
-  ["GRU4Rec", 29.45, 8.33],
-  ["STAMP", 45.64, 14.32],
-  ["NARM", 49.7, 16.17],
-  ["SR-GNN", 50.73, 17.59],
-  ["GCE-GNN", 54.22, 19.04],
-  ["V-SKNN", 51.6, 18.2],
-];
+import { PUBLISHED_DIGINETICA } from "./published";
 
 const { values: args } = parseArgs({
   options: {
@@ -151,7 +140,7 @@ async function main(): Promise<void> {
       ].join(" | "),
     ).map((row) => `| ${row} |`),
     // Published numbers are on test.txt; next to a validation table they only give the scale.
-    ...PUBLISHED.map(([name, hr, mrr]) => `| published, test.txt: ${name} | – | – | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | – | – | – | – | – | – | – | – |`),
+    ...PUBLISHED_DIGINETICA.map(([name, hr, mrr]) => `| published, test.txt: ${name} | – | – | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | – | – | – | – | – | – | – | – |`),
     "",
     `Command: \`npx tsx tools/eval-knn.ts ${process.argv.slice(2).join(" ")}\``,
     "",

@@ -7,31 +7,23 @@
  *
  *   npm run eval -- --model /tmp/edgewise-model/1 --data ../shared/datasets/diginetica \
  *     [--split validation|test] [--blend 0.1,0.3] [--only pop,iknn,vsknn,neural,hybrid] [--out results/eval-test.md]
+ *     [--record]   (writes the last row's numbers — the version as shipped — into its manifest)
  *
  * Tune on --split validation (a model trained with `npm run train -- --split validation`); never on test.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildCooccurrence, createCooccurrenceRecommender } from "../src/models/knn/cooccurrence";
 import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
 import type { LoadedModel } from "../src/models/loaded-model";
+import { parseManifest } from "../src/models/manifest";
 import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../src/offline/eval/metrics";
 import { servingPathRecommender } from "../src/offline/eval/serving-path";
 import { loadModelFolder } from "../src/offline/serving/node-model";
 import { loadSplit } from "./dataset-split";
 import { progressBar } from "./progress";
-
-/** Published HR@20 / MRR@20 on Diginetica (dataset README), for reference only. */
-const PUBLISHED: Array<[string, number, number]> = [
-  ["POP", 0.89, 0.2],
-  ["Item-KNN", 35.75, 11.57],
-  ["GRU4Rec", 29.45, 8.33],
-  ["STAMP", 45.64, 14.32],
-  ["NARM", 49.7, 16.17],
-  ["SR-GNN", 50.73, 17.59],
-  ["GCE-GNN", 54.22, 19.04],
-];
+import { PUBLISHED_DIGINETICA } from "./published";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -42,6 +34,7 @@ async function main(): Promise<void> {
       blend: { type: "string" },
       only: { type: "string", default: "pop,iknn,vsknn,neural,hybrid" },
       out: { type: "string" },
+      record: { type: "boolean", default: false },
     },
   });
   const only = new Set(values.only.split(","));
@@ -87,6 +80,7 @@ async function main(): Promise<void> {
   }
   const table = markdown(results, values.split, evaluationPoints(test), values.model);
   process.stdout.write(`${table}\n`);
+  if (values.record && values.model) recordMetrics(values.model, values.split, results.at(-1)!);
   const out = values.out ?? `results/eval-${values.split}.md`;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${table}\n`);
@@ -105,8 +99,25 @@ function markdown(results: EvalResult[], split: string, points: number, model: s
     "| model | HR@10 | MRR@10 | HR@20 | MRR@20 | repeat HR@20 / MRR@20 | new HR@20 / MRR@20 | coverage@20 | ms p50 / p99 |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
-    ...PUBLISHED.map(([name, hr, mrr]) => `| published ${name} (test.txt) | | | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | | | | |`),
+    ...PUBLISHED_DIGINETICA.map(([name, hr, mrr]) => `| published ${name} (test.txt) | | | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | | | | |`),
   ].join("\n");
+}
+
+/** Writes the last row's numbers (the version as shipped) into the version's manifest.json. */
+function recordMetrics(dir: string, split: string, r: EvalResult): void {
+  const file = join(dir, "manifest.json");
+  const manifest = parseManifest(JSON.parse(readFileSync(file, "utf8")));
+  const round = (x: number | undefined) => Math.round((x ?? 0) * 1e4) / 1e4;
+  Object.assign(manifest.metrics, {
+    [`${split}.hr@10`]: round(r.all.hr[10]),
+    [`${split}.mrr@10`]: round(r.all.mrr[10]),
+    [`${split}.hr@20`]: round(r.all.hr[20]),
+    [`${split}.mrr@20`]: round(r.all.mrr[20]),
+    [`${split}.coverage@20`]: round(r.coverage),
+    [`${split}.points`]: r.all.cases,
+  });
+  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  process.stderr.write(`recorded ${split} metrics of "${r.name}" in ${file}\n`);
 }
 
 function failNoModel(): never {

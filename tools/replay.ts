@@ -9,40 +9,15 @@
  *   npm run replay -- --ndjson ./export/events [--out examples.ndjson]
  *   npm run replay -- --dataset ../shared/datasets/diginetica [--out examples.ndjson]
  */
-import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { EventMessage } from "../src/events/types";
 import { orderedStreams, trainingExamples } from "../src/offline/replay/replay-log";
 import { sessionsToMessages } from "../src/offline/replay/dataset";
-import { listAll, withLocalBucket } from "./local-r2";
+import { fromLocalLog, fromNdjson } from "./log-source";
 
 const SESSION_GAP_MS = 1800 * 1000; // SESSION_GAP_SECONDS in wrangler.toml
-
-function parseLines(text: string): EventMessage[] {
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as EventMessage)
-    .filter((m) => m.kind === "event");
-}
-
-function ndjsonFiles(path: string): string[] {
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path, { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".ndjson"))
-    .sort()
-    .map((f) => join(path, f));
-}
-
-async function fromLocalR2(tenant: string | undefined): Promise<EventMessage[]> {
-  return withLocalBucket("edgewise-event-log", async (bucket) => {
-    const keys = await listAll(bucket, tenant ? `events/tenant=${tenant}/` : "events/");
-    const lines: EventMessage[] = [];
-    for (const key of keys) lines.push(...parseLines(await (await bucket.get(key))!.text()));
-    return lines;
-  });
-}
 
 function fromDataset(dir: string): EventMessage[] {
   const file = join(dir, "train.txt");
@@ -61,11 +36,7 @@ async function main(): Promise<void> {
       out: { type: "string", default: "examples.ndjson" },
     },
   });
-  const lines = values.local
-    ? await fromLocalR2(values.tenant)
-    : values.dataset
-      ? fromDataset(values.dataset)
-      : values.ndjson.flatMap(ndjsonFiles).flatMap((f) => parseLines(readFileSync(f, "utf8")));
+  const lines = values.local ? await fromLocalLog(values.tenant) : values.dataset ? fromDataset(values.dataset) : fromNdjson(values.ndjson);
   if (lines.length === 0) throw new Error("no event lines found: pass --local, --ndjson <path> or --dataset <dir>");
 
   const streams = orderedStreams(lines);

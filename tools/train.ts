@@ -6,6 +6,8 @@
  * `npm run models:publish` uploads and `npm run eval` measures.
  *
  *   npm run train -- --data ../shared/datasets/diginetica [--split validation|test]
+ *   npm run train -- --log local [--tenant demo]      (the local R2 event log of npm run dev)
+ *   npm run train -- --log ./export/events             (an exported event log, NDJSON)
  *     [--dim 64] [--epochs 6] [--negatives 32] [--model-weight 0.1] [--out /tmp/edgewise-model]
  *     [--name diginetica --version 1]
  *
@@ -22,15 +24,20 @@ import { buildModelVersion } from "../src/offline/export/model-version";
 import { modelVocab } from "../src/offline/train/session-model";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
 import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
+import { viewSessionsFromLog } from "../src/offline/replay/replay-log";
 import { loadSplit } from "./dataset-split";
+import { fromLocalLog, fromNdjson } from "./log-source";
 import { progressBar } from "./progress";
 
 const BASELINE_SAMPLE = 50_000; // prefixes whose inputs feed the manifest's drift histograms
+const SESSION_GAP_MS = 1800 * 1000; // SESSION_GAP_SECONDS in wrangler.toml: training sessions are serving's visits
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       data: { type: "string", default: "../shared/datasets/diginetica" },
+      log: { type: "string" },
+      tenant: { type: "string" },
       split: { type: "string", default: "test" },
       dim: { type: "string", default: "64" },
       epochs: { type: "string", default: "6" },
@@ -49,7 +56,10 @@ async function main(): Promise<void> {
     return x;
   };
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const { train } = await loadSplit(values.data, values.split);
+  // From the service's own event log (`--log local` or NDJSON), or from a dataset.
+  const train = values.log
+    ? viewSessionsFromLog(values.log === "local" ? await fromLocalLog(values.tenant) : fromNdjson([values.log]), { sessionGapMs: SESSION_GAP_MS }).filter((s) => s.length >= 2)
+    : (await loadSplit(values.data, values.split)).train;
   const examples = evaluationPoints(train);
   log(`${values.split}: training on ${train.length} sessions (${examples} prefixes)`);
 
@@ -93,7 +103,7 @@ async function main(): Promise<void> {
     version: values.version,
     createdAt: new Date().toISOString(),
     training: {
-      data: `${values.data} (${values.split === "test" ? "all of train.txt" : "first 90% of train.txt"}); tools/train.ts ${JSON.stringify(settings)}`,
+      data: `${values.log ? `event log ${values.log}${values.tenant ? ` (tenant ${values.tenant})` : ""}` : `${values.data} (${values.split === "test" ? "all of train.txt" : "first 90% of train.txt"})`}; tools/train.ts ${JSON.stringify(settings)}`,
       window: null,
       sessions: train.length,
       examples,

@@ -18,16 +18,16 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import type { EventMessage } from "../src/events/types";
 import { buildIndex, serializeIndex } from "../src/models/knn/index";
 import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
 import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../src/offline/eval/metrics";
 import { servingPathRecommender } from "../src/offline/eval/serving-path";
 import { buildModelVersion } from "../src/offline/export/model-version";
-import { orderedStreams } from "../src/offline/replay/replay-log";
+import { orderedStreams, viewSessionsFromLog } from "../src/offline/replay/replay-log";
 import { loadModelFolder } from "../src/offline/serving/node-model";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
-import { listAll, withLocalBucket } from "./local-r2";
+import { withLocalBucket } from "./local-r2";
+import { fromLocalLog } from "./log-source";
 import { progressBar } from "./progress";
 import { activate, publishModel } from "./registry";
 import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
@@ -122,20 +122,6 @@ const view = (c: Click, shift: number, i: number) => ({
   properties: { item_id: c.item },
 });
 
-async function logLines(r2: string): Promise<EventMessage[]> {
-  return withLocalBucket(
-    "edgewise-event-log",
-    async (bucket) => {
-      const lines: EventMessage[] = [];
-      for (const key of await listAll(bucket, `events/tenant=${TENANT}/`)) {
-        for (const l of (await (await bucket.get(key))!.text()).split("\n")) if (l) lines.push(JSON.parse(l) as EventMessage);
-      }
-      return lines;
-    },
-    r2,
-  );
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -179,7 +165,7 @@ async function main(): Promise<void> {
     // 3. Wait for the consumer to land every event in the R2 log.
     await t("log", async () => {
       for (let i = 0; ; i++) {
-        const n = orderedStreams(await logLines(r2));
+        const n = orderedStreams(await fromLocalLog(TENANT, r2));
         const events = [...n.values()].reduce((s, x) => s + x.length, 0);
         progressBar("event log", events, trainEvents, performance.now());
         if (events >= trainEvents) return;
@@ -192,10 +178,10 @@ async function main(): Promise<void> {
   }
 
   // 4. Train from the log, export, publish, activate.
-  const lines = await logLines(r2);
-  const streams = orderedStreams(lines);
-  const sessions = [...streams.values()].map((s) => s.flatMap((m) => (m.event.type === "product_view" ? [m.event.properties.item_id] : []))).filter((s) => s.length >= 2);
-  log(`log: ${lines.length} lines, ${streams.size} visitors, ${sessions.length} training sessions (≥ 2 views)`);
+  const lines = await fromLocalLog(TENANT, r2);
+  // Training sessions are serving's visits, cut by the feature engine's own rule.
+  const sessions = viewSessionsFromLog(lines, { sessionGapMs: 1800 * 1000 }).filter((s) => s.length >= 2);
+  log(`log: ${lines.length} lines, ${orderedStreams(lines).size} visitors, ${sessions.length} training visits (≥ 2 views)`);
   const model = await t("train", async () => trainSessionModelFast(sessions, { dim: 64, epochs: 6, seed: 1, schedule: "linear", optimizer: "rowwise" }));
   const version = `e2e-${new Date().toISOString().slice(0, 10)}`;
   const { files } = await buildModelVersion(model, {

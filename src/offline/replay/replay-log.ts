@@ -70,3 +70,26 @@ export function* trainingExamples(
     }
   }
 }
+
+/**
+ * Item-view sequences per visit, for session models: each visitor stream (as
+ * the SessionDO applied it) is cut into visits by the feature engine's own visit
+ * rule, so a training session is what `visit_viewed_items` holds at serving time.
+ */
+export function viewSessionsFromLog(lines: Iterable<EventMessage>, opts: EngineOptions): string[][] {
+  const sessions: string[][] = [];
+  for (const stream of orderedStreams(lines).values()) {
+    let state = initialState();
+    let current: string[] = [];
+    for (const m of stream) {
+      state = applyEvent(state, m.event, opts);
+      if (state.visit && state.visit.events === 1 && current.length > 0) {
+        sessions.push(current);
+        current = [];
+      }
+      if (m.event.type === "product_view") current.push(m.event.properties.item_id);
+    }
+    if (current.length > 0) sessions.push(current);
+  }
+  return sessions;
+}

@@ -1,5 +1,5 @@
 /**
- * A faster trainer of the same "session top-k" model as `session-model.ts`
+ * The trainer of the "session top-k" model of `session-model.ts`
  * (same arrays, same scoring contract: s = Σ w_j·E_in[idx_j] with
  * `sequenceInput`'s weights, logits = s·E_out + bias), for catalogues of tens
  * of thousands of items and close to a million training prefixes:
@@ -41,7 +41,7 @@ export interface FastTrainOptions extends TrainOptions {
   schedule?: "constant" | "linear";
   /** Final share of the learning rate under the linear schedule (default 0.05). */
   minLearningRateShare?: number;
-  /** "adagrad": one accumulator per weight (as `trainSessionModel`); "rowwise": one per row (default "adagrad"). */
+  /** "adagrad": one accumulator per weight; "rowwise": one per row (default "adagrad"). */
   optimizer?: "adagrad" | "rowwise";
   /** Called every `progressEvery` examples and at the end of each epoch. */
   onProgress?: (p: TrainProgress) => void;
@@ -62,7 +62,7 @@ const ADAGRAD_INIT = 0.1;
 /**
  * Trains on next-item prediction over every prefix of every session with
  * sampled softmax (logQ-corrected, accidental hits of the target dropped),
- * like `trainSessionModel`, but faster; see the module comment.
+ * with Adagrad updates of the rows an example touches; see the module comment.
  */
 export function trainSessionModelFast(sessions: readonly (readonly string[])[], opts: FastTrainOptions = {}): FastSessionModel {
   const dim = opts.dim ?? 32;
