@@ -14,8 +14,7 @@ export interface SessionContext {
   start: number;
   last: number;
   events: number;
-  /** True when this event opened a new visit (reduce) or the visit is still open at `now` (value). */
-  isNew: boolean;
+  /** True while applying an event, and at read time while the visit has not lapsed. */
   active: boolean;
 }
 

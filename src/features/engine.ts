@@ -50,8 +50,8 @@ export function applyEvent(
   opts: EngineOptions,
   defs: readonly FeatureDefinition[] = FEATURES,
 ): FeatureState {
-  const { visit, isNew } = nextVisit(state.visit, event.timestamp, opts.sessionGapMs);
-  const ctx: SessionContext = { ...visit, isNew, active: true };
+  const visit = nextVisit(state.visit, event.timestamp, opts.sessionGapMs);
+  const ctx: SessionContext = { ...visit, active: true };
   const slots = { ...state.slots };
   for (const def of defs) {
     if (!def.sources.includes(event.type)) continue;
@@ -75,7 +75,7 @@ export function materialise(
   defs: readonly FeatureDefinition[] = FEATURES,
 ): FeatureVector {
   const v = state.visit;
-  const ctx: SessionContext | null = v ? { ...v, isNew: false, active: now - v.last <= opts.sessionGapMs } : null;
+  const ctx: SessionContext | null = v ? { ...v, active: now - v.last <= opts.sessionGapMs } : null;
   const out: FeatureVector = {};
   for (const def of defs) {
     const slot = state.slots[def.name];
@@ -100,12 +100,9 @@ export function replay(
   return state;
 }
 
-function nextVisit(visit: Visit | null, t: number, gapMs: number): { visit: Visit; isNew: boolean } {
-  if (!visit) return { visit: { index: 1, start: t, last: t, events: 1 }, isNew: true };
-  if (t > visit.last + gapMs) return { visit: { index: visit.index + 1, start: t, last: t, events: 1 }, isNew: true };
+function nextVisit(visit: Visit | null, t: number, gapMs: number): Visit {
+  if (!visit) return { index: 1, start: t, last: t, events: 1 };
+  if (t > visit.last + gapMs) return { index: visit.index + 1, start: t, last: t, events: 1 };
   // A late event belongs to the open visit and may move its start back.
-  return {
-    visit: { index: visit.index, start: Math.min(visit.start, t), last: Math.max(visit.last, t), events: visit.events + 1 },
-    isNew: false,
-  };
+  return { index: visit.index, start: Math.min(visit.start, t), last: Math.max(visit.last, t), events: visit.events + 1 };
 }
