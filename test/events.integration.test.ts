@@ -149,6 +149,7 @@ describe("POST /v1/events: partial success", () => {
       { ...make.pageView(), timestamp: 1.5 },
       { ...make.addToCart("a"), properties: { item_id: "a", quantity: 0 } },
       { ...make.productView("a"), properties: { item_id: "a", price: -1 } },
+      { ...make.productView("a"), properties: { item_id: "line\nbreak" } },
       { ...make.productView("a"), properties: { item_id: "a", currency: "euro" } },
       { ...make.purchase(["a"]), properties: { order_id: "o", items: [] } },
       { ...make.identify(), properties: { customer_id: "c", email: "not-an-email" } },

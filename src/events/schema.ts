@@ -9,7 +9,8 @@ import { EVENT_TYPES } from "./types";
  */
 
 const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max));
-const itemId = text(128);
+// Item ids key model vocabularies and indexes (newline-separated in the kNN index): no control characters.
+const itemId = v.pipe(text(128), v.regex(/^[^\x00-\x1f\x7f]+$/, "item ids cannot contain control characters"));
 const category = text(128);
 const price = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1e9));
 const currency = v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, "currency must be an ISO 4217 code such as EUR"));
