@@ -16,7 +16,7 @@ import { generateSessions, viewSequences } from "../src/offline/synthetic/sessio
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
 import { loadModel } from "../src/models/registry";
 import type { ImpressionMessage } from "../src/events/types";
-import { SHOP_A, call, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
+import { SHOP_A, SHOP_B, call, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
 import { chainWeights, publishTestModel, setCatalog, setTenantConfig } from "./models";
 import { readEventLog, waitForVisitorLines } from "./r2";
 
@@ -382,6 +382,15 @@ describe("fallbacks answer 200 with a degraded reason, never a 500", () => {
 });
 
 describe("trending", () => {
+  it("before any traffic, says so and serves the model's training popularity", async () => {
+    await setTenantConfig(SHOP_B.id, { default_model: modelId });
+    const res = await call("/v1/recommendations?type=trending&k=3", { headers: { "x-edgewise-key": SHOP_B.key } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as RecoBody;
+    expect(body.degraded).toBe("no_trending_data");
+    expect(ids(body)).toEqual(["sku-40", "sku-39", "sku-38"]);
+  });
+
   it("ranks items by recent interactions fed through the queue", async () => {
     const v = await newVisitor(SHOP_A.key);
     const views = (item: string, n: number) => Array.from({ length: n }, () => make.productView(item));

@@ -17,6 +17,7 @@ export type DegradedReason =
   | "cold_start"
   | "empty_cart"
   | "unknown_item"
+  | "no_trending_data"
   | "no_candidates";
 
 /** Everything a recommendation is computed from. */
@@ -92,6 +93,8 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
     const withTrending = applyRules(x.trending, rules, ranked); // backfill, same rules
     return applyRules(popular, rules, withTrending);
   });
+  // "Popular now" has no data yet (a new shop, a fresh dev server): training popularity stood in.
+  if (request.type === "trending" && x.trending.length === 0) degraded ??= "no_trending_data";
   if (items.length === 0) degraded ??= "no_candidates";
   return { items, degraded, servedFeatures: served };
 }
