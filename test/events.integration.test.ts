@@ -150,6 +150,7 @@ describe("POST /v1/events: partial success", () => {
       { ...make.addToCart("a"), properties: { item_id: "a", quantity: 0 } },
       { ...make.productView("a"), properties: { item_id: "a", price: -1 } },
       { ...make.productView("a"), properties: { item_id: "line\nbreak" } },
+      { ...make.search(), properties: { query: "lone \udc00 surrogate" } },
       { ...make.productView("a"), properties: { item_id: "a", currency: "euro" } },
       { ...make.purchase(["a"]), properties: { order_id: "o", items: [] } },
       { ...make.identify(), properties: { customer_id: "c", email: "not-an-email" } },

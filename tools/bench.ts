@@ -4,7 +4,7 @@
  * always against the trivial `/healthz` route of the same worker in the same run,
  * and measures ONNX inference of the demo model and of a 43,000-item model in Node.
  *
- *   npm run bench -- [--duration 10] [--connections 10] [--runs 2000] [--keep]
+ *   npm run bench -- [--duration 10] [--connections 10] [--runs 2000] [--keep] [--log-level warn]
  *
  * Writes bench/results.json and bench/results.md.
  */
@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
-import { Miniflare, NoOpLog } from "miniflare";
+import { Log, LogLevel, Miniflare, NoOpLog } from "miniflare";
 import { buildSessionTopKModel, PADDING_BIAS } from "../src/models/onnx/session-topk";
 import { type Ort, OrtSession, runSessionTopK } from "../src/models/ort-session";
 import { withLocalBucket } from "./local-r2";
@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "10" },
     runs: { type: "string", default: "2000" },
     keep: { type: "boolean", default: false },
+    // The worker's LOG_LEVEL: "silent" for numbers; "warn" to see why requests fail (its logs go to stdout).
+    "log-level": { type: "string", default: "silent" },
   },
 });
 const DURATION = Number(args.duration);
@@ -159,7 +161,8 @@ async function startWorker(bundle: Bundle, persist: string): Promise<Miniflare> 
   return new Miniflare({
     host: "127.0.0.1",
     port: await freePort(),
-    log: new NoOpLog(),
+    log: args["log-level"] === "silent" ? new NoOpLog() : new Log(LogLevel.INFO),
+    ...(args["log-level"] === "silent" ? {} : { handleRuntimeStdio: (out: NodeJS.ReadableStream, err: NodeJS.ReadableStream) => (out.pipe(process.stdout), err.pipe(process.stderr)) }),
     cf: false, // no Request.cf download (offline)
     modules: [
       { type: "ESModule", path: join(bundle.dir, "index.js") },
@@ -172,7 +175,7 @@ async function startWorker(bundle: Bundle, persist: string): Promise<Miniflare> 
       TENANTS: cfg.tenants,
       SESSION_TTL_SECONDS: "2592000",
       SESSION_GAP_SECONDS: "1800",
-      LOG_LEVEL: "silent",
+      LOG_LEVEL: args["log-level"],
       REGISTRY_REFRESH_SECONDS: "30",
       ORT_WARMUP: "true",
       VISITOR_SECRET: "bench-visitor-secret-0123456789abcdef0123",
@@ -252,9 +255,16 @@ async function recommend(base: URL, token: string): Promise<Reco> {
 
 // ── load ─────────────────────────────────────────────────────────────────────
 
-interface LoadStats { name: string; request: string; requests: number; rps: number; p50_ms: number; p99_ms: number; errors: number; timeouts: number; non2xx: number; statuses: Record<string, number> }
+interface LoadStats { name: string; request: string; requests: number; rps: number; p50_ms: number; p99_ms: number; errors: number; timeouts: number; non2xx: number; statuses: Record<string, number>; non2xx_samples: string[] }
 
-function load(name: string, request: string, opts: autocannon.Options, seconds: number, record = true): Promise<LoadStats> {
+/** The first few non-2xx answers, kept so the report says why they failed. */
+function sampleFailures(into: string[]): autocannon.Request["onResponse"] {
+  return (status, body) => {
+    if ((status < 200 || status > 299) && into.length < 3) into.push(`${status} ${body.slice(0, 300)}`);
+  };
+}
+
+function load(name: string, request: string, opts: autocannon.Options, seconds: number, record = true, samples: string[] = []): Promise<LoadStats> {
   const latencies: number[] = [];
   const started = performance.now();
   return new Promise((ok, fail) => {
@@ -265,7 +275,7 @@ function load(name: string, request: string, opts: autocannon.Options, seconds: 
       const statuses = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]));
       const done = latencies.length;
       progress(`  ${record ? name : `${name} (warm-up)`}: ${done} responses in ${r.duration.toFixed(1)} s\n`);
-      ok({ name, request, requests: done, rps: round(done / r.duration, 1), p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, statuses });
+      ok({ name, request, requests: done, rps: round(done / r.duration, 1), p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, statuses, non2xx_samples: samples });
     });
     instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
     const ticker = setInterval(() => {
@@ -398,6 +408,7 @@ async function run() {
       const health: autocannon.Options = { url: `${url}/healthz` };
       const reco: autocannon.Options = { url: `${url}/v1/recommendations?k=10`, headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } };
       let batchNo = 0;
+      const eventFailures: string[] = [];
       const events: autocannon.Options = {
         url: `${url}/v1/events`,
         requests: [
@@ -411,6 +422,7 @@ async function run() {
                 body: viewBatch(`b${n}`, 20, rand),
               };
             },
+            onResponse: sampleFailures(eventFailures),
           },
         ],
       };
@@ -421,7 +433,7 @@ async function run() {
       await load("recommendations", "GET /v1/recommendations?k=10", reco, warmup, false);
       const recommendations = await load("recommendations", "GET /v1/recommendations?k=10", reco, DURATION);
       const check = await recommend(base, warm);
-      const eventsLoad = await load("events", "POST /v1/events (20 views)", events, DURATION);
+      const eventsLoad = await load("events", "POST /v1/events (20 views)", events, DURATION, true, eventFailures);
       const memory = workerdMemory();
 
       return {

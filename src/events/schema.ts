@@ -8,7 +8,9 @@ import { EVENT_TYPES } from "./types";
  * event, is rejected rather than silently kept or dropped.
  */
 
-const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max));
+// Lone UTF-16 surrogates are not text: UTF-8 encoders would silently replace them downstream.
+const text = (max: number) =>
+  v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.check((s) => s.isWellFormed(), "text must be well-formed Unicode (no lone surrogates)"));
 // Item ids key model vocabularies and indexes (newline-separated in the kNN index): no control characters.
 const itemId = v.pipe(text(128), v.regex(/^[^\x00-\x1f\x7f]+$/, "item ids cannot contain control characters"));
 const category = text(128);
