@@ -12,17 +12,12 @@ import { encodeModel } from "../src/models/onnx/encode";
 import { ProtoWriter } from "../src/models/onnx/protobuf";
 import { PADDING_BIAS, buildSessionTopKModel, referenceTopK, type SessionTopKParams, type TopK } from "../src/models/onnx/session-topk";
 import { createInferenceSession, ortVersion, runSessionTopK, warmUpOrt, type OrtSession } from "../src/models/ort";
+import { Random } from "../src/offline/synthetic/random";
 
-/** mulberry32: a tiny seeded PRNG, so the random models are the same on every run. */
+/** A seeded uniform [0, 1) source (the project's PRNG), so models and inputs are the same on every run. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.float();
 }
 
 /** A random session top-k model: padding row 0 zeros, padding bias PADDING_BIAS. */

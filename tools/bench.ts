@@ -20,6 +20,7 @@ import { Log, LogLevel, Miniflare, NoOpLog } from "miniflare";
 import { buildSessionTopKModel, PADDING_BIAS } from "../src/models/onnx/session-topk";
 import { type Ort, OrtSession, runSessionTopK } from "../src/models/ort-session";
 import { withLocalBucket } from "./local-r2";
+import { Random } from "../src/offline/synthetic/random";
 
 const KEY = "pk_demo_edgewise";
 const DEMO_DIR = "models/demo/1";
@@ -53,16 +54,10 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
-/** Deterministic PRNG (mulberry32) so the synthetic model and inputs are the same every run. */
+/** A seeded uniform [0, 1) source (the project's PRNG), so models and inputs are the same on every run. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.float();
 }
 
 // ── build ────────────────────────────────────────────────────────────────────
