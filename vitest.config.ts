@@ -1,10 +1,23 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-/** Test-only tenants: two tenants so isolation between them is tested. */
+import { SHOP_B_PUBLIC_JWK, TEST_JWT_SECRETS } from "./test/keys";
+
+/**
+ * Test-only tenants: two tenants so isolation between them is tested. Shop A signs
+ * its JWTs with HS256 (secret in JWT_SECRETS), shop B with ES256 (public JWKS inline).
+ */
 const TEST_TENANTS = {
-  pk_test_shop_a_0001: { id: "shop-a", origins: ["https://shop-a.example"] },
-  pk_test_shop_b_0001: { id: "shop-b", origins: ["https://shop-b.example"] },
+  pk_test_shop_a_0001: {
+    id: "shop-a",
+    origins: ["https://shop-a.example"],
+    auth: { issuer: "https://shop-a.example", audience: "edgewise", algorithms: ["HS256"] },
+  },
+  pk_test_shop_b_0001: {
+    id: "shop-b",
+    origins: ["https://shop-b.example"],
+    auth: { issuer: "https://shop-b.example", audience: "edgewise", algorithms: ["ES256"], jwks: { keys: [SHOP_B_PUBLIC_JWK] } },
+  },
 };
 
 export default defineConfig({
@@ -17,6 +30,7 @@ export default defineConfig({
           TENANTS: JSON.stringify(TEST_TENANTS),
           VISITOR_SECRET: "test-visitor-secret-0123456789abcdef0123",
           PII_SECRET: "test-pii-secret-0123456789abcdef0123456789",
+          JWT_SECRETS: JSON.stringify(TEST_JWT_SECRETS),
           LOG_LEVEL: "error",
           // Test files that score load ORT themselves; the rest stay fast.
           ORT_WARMUP: "false",
@@ -33,6 +47,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The local Upstash-compatible server in front of real Redis (tests inject its URL).
+    globalSetup: ["./test/setup/upstash.global.ts"],
     testTimeout: 30_000,
   },
 });

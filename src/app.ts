@@ -6,7 +6,10 @@ import { storefrontCors } from "./http/cors";
 import { ApiError } from "./http/errors";
 import { onError, onNotFound } from "./http/error-handler";
 import type { AppEnv } from "./http/types";
+import { adminApiRoute } from "./mlops/admin/route";
+import { dashboardRoute } from "./mlops/dashboard/route";
 import { featuresRoute, healthRoute } from "./ops/health";
+import { profileRoute } from "./profile/route";
 import { recommendationsRoute } from "./recommend/route";
 import { sessionRoute } from "./session/route";
 
@@ -20,6 +23,9 @@ export const app = new Hono<AppEnv>()
   .route("/v1/session", sessionRoute)
   .route("/v1/features", featuresRoute)
   .route("/v1/recommendations", recommendationsRoute)
+  .route("/v1/profile", profileRoute)
+  .route("/admin/api", adminApiRoute)
+  .route("/admin", dashboardRoute)
   .all("/v1/events", () => {
     throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
   })

@@ -2,18 +2,39 @@ import * as v from "valibot";
 import { ApiError } from "./http/errors";
 import { type LogLevel, parseLogLevel } from "./http/log";
 
+const SYMMETRIC = ["HS256", "HS384", "HS512"] as const;
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"] as const;
+
+/**
+ * How a tenant signs its JWTs. Algorithms are pinned and never mix HMAC with
+ * public-key ones, which rules out HS/RS confusion by construction. HMAC secrets
+ * come from the `JWT_SECRETS` secret, public keys from an inline JWKS or a JWKS URL.
+ */
+const TenantAuthSchema = v.pipe(
+  v.strictObject({
+    issuer: v.pipe(v.string(), v.minLength(1)),
+    audience: v.pipe(v.string(), v.minLength(1)),
+    algorithms: v.pipe(v.array(v.picklist([...SYMMETRIC, ...ASYMMETRIC])), v.minLength(1)),
+    jwks: v.optional(v.object({ keys: v.pipe(v.array(v.record(v.string(), v.unknown())), v.minLength(1)) })),
+    jwks_url: v.optional(v.pipe(v.string(), v.url(), v.startsWith("https://"))),
+  }),
+  v.check(
+    (a) => a.algorithms.every((x) => x.startsWith("HS")) || a.algorithms.every((x) => !x.startsWith("HS")),
+    "auth.algorithms must be all HMAC (HS*) or all public-key, never mixed",
+  ),
+  v.check((a) => a.algorithms[0]!.startsWith("HS") || a.jwks !== undefined || a.jwks_url !== undefined, "public-key algorithms need auth.jwks or auth.jwks_url"),
+);
+
 const TenantSchema = v.strictObject({
   // Tenant ids end up in Durable Object names and R2 keys: keep them path-safe.
   id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "tenant id must match [a-z0-9][a-z0-9_-]{0,62}")),
   origins: v.optional(v.array(v.pipe(v.string(), v.url())), []),
+  auth: v.optional(TenantAuthSchema),
 });
 const TenantsSchema = v.record(v.pipe(v.string(), v.minLength(8)), TenantSchema);
 
-/** A tenant as configured: its id and the storefront origins CORS allows. */
-export interface TenantConfig {
-  id: string;
-  origins: string[];
-}
+/** A tenant as configured: its id, the storefront origins CORS allows, and how its JWTs are verified. */
+export type TenantConfig = v.InferOutput<typeof TenantSchema>;
 
 /** The worker's parsed configuration. */
 export interface Config {
@@ -27,6 +48,16 @@ export interface Config {
   logLevel: LogLevel;
   visitorSecret: string;
   piiSecret: string;
+  /** Names the PII_SECRET generation; recorded with every pseudonym so a key rotation knows what to re-hash. */
+  piiKeyId: string;
+  /** Per-tenant HMAC secrets for HS* tokens (`JWT_SECRETS`). */
+  jwtSecrets: Map<string, string>;
+  /** Identity and profile keys expire this long after their last write. */
+  profileTtlMs: number;
+  /** Budget for one profile-store call on the request path. */
+  profileTimeoutMs: number;
+  /** Upstash REST endpoint and token; `null` selects the embedded Durable Object store. */
+  upstash: { url: string; token: string } | null;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -51,6 +82,10 @@ function parse(env: Env): Config {
   if (!tenants.success) throw misconfigured(`TENANTS: ${v.summarize(tenants.issues)}`);
   const tenantsByKey = new Map(Object.entries(tenants.output));
   const allOrigins = new Set([...tenantsByKey.values()].flatMap((t) => t.origins));
+  const jwtSecrets = parseJwtSecrets(env.JWT_SECRETS);
+  for (const t of tenantsByKey.values()) {
+    if (t.auth?.algorithms[0]!.startsWith("HS") && !jwtSecrets.has(t.id)) throw misconfigured(`tenant ${t.id} signs with HMAC but JWT_SECRETS has no secret for it`);
+  }
   return {
     tenantsByKey,
     allOrigins,
@@ -60,6 +95,11 @@ function parse(env: Env): Config {
     logLevel: parseLogLevel(env.LOG_LEVEL),
     visitorSecret: secret(env.VISITOR_SECRET, "VISITOR_SECRET"),
     piiSecret: secret(env.PII_SECRET, "PII_SECRET"),
+    piiKeyId: keyId(env.PII_KEY_ID),
+    jwtSecrets,
+    profileTtlMs: seconds(env.PROFILE_TTL_SECONDS, "PROFILE_TTL_SECONDS", 34_560_000) * 1000,
+    profileTimeoutMs: seconds(env.PROFILE_TIMEOUT_MS, "PROFILE_TIMEOUT_MS", 150),
+    upstash: upstash(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN),
   };
 }
 
@@ -74,6 +114,32 @@ function secret(value: string | undefined, name: string): string {
   // Short secrets make HMACs guessable; refuse to run rather than sign with one.
   if (!value || value.length < 32) throw misconfigured(`${name} must be set and at least 32 characters long`);
   return value;
+}
+
+function keyId(value: string | undefined): string {
+  if (value === undefined || value === "") return "1";
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(value)) throw misconfigured("PII_KEY_ID must be 1–16 characters [A-Za-z0-9_-]");
+  return value;
+}
+
+function upstash(url: string | undefined, token: string | undefined): Config["upstash"] {
+  if (!url) return null;
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw misconfigured("UPSTASH_REDIS_REST_URL must be an http(s) URL");
+  if (!token) throw misconfigured("UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is not");
+  return { url: url.replace(/\/+$/, ""), token };
+}
+
+function parseJwtSecrets(value: string | undefined): Map<string, string> {
+  if (!value) return new Map();
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    throw misconfigured("JWT_SECRETS is not valid JSON");
+  }
+  const parsed = v.safeParse(v.record(v.string(), v.pipe(v.string(), v.minLength(32))), raw);
+  if (!parsed.success) throw misconfigured("JWT_SECRETS must map tenant ids to secrets of at least 32 characters");
+  return new Map(Object.entries(parsed.output));
 }
 
 function misconfigured(message: string): ApiError {

@@ -7,6 +7,8 @@ import { consumeDeadLetters, consumeEvents } from "./pipeline/consumer";
 
 export { SessionDO } from "./session/session-do";
 export { TrendingDO } from "./trending/trending-do";
+export { ProfileDO } from "./profile/profile-do";
+export { MonitorDO } from "./mlops/monitor/monitor-do";
 
 // Start the ONNX runtime's ~200 ms backend init at isolate start-up rather than
 // on the first recommendation. Not awaited; a failure resurfaces on first use.

@@ -65,7 +65,7 @@ describe("POST /v1/events: each event type is accepted and reflected in features
     const stored = JSON.stringify(s);
     expect(stored).not.toContain("cust-42");
     expect(stored.toLowerCase()).not.toContain("lovelace");
-    expect(s.recent_events[0]!.properties).toEqual({ customer_hash: identity.customer_hash, email_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(s.recent_events[0]!.properties).toEqual({ key_id: "1", customer_hash: identity.customer_hash, email_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     // Same email in another case → same pseudonym.
     const v2 = await newVisitor();
     await post(v2, [make.identify("cust-42", "  ada.lovelace@example.COM ")]);

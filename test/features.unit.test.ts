@@ -121,7 +121,7 @@ describe("feature definitions over a scripted sequence", () => {
     st = applyEvent(st, { id: "r", type: "remove_from_cart", timestamp: s(40), properties: { item_id: "nope" } }, opts);
     const f = materialise(st, s(60), opts);
     expect(f.consent).toEqual({ analytics: false, personalization: false, updated_at: s(20) });
-    expect(f.identity).toEqual({ customer_hash: "h1", identified_at: s(30) });
+    expect(f.identity).toEqual({ customer_hash: "h1", email_hash: null, identified_at: s(30) });
     expect(f.cart).toMatchObject({ items: [] });
   });
 

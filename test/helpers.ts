@@ -1,4 +1,5 @@
 import { exports } from "cloudflare:workers";
+import { backendToken } from "./tokens";
 
 /** Publishable keys and origins of the two test tenants (vitest.config.ts). */
 export const SHOP_A = { key: "pk_test_shop_a_0001", id: "shop-a", origin: "https://shop-a.example" };
@@ -17,17 +18,26 @@ export function call(path: string, init: RequestInit & { headers?: Record<string
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
 }
 
-/** POSTs a batch of events as JSON. */
-export function postEvents(
+/**
+ * POSTs a batch of events as JSON. A batch holding `identify` or `purchase` events
+ * is sent the way a shop's backend sends them — with a backend token of the
+ * tenant — unless the caller sets its own `authorization` or `token: false`.
+ */
+export async function postEvents(
   events: unknown[],
-  opts: { key?: string; visitor?: string; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
+  opts: { key?: string; visitor?: string; headers?: Record<string, string>; extra?: Record<string, unknown>; token?: false } = {},
 ): Promise<Response> {
+  const key = opts.key ?? SHOP_A.key;
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    "x-edgewise-key": opts.key ?? SHOP_A.key,
+    "x-edgewise-key": key,
     ...opts.headers,
   };
   if (opts.visitor) headers["x-edgewise-visitor"] = opts.visitor;
+  const privileged = events.some((e) => typeof e === "object" && e !== null && ["identify", "purchase"].includes(String((e as { type?: unknown }).type)));
+  if (privileged && opts.token !== false && headers.authorization === undefined) {
+    headers.authorization = `Bearer ${await backendToken("events:write identify", key === SHOP_B.key ? "shop-b" : "shop-a")}`;
+  }
   return call("/v1/events", { method: "POST", headers, body: JSON.stringify({ events, ...opts.extra }) });
 }
 

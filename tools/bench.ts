@@ -8,19 +8,16 @@
  *
  * Writes bench/results.json and bench/results.md.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
-import { Log, LogLevel, Miniflare, NoOpLog } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { buildSessionTopKModel, PADDING_BIAS } from "../src/models/onnx/session-topk";
 import { type Ort, OrtSession, runSessionTopK } from "../src/models/ort-session";
-import { withLocalBucket } from "./local-r2";
 import { Random } from "../src/offline/synthetic/random";
+import { buildBundle, machine, seed, startWorker, workerdMemory } from "./bench-worker";
 
 const KEY = "pk_demo_edgewise";
 const DEMO_DIR = "models/demo/1";
@@ -58,33 +55,6 @@ const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 function rng(seed: number): () => number {
   const r = new Random(seed);
   return () => r.float();
-}
-
-// ── build ────────────────────────────────────────────────────────────────────
-
-interface Bundle { dir: string; wasm: string; rawBytes: number; gzipBytes: number }
-
-function buildBundle(dir: string): Bundle {
-  try {
-    execFileSync("node_modules/.bin/wrangler", ["deploy", "--dry-run", "--outdir", dir], {
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  } catch (e) {
-    const err = e as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`wrangler build failed:\n${err.stdout?.toString() ?? ""}${err.stderr?.toString() ?? ""}`);
-  }
-  const index = readFileSync(join(dir, "index.js"), "utf8");
-  // ORT's wasm is imported dynamically under a content-hashed name: list it explicitly.
-  const wasm = /import\("\.\/([^"]+\.wasm)"\)/.exec(index)?.[1];
-  if (!wasm || !existsSync(join(dir, wasm))) throw new Error("could not find the .wasm module index.js imports");
-  const files = [Buffer.from(index), readFileSync(join(dir, wasm))];
-  return {
-    dir,
-    wasm,
-    rawBytes: files.reduce((n, f) => n + f.byteLength, 0),
-    gzipBytes: files.reduce((n, f) => n + gzipSync(f).byteLength, 0),
-  };
 }
 
 // ── inference in Node (onnxruntime-web's Node build, same wasm kernels and wrapper as the worker) ──
@@ -128,81 +98,6 @@ function syntheticModel(items: number, dim: number): Uint8Array {
   const bias = new Float32Array(rows);
   bias[0] = PADDING_BIAS;
   return buildSessionTopKModel({ numItems: items, dim, seqLen: SEQ_LEN, embIn: table(), embOut: table(), bias });
-}
-
-// ── the worker under Miniflare ───────────────────────────────────────────────
-
-function wranglerToml(): { compatibilityDate: string; compatibilityFlags: string[]; tenants: string } {
-  const toml = readFileSync("wrangler.toml", "utf8");
-  const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
-  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1];
-  const tenants = /^TENANTS\s*=\s*'([^']+)'/m.exec(toml)?.[1];
-  if (!compatibilityDate || !tenants) throw new Error("wrangler.toml: compatibility_date or TENANTS not found");
-  return { compatibilityDate, compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) : [], tenants };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
-    });
-  });
-}
-
-/** Mirrors wrangler.toml's bindings (queue settings included: Miniflare's defaults differ). */
-async function startWorker(bundle: Bundle, persist: string): Promise<Miniflare> {
-  const cfg = wranglerToml();
-  return new Miniflare({
-    host: "127.0.0.1",
-    port: await freePort(),
-    log: args["log-level"] === "silent" ? new NoOpLog() : new Log(LogLevel.INFO),
-    ...(args["log-level"] === "silent" ? {} : { handleRuntimeStdio: (out: NodeJS.ReadableStream, err: NodeJS.ReadableStream) => (out.pipe(process.stdout), err.pipe(process.stderr)) }),
-    cf: false, // no Request.cf download (offline)
-    modules: [
-      { type: "ESModule", path: join(bundle.dir, "index.js") },
-      { type: "CompiledWasm", path: join(bundle.dir, bundle.wasm) },
-    ],
-    modulesRoot: bundle.dir,
-    compatibilityDate: cfg.compatibilityDate,
-    compatibilityFlags: cfg.compatibilityFlags,
-    bindings: {
-      TENANTS: cfg.tenants,
-      SESSION_TTL_SECONDS: "2592000",
-      SESSION_GAP_SECONDS: "1800",
-      LOG_LEVEL: args["log-level"],
-      REGISTRY_REFRESH_SECONDS: "30",
-      ORT_WARMUP: "true",
-      VISITOR_SECRET: "bench-visitor-secret-0123456789abcdef0123",
-      PII_SECRET: "bench-pii-secret-0123456789abcdef012345678",
-    },
-    durableObjects: {
-      SESSIONS: { className: "SessionDO", useSQLite: true },
-      TRENDING: { className: "TrendingDO", useSQLite: true },
-    },
-    queueProducers: { EVENTS: "edgewise-events", DEAD_LETTERS: "edgewise-events-dlq" },
-    queueConsumers: {
-      "edgewise-events": { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 5, retryDelay: 10, deadLetterQueue: "edgewise-events-dlq" },
-      "edgewise-events-dlq": { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 10, retryDelay: 30 },
-    },
-    r2Buckets: { EVENT_LOG: "edgewise-event-log", MODELS: "edgewise-models" },
-    r2Persist: join(persist, "r2"),
-    durableObjectsPersist: join(persist, "do"),
-    cachePersist: join(persist, "cache"),
-  });
-}
-
-/** Publishes the demo model, catalog and config into the persisted MODELS bucket before the worker starts. */
-async function seed(persist: string): Promise<void> {
-  await withLocalBucket(
-    "edgewise-models",
-    async (bucket) => {
-      for (const file of ["model.onnx", "items.json", "manifest.json"]) await bucket.put(`models/demo/1/${file}`, new Uint8Array(readFileSync(join(DEMO_DIR, file))));
-      await bucket.put("tenants/demo/catalog.json", readFileSync("models/demo/catalog.json", "utf8"));
-      await bucket.put("tenants/demo/experiments.json", JSON.stringify({ default_model: "demo/1" }));
-    },
-    join(persist, "r2"),
-  );
 }
 
 // ── requests ─────────────────────────────────────────────────────────────────
@@ -252,11 +147,66 @@ async function recommend(base: URL, token: string): Promise<Reco> {
 
 interface LoadStats { name: string; request: string; requests: number; rps: number; p50_ms: number; p99_ms: number; errors: number; timeouts: number; non2xx: number; statuses: Record<string, number>; non2xx_samples: string[] }
 
-/** The first few non-2xx answers, kept so the report says why they failed. */
-function sampleFailures(into: string[]): autocannon.Request["onResponse"] {
+/** The first few non-2xx answers, kept so the report says why they failed; and what the 202s accepted. */
+function sampleFailures(into: string[], tally?: EventTally): autocannon.Request["onResponse"] {
   return (status, body) => {
     if ((status < 200 || status > 299) && into.length < 3) into.push(`${status} ${body.slice(0, 300)}`);
+    if (!tally) return;
+    if (status === 202) tally.accepted += (JSON.parse(body) as { accepted: number }).accepted;
+    // A 503 enqueue_failed batch was applied and waits in the SessionDO's outbox (forwarded later): it must reach the log too.
+    else if (status === 503 && body.includes('"enqueue_failed"')) tally.held += 20;
   };
+}
+
+interface EventTally { accepted: number; held: number }
+
+/** Every line of the event log (events and impressions), read through Miniflare. */
+async function logLines(mf: Miniflare): Promise<Array<{ kind: string; visitor_id: string; id: string }>> {
+  const bucket = await mf.getR2Bucket("EVENT_LOG");
+  const out: Array<{ kind: string; visitor_id: string; id: string }> = [];
+  for (const prefix of ["events/", "impressions/"]) {
+    let cursor: string | undefined;
+    do {
+      const page = await bucket.list({ prefix, cursor });
+      for (const o of page.objects) {
+        for (const line of (await (await bucket.get(o.key))!.text()).split("\n").filter(Boolean)) {
+          const m = JSON.parse(line) as { kind: string; visitor_id: string; event?: { id: string }; impression_id?: string };
+          out.push({ kind: m.kind, visitor_id: m.visitor_id, id: m.event?.id ?? m.impression_id ?? "" });
+        }
+      }
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+  return out;
+}
+
+interface Delivery { expected_events: number; logged_events: number; duplicate_lines: number; impressions_logged: number; waited_s: number }
+
+/**
+ * After a load: waits until the log holds every event the API took (accepted, or
+ * applied and held after a 503), or `maxSeconds` pass. Also lets the local queue
+ * drain before the next phase, so one phase's backlog does not tax the next.
+ */
+async function drain(mf: Miniflare, expectedEvents: number, maxSeconds: number): Promise<Delivery> {
+  const t0 = performance.now();
+  let lines = await logLines(mf);
+  let last = -1;
+  let stableSince = performance.now();
+  for (;;) {
+    const events = new Set(lines.filter((l) => l.kind === "event").map((l) => `${l.visitor_id}/${l.id}`)).size;
+    const waited = (performance.now() - t0) / 1000;
+    progress(`  draining the queue: ${events}/${expectedEvents} events, ${lines.length} log lines, ${waited.toFixed(0)} s`);
+    if (lines.length !== last) stableSince = performance.now();
+    last = lines.length;
+    const quiet = performance.now() - stableSince > 6000;
+    if ((events >= expectedEvents && quiet) || waited > maxSeconds) {
+      const evLines = lines.filter((l) => l.kind === "event");
+      progress(`  drained: ${events}/${expectedEvents} events logged in ${waited.toFixed(0)} s\n`);
+      return { expected_events: expectedEvents, logged_events: events, duplicate_lines: evLines.length - events, impressions_logged: lines.length - evLines.length, waited_s: round(waited, 1) };
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    lines = await logLines(mf);
+  }
 }
 
 function load(name: string, request: string, opts: autocannon.Options, seconds: number, record = true, samples: string[] = []): Promise<LoadStats> {
@@ -280,40 +230,59 @@ function load(name: string, request: string, opts: autocannon.Options, seconds: 
   });
 }
 
-// ── memory, machine ──────────────────────────────────────────────────────────
-
-/** The workerd processes Miniflare spawned (descendants of this process), with their memory. */
-function workerdMemory(): Array<{ pid: number; rss_mib: number; peak_rss_mib: number }> {
-  const parent = new Map<number, number>();
-  const comm = new Map<number, string>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      comm.set(Number(d), stat.slice(stat.indexOf("(") + 1, close));
-      parent.set(Number(d), Number(stat.slice(close + 2).split(" ")[1]));
-    } catch {
-      // the process exited while we listed /proc
-    }
-  }
-  const isDescendant = (pid: number): boolean => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
-    return false;
+function eventsOptions(url: string, visitors: string[], rand: () => number, failures: string[], tally?: EventTally): autocannon.Options {
+  let batchNo = 0;
+  return {
+    url: `${url}/v1/events`,
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req) => {
+          const n = batchNo++;
+          return {
+            ...req,
+            headers: { "content-type": "application/json", "x-edgewise-key": KEY, "x-edgewise-visitor": visitors[n % visitors.length]! },
+            body: viewBatch(`b${n}`, 20, rand),
+          };
+        },
+        onResponse: sampleFailures(failures, tally),
+      },
+    ],
   };
-  const kib = (status: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
-  return [...comm]
-    .filter(([pid, name]) => name.includes("workerd") && isDescendant(pid))
-    .map(([pid]) => {
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      return { pid, rss_mib: round(kib(status, "VmRSS") / 1024, 1), peak_rss_mib: round(kib(status, "VmHWM") / 1024, 1) };
-    });
 }
 
-function machine(): { cpus: number; cpu_model: string; memory_gib: number; node: string; platform: string } {
-  const nproc = Number(execFileSync("nproc").toString().trim());
-  const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpus()[0]?.model ?? "unknown";
-  return { cpus: nproc, cpu_model: model, memory_gib: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}` };
+/**
+ * The three routes again on a fresh worker whose EVENTS queue has no consumer:
+ * Miniflare's broker then answers each send at once and keeps nothing, so the
+ * difference to the main run is the local queue's delivery machinery, not our code.
+ */
+async function diagnostic(bundle: Parameters<typeof startWorker>[0], persist: string) {
+  await seed(persist);
+  const mf = await startWorker(bundle, persist, { logLevel: "silent", eventsConsumer: false });
+  try {
+    const base = await mf.ready;
+    const rand = rng(2);
+    const warm = await newVisitor(base, SEQ_LEN, rand);
+    let first = await recommend(base, warm);
+    for (let i = 0; i < 100 && !(first.status === 200 && first.degraded === null); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      first = await recommend(base, warm);
+    }
+    const visitors = await Promise.all(Array.from({ length: EVENT_VISITORS }, () => newVisitor(base, 1, rand)));
+    const url = base.href.replace(/\/$/, "");
+    const warmup = Math.min(2, DURATION);
+    const health: autocannon.Options = { url: `${url}/healthz` };
+    const reco: autocannon.Options = { url: `${url}/v1/recommendations?k=10`, headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } };
+    await load("healthz", "GET /healthz", health, warmup, false);
+    const baseline = await load("healthz", "GET /healthz", health, DURATION);
+    await load("recommendations", "GET /v1/recommendations?k=10", reco, warmup, false);
+    const recommendations = await load("recommendations", "GET /v1/recommendations?k=10", reco, DURATION);
+    const failures: string[] = [];
+    const events = await load("events", "POST /v1/events (20 views)", eventsOptions(url, visitors, rand, failures), DURATION, true, failures);
+    return { baseline, recommendations, events };
+  } finally {
+    await mf.dispose();
+  }
 }
 
 // ── report ───────────────────────────────────────────────────────────────────
@@ -341,6 +310,18 @@ computed from every response's time (sub-millisecond), not autocannon's integer 
 ${row(base, "baseline", null)}
 ${row(r.load.recommendations, `≥ ${TARGETS.recommendations.throughput}× req/s, ≤ ${TARGETS.recommendations.p99}× p99`, r.targets.recommendations)}
 ${row(r.load.events, `≥ ${TARGETS.events.throughput}× req/s`, r.targets.events)}
+
+Delivery (the event log read back after each phase, dedup by visitor and event id): after the recommendation load ${r.delivery.after_recommendations.impressions_logged} impressions logged (${r.delivery.after_recommendations.waited_s} s to drain);
+after the event load ${r.delivery.after_events.logged_events} of ${r.delivery.after_events.expected_events} events the API took are in the log (${r.delivery.after_events.expected_events - r.delivery.after_events.logged_events} missing; accepted ${r.delivery.events_tally.accepted}, applied and held after a 503 ${r.delivery.events_tally.held}), ${r.delivery.after_events.duplicate_lines} duplicate lines, ${r.delivery.after_events.waited_s} s to drain.
+
+### Diagnostic: the same routes with EVENTS bound to a queue without a consumer
+
+Miniflare's queue broker then answers each send at once and discards it: every line of our code still runs (including the
+\`sendBatch\` round trip), the local queue's delivery machinery does not. Fresh worker, its own baseline.
+
+| endpoint | req/s | p50 ms | p99 ms | errors | non-2xx | req/s vs baseline | p99 vs baseline |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${[r.diagnostic_without_queue_delivery.baseline, r.diagnostic_without_queue_delivery.recommendations, r.diagnostic_without_queue_delivery.events].map((s) => `| ${s.request} | ${s.rps.toFixed(0)} | ${s.p50_ms.toFixed(2)} | ${s.p99_ms.toFixed(2)} | ${s.errors} | ${s.non2xx} | ${(s.rps / r.diagnostic_without_queue_delivery.baseline.rps).toFixed(2)}× | ${(s.p99_ms / r.diagnostic_without_queue_delivery.baseline.p99_ms).toFixed(2)}× |`).join("\n")}
 
 Events: ${r.events_per_request} product views per request (${(r.load.events.rps * r.events_per_request).toFixed(0)} events/s) over ${EVENT_VISITORS} visitors.
 Recommendations: one warm visitor with ${SEQ_LEN} product views, served by model \`${r.recommendation_check.model}\` (degraded: ${r.recommendation_check.degraded ?? "none"}; Server-Timing of one request after the load, 1 ms granularity locally: \`${r.recommendation_check.server_timing ?? "none"}\`).
@@ -402,25 +383,9 @@ async function run() {
       const url = base.href.replace(/\/$/, "");
       const health: autocannon.Options = { url: `${url}/healthz` };
       const reco: autocannon.Options = { url: `${url}/v1/recommendations?k=10`, headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } };
-      let batchNo = 0;
       const eventFailures: string[] = [];
-      const events: autocannon.Options = {
-        url: `${url}/v1/events`,
-        requests: [
-          {
-            method: "POST",
-            setupRequest: (req) => {
-              const n = batchNo++;
-              return {
-                ...req,
-                headers: { "content-type": "application/json", "x-edgewise-key": KEY, "x-edgewise-visitor": visitors[n % visitors.length]! },
-                body: viewBatch(`b${n}`, 20, rand),
-              };
-            },
-            onResponse: sampleFailures(eventFailures),
-          },
-        ],
-      };
+      const tally: EventTally = { accepted: 0, held: 0 };
+      const events = eventsOptions(url, visitors, rand, eventFailures, tally);
       const warmup = Math.min(2, DURATION);
       step(`load: ${CONNECTIONS} connections, ${DURATION} s per endpoint`);
       await load("healthz", "GET /healthz", health, warmup, false);
@@ -428,8 +393,14 @@ async function run() {
       await load("recommendations", "GET /v1/recommendations?k=10", reco, warmup, false);
       const recommendations = await load("recommendations", "GET /v1/recommendations?k=10", reco, DURATION);
       const check = await recommend(base, warm);
+      const warmEvents = SEQ_LEN + EVENT_VISITORS;
+      const afterReco = await drain(mf, warmEvents, 120);
       const eventsLoad = await load("events", "POST /v1/events (20 views)", events, DURATION, true, eventFailures);
       const memory = workerdMemory();
+      const afterEvents = await drain(mf, warmEvents + tally.accepted + tally.held, 120);
+      await mf.dispose();
+      step("diagnostic: the same routes with EVENTS bound to a queue without a consumer (Miniflare's broker answers and discards)");
+      const noQueue = await diagnostic(bundle, join(tmp, "state-diagnostic"));
 
       return {
         date: started.toISOString(),
@@ -442,6 +413,8 @@ async function run() {
         warmup_s: warmup,
         events_per_request: 20,
         load: { baseline, recommendations, events: eventsLoad },
+        delivery: { after_recommendations: afterReco, after_events: afterEvents, events_tally: tally },
+        diagnostic_without_queue_delivery: noQueue,
         ratios: {
           recommendations: { throughput: round(recommendations.rps / baseline.rps), p99: round(recommendations.p99_ms / baseline.p99_ms) },
           events: { throughput: round(eventsLoad.rps / baseline.rps), p99: round(eventsLoad.p99_ms / baseline.p99_ms) },
@@ -460,7 +433,7 @@ async function run() {
         bundle: { wasm: bundle.wasm, raw_bytes: bundle.rawBytes, gzip_bytes: bundle.gzipBytes, index_js_bytes: statSync(join(bundle.dir, "index.js")).size },
       };
     } finally {
-      await mf.dispose();
+      await mf.dispose().catch(() => undefined);
     }
   } finally {
     if (args.keep) step(`kept ${tmp}`);

@@ -1,12 +1,10 @@
 import type { MiddlewareHandler } from "hono";
+import type { TenantConfig } from "../config";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 
 /** The tenant a request acts for, resolved from its publishable key. */
-export interface Tenant {
-  id: string;
-  origins: string[];
-}
+export type Tenant = TenantConfig;
 
 /** Header carrying the publishable key; `?key=` works too for beacons that cannot set headers. */
 export const KEY_HEADER = "x-edgewise-key";

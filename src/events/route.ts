@@ -1,16 +1,21 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import * as v from "valibot";
+import { optionalToken } from "../auth/backend";
+import type { Principal } from "../auth/scopes";
 import { tenantAuth } from "../auth/tenant";
 import { visitorIdentity } from "../auth/visitor";
 import { readJsonBody, requireJson } from "../http/body";
 import { ApiError } from "../http/errors";
 import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
+import { linkIdentify, personOf } from "../identity/service";
 import { pseudonymise } from "../privacy/pseudonymise";
+import { profileStore } from "../profile/select";
+import type { SessionIdentityInfo } from "../session/session-do";
 import { sessionStub } from "../session/stub";
 import { LIMITS } from "./limits";
 import type { TrackedEvent } from "./types";
-import { type RejectCode, validateEvent } from "./validate";
+import { type EventCheck, type RejectCode, validateEvent } from "./validate";
 
 /** Per-index result of a batch. */
 export type EventResult =
@@ -24,7 +29,7 @@ const BodySchema = v.strictObject({
 });
 
 /** `POST /v1/events`: validate a batch, apply it to the visitor's session, forward it to the queue. */
-export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIdentity(), async (c) => {
+export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIdentity(), optionalToken(), async (c) => {
   const receivedAt = Date.now();
   requireJson(c);
   const raw = await timed(c, "read", () => readJsonBody(c, LIMITS.maxRequestBytes));
@@ -39,19 +44,19 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
   }
   const skewMs = clockSkew(body.output.sent_at, receivedAt);
   const tenant = c.var.tenant;
-  const { piiSecret } = c.var.config;
+  const { piiSecret, piiKeyId } = c.var.config;
 
   const results: EventResult[] = new Array(events.length);
   const valid: Array<{ index: number; event: TrackedEvent }> = [];
   await timed(c, "validate", async () => {
     for (const [index, rawEvent] of events.entries()) {
-      const check = validateEvent(rawEvent, receivedAt, skewMs);
+      const check = authorizeEvent(validateEvent(rawEvent, receivedAt, skewMs), c.var.principal);
       const id = eventIdOf(rawEvent);
       if (!check.ok) {
         results[index] = { index, id, status: "rejected", code: check.code, message: check.message };
         continue;
       }
-      valid.push({ index, event: await pseudonymise(check.event, tenant.id, piiSecret) });
+      valid.push({ index, event: await pseudonymise(check.event, tenant.id, piiSecret, piiKeyId) });
     }
   });
 
@@ -76,6 +81,16 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
       const { index, event } = valid[i]!;
       results[index] = { index, id: event.id, status };
     });
+    // Identify events (applied now, or duplicates of a batch whose linking failed) join the identity graph.
+    const identifies = valid.map((x) => x.event).filter((e): e is TrackedEvent & { type: "identify" } => e.type === "identify");
+    if (identifies.length > 0) await timed(c, "identity", () => linkAll(c, identifies));
+    if (outcome.identified) {
+      const fold = foldProfile(c, outcome.identified);
+      // After an identify the profile must be current before we answer (the next call may come from another device);
+      // otherwise a lost fold is repaired by the next one, which carries the whole session again.
+      if (identifies.length > 0) await fold;
+      else c.executionCtx.waitUntil(fold);
+    }
   }
 
   const count = (s: EventResult["status"]) => results.filter((r) => r.status === s).length;
@@ -84,6 +99,50 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
   c.header("server-timing", serverTiming(c.var.timings));
   return c.json({ ...summary, results }, 202);
 });
+
+/**
+ * `identify` and `purchase` change who a visitor is and what they own, so a
+ * publishable key alone cannot send them: they need a token with the scope, and a
+ * customer token may only identify its own customer.
+ */
+function authorizeEvent(check: EventCheck, principal: Principal | null): EventCheck {
+  if (!check.ok) return check;
+  const { event } = check;
+  if (event.type !== "identify" && event.type !== "purchase") return check;
+  const scope = event.type === "identify" ? "identify" : "events:write";
+  if (!principal) return { ok: false, code: "token_required", message: `${event.type} events need a token (Authorization: Bearer) with scope ${scope}` };
+  if (!principal.scopes.has(scope)) return { ok: false, code: "insufficient_scope", message: `${event.type} events need the scope ${scope}` };
+  if (event.type === "identify" && principal.kind === "customer" && event.properties.customer_id !== principal.customerId) {
+    return { ok: false, code: "identity_mismatch", message: "A customer token can only identify its own customer_id" };
+  }
+  return check;
+}
+
+async function linkAll(c: Context<AppEnv>, events: Array<TrackedEvent & { type: "identify" }>): Promise<void> {
+  const store = profileStore(c.env, c.var.config);
+  for (const event of events) {
+    try {
+      const linked = await linkIdentify(store, c.var.tenant.id, c.var.visitorId, event);
+      c.var.log.info("identity_linked", { created: linked.created, merged: linked.merged.length, flagged: linked.flagged.length });
+    } catch (err) {
+      c.var.log.warn("identity_unavailable", { error: err instanceof Error ? err.message : String(err) });
+      // The events are applied and logged; the link is retried when the client retries this batch.
+      throw new ApiError(503, "identity_unavailable", "The identity store is unavailable; retry the same batch (it is idempotent)", {
+        "retry-after": "2",
+      });
+    }
+  }
+}
+
+async function foldProfile(c: Context<AppEnv>, info: SessionIdentityInfo): Promise<void> {
+  const store = profileStore(c.env, c.var.config);
+  try {
+    const person = await personOf(store, c.var.tenant.id, info.identity);
+    if (person) await store.fold(c.var.tenant.id, person, info.contribution);
+  } catch (err) {
+    c.var.log.warn("profile_fold_failed", { error: err instanceof Error ? err.message : String(err) });
+  }
+}
 
 function eventIdOf(raw: unknown): string | null {
   if (typeof raw !== "object" || raw === null) return null;

@@ -103,7 +103,16 @@ const RecommendationClick = v.strictObject({
 const Identify = v.strictObject({
   ...base,
   type: v.literal("identify"),
-  properties: props({ customer_id: text(256), email: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(320), v.email())) }),
+  properties: v.pipe(
+    props({
+      customer_id: v.optional(text(256)),
+      email: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(320), v.email())),
+      /** A mobile app's install id or similar; the visitor id is linked anyway. */
+      device_id: v.optional(text(128)),
+    }),
+    // A guest checkout knows only the email; an account login knows the customer id.
+    v.check((p) => p.customer_id !== undefined || p.email !== undefined, "identify needs customer_id or email"),
+  ),
 });
 const Consent = v.strictObject({
   ...base,

@@ -65,8 +65,11 @@ export interface RecommendationClickProps {
 }
 /** Identifiers arrive in clear and are stored only as keyed HMACs. */
 export interface IdentifyProps {
-  customer_hash: string;
+  /** Which PII_SECRET generation made the hashes below (key rotation). */
+  key_id?: string;
+  customer_hash?: string;
   email_hash?: string;
+  device_hash?: string;
 }
 export interface ConsentProps {
   analytics: boolean;
@@ -153,6 +156,8 @@ export interface ImpressionMessage {
   variant: string;
   model: string | null;
   degraded: string | null;
+  /** Time from request to response in ms (for MLOps latency guard rails). Optional: older messages lack it. */
+  latency_ms?: number;
   features: ServedFeatures;
   items: Array<{ item_id: string; position: number; score: number }>;
 }

@@ -8,7 +8,12 @@ export type RejectCode =
   | "unknown_type"
   | "event_too_large"
   | "timestamp_in_future"
-  | "timestamp_too_old";
+  | "timestamp_too_old"
+  /** `identify` and `purchase` need a token (backend, or a customer token the shop issued). */
+  | "token_required"
+  | "insufficient_scope"
+  /** A customer token may only identify its own customer. */
+  | "identity_mismatch";
 
 /** The outcome of validating one event: data, not an exception. */
 export type EventCheck = { ok: true; event: IncomingEvent } | { ok: false; code: RejectCode; message: string };

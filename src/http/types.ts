@@ -1,3 +1,4 @@
+import type { Principal } from "../auth/scopes";
 import type { Tenant } from "../auth/tenant";
 import type { Config } from "../config";
 import type { Logger } from "./log";
@@ -12,6 +13,8 @@ export interface AppVariables {
   /** True when this request had no visitor token and got a new one. */
   visitorIssued: boolean;
   timings: Array<[name: string, ms: number]>;
+  /** The verified token's principal, or `null` for a browser call with only the publishable key. */
+  principal: Principal | null;
 }
 
 /** Hono's environment type for this worker. */

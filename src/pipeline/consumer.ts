@@ -1,5 +1,6 @@
 import type { EventMessage, QueueMessage } from "../events/types";
 import type { Logger } from "../http/log";
+import { feedMonitor } from "../mlops/monitor/feed";
 import { trendingWeights } from "../trending/weights";
 import { eventLogKey, objectName, partition, toNdjson } from "./event-log";
 import { isQueueMessage, messageTime } from "./message";
@@ -48,6 +49,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
   }
 
   const logged: EventMessage[] = [];
+  const written: Array<Message<QueueMessage>> = [];
   for (const group of partition(good).values()) {
     const first = group[0]!.body;
     const at = messageTime(first);
@@ -56,8 +58,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
       await env.EVENT_LOG.put(eventLogKey(first.tenant, at, name, first.kind), toNdjson(group), {
         httpMetadata: { contentType: "application/x-ndjson" },
       });
-      for (const m of group) m.ack();
-      for (const m of group) if (m.body.kind === "event") logged.push(m.body);
+      written.push(...group);
       report.written += group.length;
       report.objects++;
     } catch (err) {
@@ -65,6 +66,18 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
       report.retried += group.length;
       log.error("event_log_write_failed", { tenant: first.tenant, count: group.length, error: describe(err) });
     }
+  }
+  // MLOps aggregates must be exact: a tenant whose MonitorDO failed gets its
+  // messages again (the DO deduplicates; the log's readers deduplicate too).
+  const monitorFailed = await feedMonitor(env, written.map((m) => m.body), log);
+  for (const m of written) {
+    if (monitorFailed.has(m.body.tenant)) {
+      m.retry({ delaySeconds: RETRY_DELAY_S });
+      report.retried++;
+      continue;
+    }
+    m.ack();
+    if (m.body.kind === "event") logged.push(m.body);
   }
   await feedTrending(env, logged, log);
   return report;

@@ -1,6 +1,6 @@
 import { hmacHex } from "../auth/crypto";
 import type { IncomingEvent } from "../events/schema";
-import type { TrackedEvent } from "../events/types";
+import type { IdentifyProps, TrackedEvent } from "../events/types";
 import { scrubFreeText } from "./scrub";
 
 /** Normalises an email before hashing so that case and spaces do not split a person. */
@@ -8,20 +8,29 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** The keyed HMAC of a customer id (domain-separated per tenant). */
+export function customerHash(secret: string, tenantId: string, customerId: string): Promise<string> {
+  return hmacHex(secret, `customer:${tenantId}:${customerId}`);
+}
+
+/** The keyed HMAC of a normalised email. */
+export function emailHash(secret: string, tenantId: string, email: string): Promise<string> {
+  return hmacHex(secret, `email:${tenantId}:${normaliseEmail(email)}`);
+}
+
 /**
  * Turns a validated incoming event into the form that is stored and forwarded:
  * customer ids and emails become keyed HMACs (domain-separated by a prefix),
  * search queries are scrubbed. Nothing downstream ever sees the clear values.
  */
-export async function pseudonymise(event: IncomingEvent, tenantId: string, secret: string): Promise<TrackedEvent> {
+export async function pseudonymise(event: IncomingEvent, tenantId: string, secret: string, keyId = "1"): Promise<TrackedEvent> {
   switch (event.type) {
     case "identify": {
-      const { customer_id, email } = event.properties;
-      const customer_hash = await hmacHex(secret, `customer:${tenantId}:${customer_id}`);
-      const properties =
-        email === undefined
-          ? { customer_hash }
-          : { customer_hash, email_hash: await hmacHex(secret, `email:${tenantId}:${normaliseEmail(email)}`) };
+      const { customer_id, email, device_id } = event.properties;
+      const properties: IdentifyProps = { key_id: keyId };
+      if (customer_id !== undefined) properties.customer_hash = await customerHash(secret, tenantId, customer_id);
+      if (email !== undefined) properties.email_hash = await emailHash(secret, tenantId, email);
+      if (device_id !== undefined) properties.device_hash = await hmacHex(secret, `device:${tenantId}:${device_id}`);
       return { id: event.id, type: "identify", timestamp: event.timestamp, properties };
     }
     case "search":

@@ -14,6 +14,7 @@ export type DegradedReason =
   | "model_unavailable"
   | "model_error"
   | "features_unavailable"
+  | "profile_unavailable"
   | "cold_start"
   | "empty_cart"
   | "unknown_item"
@@ -26,6 +27,8 @@ export interface RecoInputs {
   /** The visitor's feature values; `null` for a visitor with no session yet. */
   features: FeatureVector | null;
   featuresFailed: boolean;
+  /** The visitor is a known customer but the profile store failed or timed out: served from the session alone. */
+  profileFailed?: boolean;
   /** The variant's model, or why there is none. */
   model: LoadedModel | null;
   modelProblem: "no_model_configured" | "model_unavailable" | null;
@@ -64,7 +67,7 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
     : {};
   const served: ServedFeatures = { source, item_idx: null, item_w: null };
 
-  let degraded: DegradedReason | null = x.featuresFailed ? "features_unavailable" : null;
+  let degraded: DegradedReason | null = x.featuresFailed ? "features_unavailable" : x.profileFailed ? "profile_unavailable" : null;
   let candidates: Scored[] = [];
   if (request.type !== "trending") {
     const input = x.model ? buildInput(request, query, x.model) : null;

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { optionalToken } from "../auth/backend";
 import { tenantAuth } from "../auth/tenant";
 import { visitorIdentity } from "../auth/visitor";
 import { assignVariant } from "../experiments/assign";
@@ -9,6 +10,11 @@ import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { ModelLoadError } from "../models/errors";
 import { type LoadedModel, loadModel } from "../models/registry";
+import type { IdentityValue } from "../features/definitions/visitor";
+import { personOf } from "../identity/service";
+import { customerHash } from "../privacy/pseudonymise";
+import { type ProfileView, profileView, withProfile } from "../profile/profile";
+import { profileStore } from "../profile/select";
 import { sessionStub } from "../session/stub";
 import { impressionMessage, logImpression } from "./impression";
 import { type RecoRequest, parseBody, parseQuery } from "./params";
@@ -21,8 +27,8 @@ const FEATURES_TIMEOUT_MS = 1000;
 
 /** `GET|POST /v1/recommendations`: a ranked list for the calling visitor. */
 export const recommendationsRoute = new Hono<AppEnv>()
-  .get("/", tenantAuth(), visitorIdentity(), (c) => serve(c, parseQuery(c.req.query())))
-  .post("/", tenantAuth(), visitorIdentity(), async (c) => {
+  .get("/", tenantAuth(), visitorIdentity(), optionalToken(), (c) => serve(c, parseQuery(c.req.query())))
+  .post("/", tenantAuth(), visitorIdentity(), optionalToken(), async (c) => {
     requireJson(c);
     return serve(c, parseBody(await readJsonBody(c, 64 * 1024)));
   });
@@ -60,10 +66,13 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     trending(c.env, tenant.id, ttl).catch(() => []),
   ]);
 
+  const sessionFeatures = features === "failed" ? null : features;
+  const profile = await time("profile", () => loadProfile(c, sessionFeatures, now));
   const result = await recommend({
     request,
-    features: features === "failed" ? null : features,
+    features: profile.view ? withProfile(sessionFeatures, profile.view) : sessionFeatures,
     featuresFailed: features === "failed",
+    profileFailed: profile.failed,
     model,
     modelProblem: variant.model ? (model ? null : "model_unavailable") : "no_model_configured",
     params: variant.params,
@@ -88,6 +97,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
       variant: variant.name,
       model: model?.id ?? null,
       degraded: result.degraded,
+      latency_ms: Date.now() - now,
       features: result.servedFeatures,
       items: items.map(({ item_id, position, score }) => ({ item_id, position, score })),
     });
@@ -101,8 +111,33 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     variant: variant.name,
     model: model?.id ?? null,
     degraded: result.degraded,
+    profile_used: profile.view !== null,
     items,
   });
+}
+
+/**
+ * The long-term profile of an identified visitor — from the session's identity,
+ * or the customer token of a storefront on a new device — within the profile
+ * store's budget. Failure is an expected outcome: the list is then served from
+ * the session alone and says `profile_unavailable`.
+ */
+async function loadProfile(c: Context<AppEnv>, features: FeatureVector | null, now: number): Promise<{ view: ProfileView | null; failed: boolean }> {
+  const { principal, tenant, config, visitorId, log } = c.var;
+  const fromToken = principal?.customerId ? { customer_hash: await customerHash(config.piiSecret, tenant.id, principal.customerId), email_hash: null } : null;
+  const identity = fromToken ?? (features?.identity as IdentityValue | null | undefined) ?? null;
+  if (!identity) return { view: null, failed: false };
+  const store = profileStore(c.env, config);
+  try {
+    const person = await personOf(store, tenant.id, identity);
+    if (!person) return { view: null, failed: false };
+    const contributions = await store.contributions(tenant.id, person);
+    const view = profileView(person, contributions, now, visitorId);
+    return { view: view.sessions > 0 ? view : null, failed: false };
+  } catch (err) {
+    log.warn("profile_unavailable", { backend: store.backend, error: err instanceof Error ? err.message : String(err) });
+    return { view: null, failed: true };
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -2,7 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
 import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent } from "../events/types";
 import { type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../features/engine";
+import type { IdentityValue } from "../features/definitions/visitor";
 import { createLogger } from "../http/log";
+import { type SessionContribution, contributionOf } from "../profile/profile";
 import { type StoredImpression, attribute } from "./attribution";
 import { type OutboxRow, chunkForSendBatch, sendChunk } from "./outbox";
 import {
@@ -24,11 +26,17 @@ export interface SessionIdentity {
 /** Per-event outcome of an ingest, in input order. */
 export type IngestOutcome = "accepted" | "duplicate";
 
+/** For an identified visitor: who they are and what this session contributes to their profile. */
+export interface SessionIdentityInfo {
+  identity: IdentityValue;
+  contribution: SessionContribution;
+}
+
 /** Result of `ingest`: expected outcomes are data, not exceptions. */
 export type IngestResult =
-  | { ok: true; outcomes: IngestOutcome[] }
+  | { ok: true; outcomes: IngestOutcome[]; identified: SessionIdentityInfo | null }
   /** Events were applied and kept in the outbox, but the queue refused them: answer 503, a retry is safe. */
-  | { ok: false; reason: "enqueue_failed"; outcomes: IngestOutcome[] };
+  | { ok: false; reason: "enqueue_failed"; outcomes: IngestOutcome[]; identified: SessionIdentityInfo | null };
 
 /** What `GET /v1/session` shows a visitor about themselves. */
 export interface SessionSnapshot {
@@ -38,6 +46,13 @@ export interface SessionSnapshot {
   pending_forward: number;
   features: FeatureVector;
   recent_events: TrackedEvent[];
+}
+
+function identifiedInfo(visitorId: string, state: FeatureState, now: number, sessionGapMs: number): SessionIdentityInfo | null {
+  if (!state.slots.identity || state.slots.identity.s === null) return null;
+  const features = materialise(state, now, { sessionGapMs });
+  const identity = features.identity as IdentityValue | null;
+  return identity ? { identity, contribution: contributionOf(visitorId, features, now) } : null;
 }
 
 interface SessionRow {
@@ -64,6 +79,7 @@ export class SessionDO extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     // One synchronous transaction: the dedup index, the features, the history and
     // the outbox change together or not at all.
+    let finalState: FeatureState | null = null;
     const outcomes = this.ctx.storage.transactionSync(() => {
       const row = this.readSession() ?? {
         tenant: who.tenant,
@@ -113,11 +129,13 @@ export class SessionDO extends DurableObject<Env> {
         Math.max(row.last_received_at, receivedAt),
         JSON.stringify(state),
       );
+      finalState = state;
       return result;
     });
     const forwarded = await this.flush();
     await this.scheduleAlarm(forwarded);
-    return forwarded ? { ok: true, outcomes } : { ok: false, reason: "enqueue_failed", outcomes };
+    const identified = identifiedInfo(who.visitorId, finalState!, receivedAt, config.sessionGapMs);
+    return forwarded ? { ok: true, outcomes, identified } : { ok: false, reason: "enqueue_failed", outcomes, identified };
   }
 
   /** Only the feature values at `now` (the recommendation path), or `null` for a visitor with no events. */

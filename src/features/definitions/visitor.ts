@@ -27,16 +27,18 @@ export const consentState = defineFeature({
 
 /** Whether the visitor identified, and as whom (pseudonymised). */
 export interface IdentityValue {
-  customer_hash: string;
+  /** `null` after an email-only identify (guest checkout). */
+  customer_hash: string | null;
+  email_hash: string | null;
   identified_at: number;
 }
 
 /** The latest identify event (by event time); the customer id is a keyed HMAC. */
 export const identity = defineFeature({
   name: "identity",
-  version: 1,
+  version: 2,
   entity: "visitor",
-  description: "Pseudonymised customer id of the latest identify event; null when anonymous.",
+  description: "Pseudonymised customer id and email of the latest identify event; null when anonymous.",
   sources: ["identify"],
   aggregation: "last",
   window: "lifetime",
@@ -44,7 +46,7 @@ export const identity = defineFeature({
   init: (): IdentityValue | null => null,
   reduce(state, event) {
     if (event.type !== "identify" || (state && state.identified_at > event.timestamp)) return state;
-    return { customer_hash: event.properties.customer_hash, identified_at: event.timestamp };
+    return { customer_hash: event.properties.customer_hash ?? null, email_hash: event.properties.email_hash ?? null, identified_at: event.timestamp };
   },
   value: (state) => state,
 });

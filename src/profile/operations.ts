@@ -1,0 +1,77 @@
+import { type IdentifyClaim, type LinkResult, type PersonRecord, keys, link } from "../identity/graph";
+import type { NodeId } from "../identity/identifiers";
+import type { ProfileKV } from "./kv";
+import { SESSIONS_PER_PROFILE, type SessionContribution } from "./profile";
+
+/** What erasing one person removed from a store. */
+export interface StoreErasure {
+  person: string | null;
+  /** Keys deleted (nodes, person record, flags, profile). */
+  keys_deleted: number;
+}
+
+/** Result of a retention audit: every key must carry an expiry. */
+export interface RetentionAudit {
+  keys: number;
+  without_expiry: string[];
+}
+
+/**
+ * The identity and profile operations, written once over `ProfileKV` so the
+ * Durable Object and the Upstash stores behave identically (one contract test
+ * suite runs against both).
+ */
+export const operations = {
+  link: (kv: ProfileKV, claim: IdentifyClaim): Promise<LinkResult> => link(kv, claim),
+
+  async resolve(kv: ProfileKV, n: NodeId): Promise<string | null> {
+    return (await kv.mget([keys.node(n)]))[0] ?? null;
+  },
+
+  async person(kv: ProfileKV, personId: string): Promise<PersonRecord | null> {
+    const raw = (await kv.mget([keys.person(personId)]))[0];
+    return raw ? (JSON.parse(raw) as PersonRecord) : null;
+  },
+
+  async flag(kv: ProfileKV, n: NodeId): Promise<string | null> {
+    return (await kv.mget([keys.flag(n)]))[0] ?? null;
+  },
+
+  /** Replaces one session's contribution to a person's profile; keeps the newest sessions. */
+  async fold(kv: ProfileKV, personId: string, c: SessionContribution): Promise<void> {
+    const key = keys.profile(personId);
+    await kv.write({ hsets: [[key, c.visitor, JSON.stringify(c)]] });
+    const all = await this.contributions(kv, personId);
+    if (all.length > SESSIONS_PER_PROFILE) {
+      const stale = all.sort((a, b) => b.at - a.at).slice(SESSIONS_PER_PROFILE).map((x) => x.visitor);
+      await kv.write({ hdels: [[key, stale]] });
+    }
+  },
+
+  async contributions(kv: ProfileKV, personId: string): Promise<SessionContribution[]> {
+    const fields = await kv.hgetall(keys.profile(personId));
+    return Object.values(fields).map((raw) => JSON.parse(raw) as SessionContribution);
+  },
+
+  /** Deletes a person everywhere in this store: every member node, flags naming them, the record and the profile. */
+  async erase(kv: ProfileKV, personId: string): Promise<StoreErasure> {
+    const record = await this.person(kv, personId);
+    const doomed = new Set<string>([keys.person(personId), keys.profile(personId)]);
+    for (const m of record?.members ?? []) {
+      doomed.add(keys.node(m));
+      doomed.add(keys.flag(m));
+    }
+    const present = await kv.mget([...doomed].filter((k) => !k.startsWith("pr:")));
+    const profileFields = Object.keys(await kv.hgetall(keys.profile(personId))).length;
+    const count = present.filter((x) => x !== null).length + (profileFields > 0 ? 1 : 0);
+    await kv.write({ dels: [...doomed] });
+    return { person: record ? personId : null, keys_deleted: count };
+  },
+
+  async audit(kv: ProfileKV): Promise<RetentionAudit> {
+    const all = await kv.scan("");
+    const without: string[] = [];
+    for (const key of all) if ((await kv.ttl(key)) === null) without.push(key);
+    return { keys: all.length, without_expiry: without };
+  },
+};

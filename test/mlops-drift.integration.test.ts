@@ -1,0 +1,149 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ImpressionMessage } from "../src/events/types";
+import worker from "../src/index";
+import type { ModelDrift } from "../src/mlops/monitor/reports";
+import { sequenceInput } from "../src/models/inputs";
+import { buildModelVersion } from "../src/offline/export/model-version";
+import { chainWeights } from "./models";
+
+const weights = chainWeights(40);
+const vocab = new Map(weights.items.map((item, i) => [item, i + 1]));
+/** Sessions of 1, 2 and 3 viewed items in the proportions 5 : 3 : 2 — the fixture's "training" population. */
+const TRAINING_MIX = [
+  { length: 1, share: 5 },
+  { length: 2, share: 3 },
+  { length: 3, share: 2 },
+];
+
+function viewed(length: number, offset: number): string[] {
+  return Array.from({ length }, (_, i) => weights.items[(offset + i) % weights.items.length]!);
+}
+
+/** Publishes a model whose manifest baselines come from TRAINING_MIX (100 training inputs). */
+async function publishFixtureModel(name: string): Promise<string> {
+  const trainingInputs = TRAINING_MIX.flatMap(({ length, share }) => Array.from({ length: share * 10 }, (_, i) => sequenceInput(viewed(length, i), vocab)));
+  const { files, manifest } = await buildModelVersion(weights, {
+    name,
+    version: "1",
+    createdAt: new Date(Date.now() - 180 * 86_400_000).toISOString(),
+    training: { data: "drift fixture", window: null, sessions: 100, examples: 100 },
+    metrics: {},
+    trainingInputs,
+    popular: weights.items.slice(0, 10),
+  });
+  expect(manifest.baselines["item_idx.known_items"]!.counts.slice(0, 5)).toEqual([0, 50, 30, 20, 0]);
+  for (const [file, bytes] of Object.entries(files)) await env.MODELS.put(`models/${name}/1/${file}`, bytes);
+  return `${name}/1`;
+}
+
+let seq = 0;
+function impression(tenant: string, model: string, items: string[], servedItems: string[], at: number): ImpressionMessage {
+  const input = sequenceInput(items, vocab);
+  return {
+    kind: "impression",
+    schema_version: 1,
+    tenant,
+    visitor_id: `v${seq % 37}`,
+    impression_id: `imp-${tenant}-${seq++}`,
+    served_at: at,
+    type: "personalized",
+    experiment: null,
+    variant: "default",
+    model,
+    degraded: null,
+    latency_ms: 12,
+    features: { source: { visit_viewed_items: items }, item_idx: input.idx, item_w: input.w },
+    items: servedItems.map((item_id, i) => ({ item_id, position: i + 1, score: 2.5 - i * 0.1 })),
+  };
+}
+
+/** Sends messages through the real queue handler in batches of 100, like the platform. */
+async function consume(messages: unknown[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 100) {
+    const batch = createMessageBatch(
+      "edgewise-events",
+      messages.slice(i, i + 100).map((body, j) => ({ id: `m-${i + j}-${Math.random().toString(36).slice(2)}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+  }
+}
+
+async function driftOf(tenant: string, model: string): Promise<ModelDrift> {
+  const d = await env.MONITOR.getByName(tenant).dashboard(tenant, 24);
+  const m = d.drift.find((x) => x.model === model);
+  if (!m) throw new Error(`no drift report for ${model}`);
+  return m;
+}
+
+const feature = (m: ModelDrift, name: string) => m.inputs.find((f) => f.feature === name)!;
+
+describe("drift monitoring (queue consumer → MonitorDO)", () => {
+  it("served inputs that look like training are fine; nothing is flagged", async () => {
+    const model = await publishFixtureModel("steady");
+    const now = Date.now();
+    // 200 impressions in exactly the training proportions, items all known to the model.
+    const messages = TRAINING_MIX.flatMap(({ length, share }) =>
+      Array.from({ length: share * 20 }, (_, i) => impression("drift-steady", model, viewed(length, i), viewed(4, i + 7), now - i * 1000)),
+    );
+    await consume(messages);
+    const m = await driftOf("drift-steady", model);
+    expect(m.impressions).toBe(200);
+    const known = feature(m, "item_idx.known_items");
+    expect(known.observations).toBe(200);
+    expect(known.psi).toBeCloseTo(0, 12);
+    expect(known.missing_share).toBe(0);
+    expect(known.out_of_range_share).toBe(0);
+    expect(known.status).toBe("fine");
+    expect(feature(m, "item_w.latest_weight").psi).toBeCloseTo(0, 12);
+    expect(feature(m, "item_w.latest_weight").status).toBe("fine");
+    expect(m.catalogue).toMatchObject({ shown: 800, unknown: 0, unknown_share: 0, status: "fine" });
+    expect(m.status).toBe("fine");
+  });
+
+  it("shifted inputs, missing inputs and unknown items are flagged, with the PSI computed by hand", async () => {
+    const model = await publishFixtureModel("shifted");
+    const now = Date.now();
+    // 100 impressions: 20 % one item, 80 % six items (never seen in training); 20 more with no model input.
+    const messages = [
+      ...Array.from({ length: 20 }, (_, i) => impression("drift-shift", model, viewed(1, i), ["new-a", "new-b", ...viewed(2, i)], now - i * 1000)),
+      ...Array.from({ length: 80 }, (_, i) => impression("drift-shift", model, viewed(6, i), ["new-c", ...viewed(3, i)], now - i * 1000)),
+      ...Array.from({ length: 20 }, (_, i) => {
+        const cold = impression("drift-shift", model, [], viewed(4, i), now - i * 1000);
+        return { ...cold, degraded: "cold_start", features: { source: { visit_viewed_items: [] }, item_idx: null, item_w: null } };
+      }),
+    ];
+    await consume(messages);
+    const m = await driftOf("drift-shift", model);
+    const known = feature(m, "item_idx.known_items");
+    expect(known.observations).toBe(120);
+    expect(known.missing_share).toBeCloseTo(20 / 120, 12);
+    // Training shares (bins 1, 2, 3 known items) 0.5 / 0.3 / 0.2; served 0.2 at 1 and 0.8 at 6, every other bin floored at 1e-4.
+    const e = 1e-4;
+    const term = (a: number, b: number) => (Math.max(a, e) - Math.max(b, e)) * Math.log(Math.max(a, e) / Math.max(b, e));
+    const expected = term(0.2, 0.5) + term(e, 0.3) + term(e, 0.2) + term(0.8, 0);
+    expect(known.psi).toBeCloseTo(expected, 10);
+    expect(known.status).toBe("act");
+    expect(m.catalogue.shown).toBe(20 * 4 + 80 * 4 + 20 * 4);
+    expect(m.catalogue.unknown).toBe(20 * 2 + 80);
+    expect(m.catalogue.status).toBe("watch"); // 120 / 480 = 25 %: past the 10 % watch line, short of the 30 % act line
+    expect(m.status).toBe("act");
+  });
+
+  it("a redelivered batch changes no aggregate", async () => {
+    const model = await publishFixtureModel("redelivered");
+    const now = Date.now();
+    const messages = Array.from({ length: 60 }, (_, i) => impression("drift-redo", model, viewed(2, i), viewed(3, i), now - i * 1000));
+    await consume(messages);
+    const before = await driftOf("drift-redo", model);
+    await consume(messages); // at-least-once delivery: the same impressions again
+    const after = await driftOf("drift-redo", model);
+    expect(after.impressions).toBe(60);
+    expect(feature(after, "item_idx.known_items")).toEqual(feature(before, "item_idx.known_items"));
+    expect(after.catalogue).toEqual(before.catalogue);
+  });
+});
