@@ -4,19 +4,28 @@ import { defineConfig } from "vitest/config";
 import { SHOP_B_PUBLIC_JWK, TEST_JWT_SECRETS } from "./test/keys";
 
 /**
- * Test-only tenants: two tenants so isolation between them is tested. Shop A signs
+ * Test-only tenants: shops A and B (implied consent, "opt-out") so isolation between
+ * tenants is tested; shop C keeps the default "opt-in" consent mode. Shop A and C sign
  * its JWTs with HS256 (secret in JWT_SECRETS), shop B with ES256 (public JWKS inline).
  */
 const TEST_TENANTS = {
   pk_test_shop_a_0001: {
     id: "shop-a",
     origins: ["https://shop-a.example"],
+    consent: "opt-out",
     auth: { issuer: "https://shop-a.example", audience: "edgewise", algorithms: ["HS256"] },
   },
   pk_test_shop_b_0001: {
     id: "shop-b",
     origins: ["https://shop-b.example"],
+    consent: "opt-out",
     auth: { issuer: "https://shop-b.example", audience: "edgewise", algorithms: ["ES256"], jwks: { keys: [SHOP_B_PUBLIC_JWK] } },
+  },
+  // The privacy default: nothing is stored or used until the visitor consents.
+  pk_test_shop_c_0001: {
+    id: "shop-c",
+    origins: ["https://shop-c.example"],
+    auth: { issuer: "https://shop-c.example", audience: "edgewise", algorithms: ["HS256"] },
   },
 };
 
@@ -36,6 +45,8 @@ export default defineConfig({
           ORT_WARMUP: "false",
           // Re-read tenant configs and catalogs on every request, so tests can change them.
           REGISTRY_REFRESH_SECONDS: "0",
+          // Erasure tests check the event-log purge without waiting a minute.
+          ERASURE_PURGE_DELAY_SECONDS: "0",
         },
         // Deliver queue batches quickly in round-trip tests.
         queueConsumers: {

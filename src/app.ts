@@ -9,6 +9,7 @@ import type { AppEnv } from "./http/types";
 import { adminApiRoute } from "./mlops/admin/route";
 import { dashboardRoute } from "./mlops/dashboard/route";
 import { featuresRoute, healthRoute } from "./ops/health";
+import { subjectsRoute } from "./privacy/route";
 import { profileRoute } from "./profile/route";
 import { recommendationsRoute } from "./recommend/route";
 import { sessionRoute } from "./session/route";
@@ -24,6 +25,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/features", featuresRoute)
   .route("/v1/recommendations", recommendationsRoute)
   .route("/v1/profile", profileRoute)
+  .route("/v1/subjects", subjectsRoute)
   .route("/admin/api", adminApiRoute)
   .route("/admin", dashboardRoute)
   .all("/v1/events", () => {

@@ -30,6 +30,11 @@ const TenantSchema = v.strictObject({
   id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "tenant id must match [a-z0-9][a-z0-9_-]{0,62}")),
   origins: v.optional(v.array(v.pipe(v.string(), v.url())), []),
   auth: v.optional(TenantAuthSchema),
+  /**
+   * Before a visitor declares consent: `opt-in` (the default) stores and uses nothing;
+   * `opt-out` treats both purposes as granted until withdrawn — only where that is lawful.
+   */
+  consent: v.optional(v.picklist(["opt-in", "opt-out"]), "opt-in"),
 });
 const TenantsSchema = v.record(v.pipe(v.string(), v.minLength(8)), TenantSchema);
 
@@ -56,6 +61,8 @@ export interface Config {
   profileTtlMs: number;
   /** Budget for one profile-store call on the request path. */
   profileTimeoutMs: number;
+  /** How long after an erasure the event-log purge runs (in-flight batches finish first). */
+  erasurePurgeDelayS: number;
   /** Upstash REST endpoint and token; `null` selects the embedded Durable Object store. */
   upstash: { url: string; token: string } | null;
 }
@@ -100,6 +107,7 @@ function parse(env: Env): Config {
     profileTtlMs: seconds(env.PROFILE_TTL_SECONDS, "PROFILE_TTL_SECONDS", 34_560_000) * 1000,
     profileTimeoutMs: seconds(env.PROFILE_TIMEOUT_MS, "PROFILE_TIMEOUT_MS", 150),
     upstash: upstash(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN),
+    erasurePurgeDelayS: seconds(env.ERASURE_PURGE_DELAY_SECONDS, "ERASURE_PURGE_DELAY_SECONDS", 60, true),
   };
 }
 

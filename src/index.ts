@@ -4,6 +4,7 @@ import { loadConfig } from "./config";
 import { createLogger } from "./http/log";
 import { warmUpOrt } from "./models/ort";
 import { consumeDeadLetters, consumeEvents } from "./pipeline/consumer";
+import { sweepEventLog } from "./privacy/retention";
 
 export { SessionDO } from "./session/session-do";
 export { TrendingDO } from "./trending/trending-do";
@@ -22,5 +23,11 @@ export default {
     // Queue names are set in wrangler.toml; the dead-letter queue is the one named *-dlq.
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, env, log);
     else await consumeEvents(batch, env, log);
+  },
+  /** Daily retention sweep of the R2 event log (cron in wrangler.toml). */
+  async scheduled(_controller, env, _ctx) {
+    const log = createLogger(loadConfig(env).logLevel, { component: "retention_sweep" });
+    const swept = await sweepEventLog(env.EVENT_LOG);
+    log.info("retention_sweep", swept);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -4,6 +4,8 @@ import { backendToken } from "./tokens";
 /** Publishable keys and origins of the two test tenants (vitest.config.ts). */
 export const SHOP_A = { key: "pk_test_shop_a_0001", id: "shop-a", origin: "https://shop-a.example" };
 export const SHOP_B = { key: "pk_test_shop_b_0001", id: "shop-b", origin: "https://shop-b.example" };
+/** Shop C keeps the default opt-in consent mode. */
+export const SHOP_C = { key: "pk_test_shop_c_0001", id: "shop-c", origin: "https://shop-c.example" };
 
 const BASE = "https://edge.test";
 let counter = 0;
@@ -36,7 +38,7 @@ export async function postEvents(
   if (opts.visitor) headers["x-edgewise-visitor"] = opts.visitor;
   const privileged = events.some((e) => typeof e === "object" && e !== null && ["identify", "purchase"].includes(String((e as { type?: unknown }).type)));
   if (privileged && opts.token !== false && headers.authorization === undefined) {
-    headers.authorization = `Bearer ${await backendToken("events:write identify", key === SHOP_B.key ? "shop-b" : "shop-a")}`;
+    headers.authorization = `Bearer ${await backendToken("events:write identify", key === SHOP_B.key ? "shop-b" : key === SHOP_C.key ? "shop-c" : "shop-a")}`;
   }
   return call("/v1/events", { method: "POST", headers, body: JSON.stringify({ events, ...opts.extra }) });
 }

@@ -21,7 +21,7 @@ describe("offline replay of the event log equals the online features", () => {
       early,
       // A new visit, with an event arriving out of order and one invalid event.
       [make.productView("b", "bags", 120, now - 20 * min), make.productView("c", "shoes", 60, now - 25 * min), { type: "bogus" }],
-      [make.search("trail shoes", now - 10 * min), make.consent(true, false, now - 9 * min), make.identify("c-9", "p@example.com", now - 8 * min)],
+      [make.search("trail shoes", now - 10 * min), make.consent(true, true, now - 9 * min), make.identify("c-9", "p@example.com", now - 8 * min)],
       [...early, make.removeFromCart("a", 1, now - 2 * min), make.productView("a", "shoes", 40, now - 1 * min)], // replays `early`
       [make.purchase(["a"], now - 30_000), make.recClick("d", now - 20_000)],
     ];
@@ -42,6 +42,22 @@ describe("offline replay of the event log equals the online features", () => {
     // And the stream was non-trivial.
     expect(online.features.session).toMatchObject({ index: 2, active: true });
     expect(online.features.last_viewed_items).toEqual(["a", "b", "c", "a"]);
-    expect(online.features.consent).toMatchObject({ analytics: true, personalization: false });
+    expect(online.features.consent).toMatchObject({ analytics: true, personalization: true });
+  });
+
+  it("with consent withdrawn and granted again mid-stream (the same consent gate on both sides)", async () => {
+    const v = await newVisitor();
+    const id = visitorIdOf(v);
+    const now = Date.now();
+    const batches: unknown[][] = [
+      [make.productView("a", "shoes", 40, now - 50_000), make.productView("b", "bags", 40, now - 49_000)],
+      [make.consent(true, false, now - 40_000), make.productView("c", "shoes", 40, now - 39_000)], // analytics only: logged, not folded
+      [make.consent(true, true, now - 30_000), make.productView("d", "bags", 40, now - 29_000)],
+    ];
+    for (const batch of batches) expect((await postEvents(batch, { visitor: v })).status).toBe(202);
+    const online = await getSession(v);
+    const lines = (await waitForVisitorLines(id, 6)).map((x) => x.line);
+    expect(featuresFromLog(lines, `${SHOP_A.id}:${id}`, online.computed_at, opts)).toEqual(online.features);
+    expect(online.features.last_viewed_items).toEqual(["d"]); // wiped at the withdrawal; "c" never folded
   });
 });

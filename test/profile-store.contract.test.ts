@@ -98,6 +98,11 @@ function contract(name: string, makeStore: () => ProfileStore, skip = false) {
       const flag = JSON.parse((await store.flag(tn, v("shared")))!) as { claims: NodeId[] };
       expect(flag.claims).toEqual([c("dan"), c("eve")]);
       expect((await store.person(tn, two.person))!.merges.at(-1)).toMatchObject({ action: "refused", reason: "claimed_by_other_customer" });
+      // Erasing the second claimant takes its customer out of the flags on identifiers it never owned.
+      expect(await store.erase(tn, two.person)).toMatchObject({ person: two.person, keys_deleted: 3, flags_edited: 2 }) // 2 nodes + the person;
+      expect(await store.flag(tn, v("shared"))).toBeNull();
+      expect(await store.flag(tn, e("family"))).toBeNull();
+      expect(await store.resolve(tn, v("shared"))).toBe(one.person);
     });
 
     it("folds replace a session's contribution and keep the newest 20 sessions", async () => {
@@ -122,7 +127,7 @@ function contract(name: string, makeStore: () => ProfileStore, skip = false) {
       expect(before.without_expiry).toEqual([]);
       const erased = await store.erase(tn, person);
       expect(erased.person).toBe(person);
-      expect(erased.keys_deleted).toBe(7); // 4 nodes, the person, the profile, 1 flag
+      expect(erased).toMatchObject({ keys_deleted: 7, flags_edited: 0 }); // 4 nodes, the person, the profile, 1 flag
       for (const n of [c("gus"), e("gus"), v("g1"), v("g2")]) expect(await store.resolve(tn, n)).toBeNull();
       expect(await store.person(tn, person)).toBeNull();
       expect(await store.contributions(tn, person)).toEqual([]);

@@ -13,7 +13,7 @@ export interface MintOptions {
 }
 
 /** Mints a token the way the shop's backend would: shop A signs HS256, shop B ES256. */
-export async function mintToken(tenant: "shop-a" | "shop-b", claims: JWTPayload = {}, opts: MintOptions = {}): Promise<string> {
+export async function mintToken(tenant: "shop-a" | "shop-b" | "shop-c", claims: JWTPayload = {}, opts: MintOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({ ...claims }).setIssuedAt(now);
   const issuer = opts.issuer === undefined ? `https://${tenant}.example` : opts.issuer;
@@ -24,20 +24,20 @@ export async function mintToken(tenant: "shop-a" | "shop-b", claims: JWTPayload 
   if (subject !== null) jwt.setSubject(subject);
   if (opts.expiresIn !== null) jwt.setExpirationTime(now + (opts.expiresIn ?? 300));
   if (opts.notBefore !== undefined) jwt.setNotBefore(now + opts.notBefore);
-  if (tenant === "shop-a") {
-    return jwt.setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(TEST_JWT_SECRETS["shop-a"]));
+  if (tenant !== "shop-b") {
+    return jwt.setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(TEST_JWT_SECRETS[tenant]));
   }
   const key = await importJWK(SHOP_B_PRIVATE_JWK, "ES256");
   return jwt.setProtectedHeader({ alg: "ES256", kid: opts.kid ?? SHOP_B_PRIVATE_JWK.kid, typ: "JWT" }).sign(key);
 }
 
 /** A backend token of shop A with the given scopes. */
-export function backendToken(scope: string, tenant: "shop-a" | "shop-b" = "shop-a"): Promise<string> {
+export function backendToken(scope: string, tenant: "shop-a" | "shop-b" | "shop-c" = "shop-a"): Promise<string> {
   return mintToken(tenant, { scope });
 }
 
 /** A customer token (what a shop hands its storefront after login), bound to one customer id. */
-export function customerToken(customerId: string, scope = "identify events:write recommendations:read", tenant: "shop-a" | "shop-b" = "shop-a"): Promise<string> {
+export function customerToken(customerId: string, scope = "identify events:write recommendations:read", tenant: "shop-a" | "shop-b" | "shop-c" = "shop-a"): Promise<string> {
   return mintToken(tenant, { scope, customer_id: customerId }, { subject: customerId });
 }
 

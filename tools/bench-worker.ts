@@ -72,6 +72,8 @@ export interface WorkerOptions {
    * routes' cost without the local queue's delivery machinery).
    */
   eventsConsumer: boolean;
+  /** Opens workerd's inspector (CPU profiles, heap snapshots) on this port; off by default. */
+  inspectorPort?: number;
 }
 
 /** Mirrors wrangler.toml's bindings (queue settings included: Miniflare's defaults differ). */
@@ -83,6 +85,7 @@ export async function startWorker(bundle: Bundle, persist: string, opts: WorkerO
     log: opts.logLevel === "silent" ? new NoOpLog() : new Log(LogLevel.INFO),
     ...(opts.logLevel === "silent" ? {} : { handleRuntimeStdio: (out: NodeJS.ReadableStream, err: NodeJS.ReadableStream) => (out.pipe(process.stdout), err.pipe(process.stderr)) }),
     cf: false, // no Request.cf download (offline)
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
     modules: [
       { type: "ESModule", path: join(bundle.dir, "index.js") },
       { type: "CompiledWasm", path: join(bundle.dir, bundle.wasm) },
@@ -105,6 +108,9 @@ export async function startWorker(bundle: Bundle, persist: string, opts: WorkerO
     durableObjects: {
       SESSIONS: { className: "SessionDO", useSQLite: true },
       TRENDING: { className: "TrendingDO", useSQLite: true },
+      // Without these the consumer's MonitorDO feed fails and every batch is retried.
+      PROFILES: { className: "ProfileDO", useSQLite: true },
+      MONITOR: { className: "MonitorDO", useSQLite: true },
     },
     queueProducers: { EVENTS: opts.eventsConsumer ? "edgewise-events" : "edgewise-events-unconsumed", DEAD_LETTERS: "edgewise-events-dlq" },
     queueConsumers: {

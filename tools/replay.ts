@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       out: { type: "string", default: "examples.ndjson" },
     },
   });
-  const lines = values.local ? await fromLocalLog(values.tenant) : values.dataset ? fromDataset(values.dataset) : fromNdjson(values.ndjson);
+  const lines = values.local ? await fromLocalLog(values.tenant) : values.dataset ? fromDataset(values.dataset) : await fromNdjson(values.ndjson);
   if (lines.length === 0) throw new Error("no event lines found: pass --local, --ndjson <path> or --dataset <dir>");
 
   const streams = orderedStreams(lines);

@@ -1,9 +1,7 @@
 // `npm run token -- --scope "events:write identify" [--customer cust-42] [--tenant demo] [--ttl 3600]`:
-// mints a JWT the way a shop's backend would, signed with the tenant's HS256 secret from
-// .dev.vars (JWT_SECRETS), for local calls to `npm run dev`. Never use it with production secrets.
-import { readFileSync } from "node:fs";
+// prints a JWT for local calls to `npm run dev` (see tools/local-token.ts).
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
+import { mintLocalToken } from "./local-token";
 
 const { values } = parseArgs({
   options: {
@@ -14,23 +12,4 @@ const { values } = parseArgs({
     ttl: { type: "string", default: "3600" },
   },
 });
-
-const vars = readFileSync(".dev.vars", "utf8");
-const secrets = JSON.parse(/^JWT_SECRETS='(.*)'$/m.exec(vars)?.[1] ?? "{}") as Record<string, string>;
-const secret = secrets[values.tenant!];
-if (!secret) throw new Error(`.dev.vars has no JWT_SECRETS entry for tenant ${values.tenant} (run npm run dev once to create .dev.vars)`);
-const tenants = JSON.parse(/^TENANTS = '(.*)'$/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? "{}") as Record<string, { id: string; auth?: { issuer: string; audience: string } }>;
-const auth = Object.values(tenants).find((t) => t.id === values.tenant)?.auth;
-if (!auth) throw new Error(`tenant ${values.tenant} has no auth block in wrangler.toml TENANTS`);
-
-const claims: Record<string, string> = { scope: values.scope! };
-if (values.customer) claims.customer_id = values.customer;
-const token = await new SignJWT(claims)
-  .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-  .setIssuer(auth.issuer)
-  .setAudience(auth.audience)
-  .setSubject(values.subject ?? values.customer ?? "shop-backend")
-  .setIssuedAt()
-  .setExpirationTime(`${Number(values.ttl)}s`)
-  .sign(new TextEncoder().encode(secret));
-console.log(token);
+console.log(await mintLocalToken({ tenant: values.tenant!, scope: values.scope!, customer: values.customer, subject: values.subject, ttlSeconds: Number(values.ttl) }));

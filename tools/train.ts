@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   // From the service's own event log (`--log local` or NDJSON), or from a dataset.
   const train = values.log
-    ? viewSessionsFromLog(values.log === "local" ? await fromLocalLog(values.tenant) : fromNdjson([values.log]), { sessionGapMs: SESSION_GAP_MS }).filter((s) => s.length >= 2)
+    ? viewSessionsFromLog(values.log === "local" ? await fromLocalLog(values.tenant) : await fromNdjson([values.log]), { sessionGapMs: SESSION_GAP_MS }).filter((s) => s.length >= 2)
     : (await loadSplit(values.data, values.split)).train;
   const examples = evaluationPoints(train);
   log(`${values.split}: training on ${train.length} sessions (${examples} prefixes)`);

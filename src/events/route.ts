@@ -8,7 +8,9 @@ import { readJsonBody, requireJson } from "../http/body";
 import { ApiError } from "../http/errors";
 import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
+import type { IdentityValue } from "../features/definitions/visitor";
 import { linkIdentify, personOf } from "../identity/service";
+import { gpcHeader } from "../privacy/consent";
 import { pseudonymise } from "../privacy/pseudonymise";
 import { profileStore } from "../profile/select";
 import type { SessionIdentityInfo } from "../session/session-do";
@@ -64,7 +66,10 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
     const stub = sessionStub(c.env, tenant.id, c.var.visitorId);
     const outcome = await timed(c, "session", async () => {
       try {
-        return await stub.ingest({ tenant: tenant.id, visitorId: c.var.visitorId }, valid.map((x) => x.event), receivedAt);
+        return await stub.ingest({ tenant: tenant.id, visitorId: c.var.visitorId }, valid.map((x) => x.event), receivedAt, {
+          mode: tenant.consent,
+          gpc: gpcHeader(c.req.header("sec-gpc")),
+        });
       } catch (err) {
         c.var.log.warn("session_unavailable", { error: err instanceof Error ? err.message : String(err) });
         throw new ApiError(503, "session_unavailable", "The session store is unavailable; retry the same batch", {
@@ -79,8 +84,12 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
     }
     outcome.outcomes.forEach((status, i) => {
       const { index, event } = valid[i]!;
-      results[index] = { index, id: event.id, status };
+      results[index] =
+        status === "no_consent"
+          ? { index, id: event.id, status: "rejected", code: "consent_required", message: "No consent for analytics or personalization: the event was not stored" }
+          : { index, id: event.id, status };
     });
+    if (outcome.withdrawn?.identity) await timed(c, "profile", () => forgetDevice(c, outcome.withdrawn!.identity!));
     // Identify events (applied now, or duplicates of a batch whose linking failed) join the identity graph.
     const identifies = valid.map((x) => x.event).filter((e): e is TrackedEvent & { type: "identify" } => e.type === "identify");
     if (identifies.length > 0) await timed(c, "identity", () => linkAll(c, identifies));
@@ -141,6 +150,19 @@ async function foldProfile(c: Context<AppEnv>, info: SessionIdentityInfo): Promi
     if (person) await store.fold(c.var.tenant.id, person, info.contribution);
   } catch (err) {
     c.var.log.warn("profile_fold_failed", { error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** After a withdrawal, this device's contribution leaves the person's profile too. */
+async function forgetDevice(c: Context<AppEnv>, identity: IdentityValue): Promise<void> {
+  const store = profileStore(c.env, c.var.config);
+  try {
+    const person = await personOf(store, c.var.tenant.id, identity);
+    if (person) await store.forget(c.var.tenant.id, person, c.var.visitorId);
+  } catch (err) {
+    // The session is already wiped and the answer stands; the device's old contribution stays in the
+    // profile until its TTL or an erasure. Logged so an operator can act on it.
+    c.var.log.error("profile_forget_failed", { error: err instanceof Error ? err.message : String(err) });
   }
 }
 

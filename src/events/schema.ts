@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { purposesFromTcf } from "../privacy/consent";
+import { looksLikeEmail } from "../privacy/scrub";
 import { EVENT_TYPES } from "./types";
 
 /**
@@ -9,8 +11,11 @@ import { EVENT_TYPES } from "./types";
  */
 
 // Lone UTF-16 surrogates are not text: UTF-8 encoders would silently replace them downstream.
-const text = (max: number) =>
+const wellFormed = (max: number) =>
   v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.check((s) => s.isWellFormed(), "text must be well-formed Unicode (no lone surrogates)"));
+// Identifier-like fields are stored and forwarded as sent: an email address in one would be PII
+// in the clear, so it is refused (free text is scrubbed instead, identify fields are hashed).
+const text = (max: number) => v.pipe(wellFormed(max), v.check((s) => !looksLikeEmail(s), "this field cannot contain an email address"));
 // Item ids key model vocabularies and indexes (newline-separated in the kNN index): no control characters.
 const itemId = v.pipe(text(128), v.regex(/^[^\x00-\x1f\x7f]+$/, "item ids cannot contain control characters"));
 const category = text(128);
@@ -44,7 +49,7 @@ const PageView = v.strictObject({
   ...base,
   type: v.literal("page_view"),
   properties: v.optional(
-    props({ path: v.optional(text(1024)), page_type: v.optional(text(32)), referrer: v.optional(text(2048)) }),
+    props({ path: v.optional(wellFormed(1024)), page_type: v.optional(text(32)), referrer: v.optional(wellFormed(2048)) }),
     {},
   ),
 });
@@ -57,7 +62,7 @@ const Search = v.strictObject({
   ...base,
   type: v.literal("search"),
   properties: props({
-    query: text(256),
+    query: wellFormed(256),
     results_count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   }),
 });
@@ -105,10 +110,10 @@ const Identify = v.strictObject({
   type: v.literal("identify"),
   properties: v.pipe(
     props({
-      customer_id: v.optional(text(256)),
+      customer_id: v.optional(wellFormed(256)),
       email: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(320), v.email())),
       /** A mobile app's install id or similar; the visitor id is linked anyway. */
-      device_id: v.optional(text(128)),
+      device_id: v.optional(wellFormed(128)),
     }),
     // A guest checkout knows only the email; an account login knows the customer id.
     v.check((p) => p.customer_id !== undefined || p.email !== undefined, "identify needs customer_id or email"),
@@ -117,7 +122,21 @@ const Identify = v.strictObject({
 const Consent = v.strictObject({
   ...base,
   type: v.literal("consent"),
-  properties: props({ analytics: v.boolean(), personalization: v.boolean() }),
+  properties: v.pipe(
+    props({
+      analytics: v.optional(v.boolean()),
+      personalization: v.optional(v.boolean()),
+      /** An IAB TCF v2 TC string; purposes 1, 5 and 6 map to ours (src/privacy/consent.ts). */
+      tcf: v.optional(v.pipe(v.string(), v.maxLength(4096), v.regex(/^[A-Za-z0-9_.-]+$/, "tcf must be a TC string"))),
+    }),
+    v.check((p) => p.tcf !== undefined || (p.analytics !== undefined && p.personalization !== undefined), "consent needs analytics and personalization, or a tcf string"),
+    v.check((p) => p.tcf === undefined || purposesFromTcf(p.tcf) !== null, "tcf is not a valid TCF v2 consent string"),
+    // Normalised: explicit booleans win over the TC string.
+    v.transform((p) => {
+      const fromTcf = p.tcf !== undefined ? purposesFromTcf(p.tcf)! : null;
+      return { analytics: p.analytics ?? fromTcf!.analytics, personalization: p.personalization ?? fromTcf!.personalization, ...(p.tcf ? { source: "tcf" as const } : {}) };
+    }),
+  ),
 });
 
 /** Schema of one incoming event, discriminated by `type`. */

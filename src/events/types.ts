@@ -74,6 +74,8 @@ export interface IdentifyProps {
 export interface ConsentProps {
   analytics: boolean;
   personalization: boolean;
+  /** Present when the purposes were read from an IAB TCF v2 string (the string itself is not kept). */
+  source?: "tcf";
 }
 
 interface PropsByType {

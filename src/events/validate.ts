@@ -13,7 +13,9 @@ export type RejectCode =
   | "token_required"
   | "insufficient_scope"
   /** A customer token may only identify its own customer. */
-  | "identity_mismatch";
+  | "identity_mismatch"
+  /** Neither analytics nor personalization consent: the event was not stored (send a consent event first). */
+  | "consent_required";
 
 /** The outcome of validating one event: data, not an exception. */
 export type EventCheck = { ok: true; event: IncomingEvent } | { ok: false; code: RejectCode; message: string };

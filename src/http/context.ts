@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { loadConfig } from "../config";
+import { scrubFreeText } from "../privacy/scrub";
 import { createLogger } from "./log";
 import type { AppEnv } from "./types";
 
@@ -19,9 +20,18 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     await next();
     log.info("request", {
       method: c.req.method,
-      path: new URL(c.req.url).pathname,
+      // A path may carry an identifier someone pasted into a URL: logged scrubbed.
+      path: scrubFreeText(safeDecode(new URL(c.req.url).pathname)),
       status: c.res.status,
       duration_ms: Math.round((performance.now() - start) * 10) / 10,
     });
   };
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -25,6 +25,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "enqueue_failed"
   | "identity_unavailable"
+  | "erasure_incomplete"
   | "profile_unavailable"
   | "session_unavailable"
   | "misconfigured"

@@ -30,6 +30,8 @@ export interface PersonRecord {
   merges: MergeLogEntry[];
   /** PII key generation of the hashed members (rotation re-hashes persons with an older one). */
   key_id?: string;
+  /** Identifiers this person claimed but another customer owns (their flag records name this person's customer). */
+  contested?: NodeId[];
 }
 
 /** An identifier claimed by more than one customer: kept with its first owner, never merged again. */
@@ -148,6 +150,7 @@ export async function link(kv: ProfileKV, claim: IdentifyClaim): Promise<LinkRes
   }
   if (flagged.length > 0) {
     log.push({ at: claim.at, event_id: claim.event_id, action: "refused", nodes: flagged, reason: "claimed_by_other_customer" });
+    target.contested = [...new Set([...(target.contested ?? []), ...flagged])].slice(-MAX_MEMBERS);
     const flags = await kv.mget(flagged.map(keys.flag));
     flagged.forEach((n, i) => {
       const prev = flags[i] ? (JSON.parse(flags[i]!) as FlagRecord) : null;

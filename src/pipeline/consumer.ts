@@ -4,6 +4,8 @@ import { feedMonitor } from "../mlops/monitor/feed";
 import { trendingWeights } from "../trending/weights";
 import { eventLogKey, objectName, partition, toNdjson } from "./event-log";
 import { isQueueMessage, messageTime } from "./message";
+import { loadConfig } from "../config";
+import { type TombstoneMessage, dropErased, isTombstone, purgeLog, receiptKey } from "../privacy/tombstones";
 
 /** Delay before a message whose R2 write failed is delivered again. */
 const RETRY_DELAY_S = 10;
@@ -14,6 +16,8 @@ export interface ConsumeReport {
   objects: number;
   poison: number;
   retried: number;
+  /** Messages of erased subjects dropped on arrival. */
+  dropped?: number;
 }
 
 /**
@@ -25,11 +29,30 @@ export interface ConsumeReport {
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<ConsumeReport> {
   const report: ConsumeReport = { written: 0, objects: 0, poison: 0, retried: 0 };
-  const good: Array<Message<QueueMessage>> = [];
+  let good: Array<Message<QueueMessage>> = [];
   const poison: Array<Message<unknown>> = [];
+  const tombstones: Array<Message<TombstoneMessage>> = [];
   for (const m of batch.messages) {
     if (isQueueMessage(m.body)) good.push(m as Message<QueueMessage>);
+    else if (isTombstone(m.body)) tombstones.push(m as Message<TombstoneMessage>);
     else poison.push(m);
+  }
+  for (const t of tombstones) await applyTombstone(env, t, log);
+  // Messages of an erased subject that were still in flight are dropped, not logged.
+  if (good.length > 0) {
+    try {
+      const { kept, dropped } = await dropErased(env.EVENT_LOG, loadConfig(env).piiSecret, good);
+      for (const m of dropped) m.ack();
+      if (dropped.length > 0) log.info("erased_messages_dropped", { count: dropped.length });
+      report.dropped = dropped.length;
+      good = kept;
+    } catch (err) {
+      // Without the erasure check nothing may be written: try the whole batch again.
+      for (const m of good) m.retry({ delaySeconds: RETRY_DELAY_S });
+      report.retried += good.length;
+      log.error("erasure_check_failed", { error: describe(err) });
+      good = [];
+    }
   }
 
   if (poison.length > 0) {
@@ -81,6 +104,25 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
   }
   await feedTrending(env, logged, log);
   return report;
+}
+
+/**
+ * Purges an erased subject from the R2 log and completes the erasure receipt.
+ * Retried on failure (idempotent); the erasure markers keep dropping late messages meanwhile.
+ */
+async function applyTombstone(env: Env, m: Message<TombstoneMessage>, log: Logger): Promise<void> {
+  try {
+    const purge = await purgeLog(env.EVENT_LOG, m.body);
+    const key = receiptKey(m.body.tenant, m.body.erasure_id);
+    const receipt = (await (await env.EVENT_LOG.get(key))?.json<Record<string, unknown>>()) ?? {};
+    const stores = { ...(receipt.stores as Record<string, unknown> | undefined), event_log: { status: "done", ...purge } };
+    await env.EVENT_LOG.put(key, JSON.stringify({ ...receipt, stores, completed_at: purge.purged_at }), { httpMetadata: { contentType: "application/json" } });
+    m.ack();
+    log.info("erasure_log_purged", { erasure_id: m.body.erasure_id, lines_removed: purge.lines_removed, objects_scanned: purge.objects_scanned });
+  } catch (err) {
+    m.retry({ delaySeconds: RETRY_DELAY_S });
+    log.error("erasure_log_purge_failed", { erasure_id: m.body.erasure_id, error: describe(err) });
+  }
 }
 
 /**

@@ -35,6 +35,15 @@ export async function pseudonymise(event: IncomingEvent, tenantId: string, secre
     }
     case "search":
       return { ...event, properties: { ...event.properties, query: scrubFreeText(event.properties.query) } };
+    case "page_view": {
+      // Paths and referrers can carry emails or phone numbers in query strings.
+      const p = event.properties;
+      if (!p) return event;
+      const properties = { ...p };
+      if (p.path !== undefined) properties.path = scrubFreeText(p.path);
+      if (p.referrer !== undefined) properties.referrer = scrubFreeText(p.referrer);
+      return { ...event, properties };
+    }
     default:
       return event;
   }

@@ -34,6 +34,9 @@ export class DurableProfileStore implements ProfileStore {
   fold(tenant: string, personId: string, c: SessionContribution): Promise<void> {
     return this.call("fold", () => this.stub(tenant).fold(personId, c));
   }
+  forget(tenant: string, personId: string, visitor: string): Promise<void> {
+    return this.call("forget", () => this.stub(tenant).forget(personId, visitor));
+  }
   contributions(tenant: string, personId: string): Promise<SessionContribution[]> {
     return this.call("contributions", () => this.stub(tenant).contributions(personId));
   }

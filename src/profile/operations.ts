@@ -1,4 +1,4 @@
-import { type IdentifyClaim, type LinkResult, type PersonRecord, keys, link } from "../identity/graph";
+import { type FlagRecord, type IdentifyClaim, type LinkResult, type PersonRecord, keys, link } from "../identity/graph";
 import type { NodeId } from "../identity/identifiers";
 import type { ProfileKV } from "./kv";
 import { SESSIONS_PER_PROFILE, type SessionContribution } from "./profile";
@@ -8,6 +8,8 @@ export interface StoreErasure {
   person: string | null;
   /** Keys deleted (nodes, person record, flags, profile). */
   keys_deleted: number;
+  /** Other identifiers' flag records this person's customer was removed from. */
+  flags_edited: number;
 }
 
 /** Result of a retention audit: every key must carry an expiry. */
@@ -48,6 +50,10 @@ export const operations = {
     }
   },
 
+  forget(kv: ProfileKV, personId: string, visitor: string): Promise<void> {
+    return kv.write({ hdels: [[keys.profile(personId), [visitor]]] });
+  },
+
   async contributions(kv: ProfileKV, personId: string): Promise<SessionContribution[]> {
     const fields = await kv.hgetall(keys.profile(personId));
     return Object.values(fields).map((raw) => JSON.parse(raw) as SessionContribution);
@@ -64,8 +70,22 @@ export const operations = {
     const present = await kv.mget([...doomed].filter((k) => !k.startsWith("pr:")));
     const profileFields = Object.keys(await kv.hgetall(keys.profile(personId))).length;
     const count = present.filter((x) => x !== null).length + (profileFields > 0 ? 1 : 0);
-    await kv.write({ dels: [...doomed] });
-    return { person: record ? personId : null, keys_deleted: count };
+    // Flags on identifiers other customers own still name this person's customer: take it out of them.
+    const sets: Array<[string, string]> = [];
+    const contested = (record?.contested ?? []).filter((n) => !record!.members.includes(n));
+    const flags = await kv.mget(contested.map(keys.flag));
+    let flagsEdited = 0;
+    contested.forEach((n, i) => {
+      if (!flags[i] || !record?.customer) return;
+      const flag = JSON.parse(flags[i]!) as FlagRecord;
+      const claims = flag.claims.filter((c) => c !== record.customer);
+      if (claims.length === flag.claims.length) return;
+      flagsEdited++;
+      if (claims.length <= 1) doomed.add(keys.flag(n));
+      else sets.push([keys.flag(n), JSON.stringify({ ...flag, claims })]);
+    });
+    await kv.write({ sets, dels: [...doomed] });
+    return { person: record ? personId : null, keys_deleted: count, flags_edited: flagsEdited };
   },
 
   async audit(kv: ProfileKV): Promise<RetentionAudit> {

@@ -39,6 +39,9 @@ export class ProfileDO extends DurableObject<Env> {
     await operations.fold(this.kv, personId, c);
     await this.ensureAlarm();
   }
+  forget(personId: string, visitor: string): Promise<void> {
+    return operations.forget(this.kv, personId, visitor);
+  }
   contributions(personId: string): Promise<SessionContribution[]> {
     return operations.contributions(this.kv, personId);
   }
@@ -47,6 +50,11 @@ export class ProfileDO extends DurableObject<Env> {
   }
   audit(): Promise<RetentionAudit> {
     return operations.audit(this.kv);
+  }
+
+  /** For the retention audit: the purge alarm and whether any key is stored. */
+  async retentionStatus(): Promise<{ alarm: number | null; empty: boolean }> {
+    return { alarm: await this.ctx.storage.getAlarm(), empty: (await this.kv.scan("")).length === 0 };
   }
 
   /** Purges expired keys; reschedules for the next expiry. Idempotent (alarms are at-least-once). */

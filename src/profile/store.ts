@@ -18,6 +18,8 @@ export interface ProfileStore {
   flag(tenant: string, n: NodeId): Promise<string | null>;
   fold(tenant: string, personId: string, contribution: SessionContribution): Promise<void>;
   contributions(tenant: string, personId: string): Promise<SessionContribution[]>;
+  /** Removes one device's contribution (consent withdrawn on it). */
+  forget(tenant: string, personId: string, visitor: string): Promise<void>;
   erase(tenant: string, personId: string): Promise<StoreErasure>;
   audit(tenant: string): Promise<RetentionAudit>;
 }

@@ -146,6 +146,9 @@ export class UpstashProfileStore implements ProfileStore {
   fold(tenant: string, personId: string, c: SessionContribution): Promise<void> {
     return this.call("fold", () => operations.fold(this.kv(tenant), personId, c), this.timeoutMs * 2);
   }
+  forget(tenant: string, personId: string, visitor: string): Promise<void> {
+    return this.call("forget", () => operations.forget(this.kv(tenant), personId, visitor));
+  }
   contributions(tenant: string, personId: string): Promise<SessionContribution[]> {
     return this.call("contributions", () => operations.contributions(this.kv(tenant), personId));
   }

@@ -9,7 +9,7 @@ import { sessionStub } from "../session/stub";
  * (so later clicks, add-to-carts and purchases carry their attribution). Runs
  * after the response; a failure is logged, never thrown.
  */
-export async function logImpression(env: Env, message: ImpressionMessage, hasSession: boolean, log: Logger): Promise<void> {
+export async function logImpression(env: Env, message: ImpressionMessage, hasSession: boolean, log: Logger, central = true): Promise<void> {
   const stored: StoredImpression = {
     impression_id: message.impression_id,
     served_at: message.served_at,
@@ -19,7 +19,8 @@ export async function logImpression(env: Env, message: ImpressionMessage, hasSes
     items: message.items.map((i) => i.item_id),
   };
   const results = await Promise.allSettled([
-    env.EVENTS.send(message, { contentType: "json" }),
+    // Without analytics consent (or with Sec-GPC) the list is not logged centrally.
+    central ? env.EVENTS.send(message, { contentType: "json" }) : Promise.resolve(),
     hasSession ? sessionStub(env, message.tenant, message.visitor_id).recordImpression(stored) : Promise.resolve(),
   ]);
   for (const r of results) {

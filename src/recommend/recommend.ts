@@ -15,6 +15,7 @@ export type DegradedReason =
   | "model_error"
   | "features_unavailable"
   | "profile_unavailable"
+  | "no_consent"
   | "cold_start"
   | "empty_cart"
   | "unknown_item"
@@ -29,6 +30,8 @@ export interface RecoInputs {
   featuresFailed: boolean;
   /** The visitor is a known customer but the profile store failed or timed out: served from the session alone. */
   profileFailed?: boolean;
+  /** No personalization consent: the list is not personalised (trending and popularity), and says so. */
+  noConsent?: boolean;
   /** The variant's model, or why there is none. */
   model: LoadedModel | null;
   modelProblem: "no_model_configured" | "model_unavailable" | null;
@@ -67,7 +70,12 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
     : {};
   const served: ServedFeatures = { source, item_idx: null, item_w: null };
 
-  let degraded: DegradedReason | null = x.featuresFailed ? "features_unavailable" : x.profileFailed ? "profile_unavailable" : null;
+  // "similar" uses only the item, never the visitor: it needs no consent.
+  let degraded: DegradedReason | null =
+    x.noConsent && request.type !== "similar" && request.type !== "trending" ? "no_consent"
+    : x.featuresFailed ? "features_unavailable"
+    : x.profileFailed ? "profile_unavailable"
+    : null;
   let candidates: Scored[] = [];
   if (request.type !== "trending") {
     const input = x.model ? buildInput(request, query, x.model) : null;

@@ -10,7 +10,8 @@ import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { ModelLoadError } from "../models/errors";
 import { type LoadedModel, loadModel } from "../models/registry";
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { ConsentValue, IdentityValue } from "../features/definitions/visitor";
+import { effectivePurposes, gpcHeader } from "../privacy/consent";
 import { personOf } from "../identity/service";
 import { customerHash } from "../privacy/pseudonymise";
 import { type ProfileView, profileView, withProfile } from "../profile/profile";
@@ -66,12 +67,18 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     trending(c.env, tenant.id, ttl).catch(() => []),
   ]);
 
-  const sessionFeatures = features === "failed" ? null : features;
-  const profile = await time("profile", () => loadProfile(c, sessionFeatures, now));
+  // Consent: without `personalization` nothing about this visitor shapes the list.
+  const purposes = effectivePurposes((features === "failed" ? null : (features?.consent as ConsentValue | null | undefined)) ?? null, {
+    mode: tenant.consent,
+    gpc: gpcHeader(c.req.header("sec-gpc")),
+  });
+  const sessionFeatures = features === "failed" || !purposes.personalization ? null : features;
+  const profile = purposes.personalization ? await time("profile", () => loadProfile(c, sessionFeatures, now)) : { view: null, failed: false };
   const result = await recommend({
     request,
     features: profile.view ? withProfile(sessionFeatures, profile.view) : sessionFeatures,
     featuresFailed: features === "failed",
+    noConsent: !purposes.personalization && features !== "failed",
     profileFailed: profile.failed,
     model,
     modelProblem: variant.model ? (model ? null : "model_unavailable") : "no_model_configured",
@@ -101,7 +108,9 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
       features: result.servedFeatures,
       items: items.map(({ item_id, position, score }) => ({ item_id, position, score })),
     });
-    c.executionCtx.waitUntil(logImpression(c.env, message, !visitorIssued, log));
+    if (purposes.analytics || purposes.personalization) {
+      c.executionCtx.waitUntil(logImpression(c.env, message, !visitorIssued && purposes.personalization, log, purposes.analytics));
+    }
   }
   c.header("server-timing", serverTiming(c.var.timings));
   return c.json({

@@ -1,9 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
 import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent } from "../events/types";
-import { type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../features/engine";
+import { type FeatureState, type FeatureVector, initialState, materialise } from "../features/engine";
+import { applyWithConsent, declaredConsent } from "../features/consent-gate";
 import type { IdentityValue } from "../features/definitions/visitor";
 import { createLogger } from "../http/log";
+import { type ConsentContext, effectivePurposes } from "../privacy/consent";
 import { type SessionContribution, contributionOf } from "../profile/profile";
 import { type StoredImpression, attribute } from "./attribution";
 import { type OutboxRow, chunkForSendBatch, sendChunk } from "./outbox";
@@ -23,8 +25,11 @@ export interface SessionIdentity {
   visitorId: string;
 }
 
-/** Per-event outcome of an ingest, in input order. */
-export type IngestOutcome = "accepted" | "duplicate";
+/** Per-event outcome of an ingest, in input order; `no_consent`: neither folded nor forwarded, nothing stored. */
+export type IngestOutcome = "accepted" | "duplicate" | "no_consent";
+
+/** Tenants' default when nothing is declared and no context is given (direct RPC callers, older clients). */
+const IMPLIED: ConsentContext = { mode: "opt-out", gpc: false };
 
 /** For an identified visitor: who they are and what this session contributes to their profile. */
 export interface SessionIdentityInfo {
@@ -32,11 +37,16 @@ export interface SessionIdentityInfo {
   contribution: SessionContribution;
 }
 
+/** Personalization consent was withdrawn in this batch; `identity` is who the session was before it was wiped. */
+export interface SessionWithdrawal {
+  identity: IdentityValue | null;
+}
+
 /** Result of `ingest`: expected outcomes are data, not exceptions. */
 export type IngestResult =
-  | { ok: true; outcomes: IngestOutcome[]; identified: SessionIdentityInfo | null }
+  | { ok: true; outcomes: IngestOutcome[]; identified: SessionIdentityInfo | null; withdrawn: SessionWithdrawal | null }
   /** Events were applied and kept in the outbox, but the queue refused them: answer 503, a retry is safe. */
-  | { ok: false; reason: "enqueue_failed"; outcomes: IngestOutcome[]; identified: SessionIdentityInfo | null };
+  | { ok: false; reason: "enqueue_failed"; outcomes: IngestOutcome[]; identified: SessionIdentityInfo | null; withdrawn: SessionWithdrawal | null };
 
 /** What `GET /v1/session` shows a visitor about themselves. */
 export interface SessionSnapshot {
@@ -48,8 +58,10 @@ export interface SessionSnapshot {
   recent_events: TrackedEvent[];
 }
 
-function identifiedInfo(visitorId: string, state: FeatureState, now: number, sessionGapMs: number): SessionIdentityInfo | null {
+function identifiedInfo(visitorId: string, state: FeatureState, now: number, sessionGapMs: number, consent: ConsentContext): SessionIdentityInfo | null {
   if (!state.slots.identity || state.slots.identity.s === null) return null;
+  // Only a personalising session contributes to a profile.
+  if (!effectivePurposes(declaredConsent(state), consent).personalization) return null;
   const features = materialise(state, now, { sessionGapMs });
   const identity = features.identity as IdentityValue | null;
   return identity ? { identity, contribution: contributionOf(visitorId, features, now) } : null;
@@ -73,15 +85,17 @@ export class SessionDO extends DurableObject<Env> {
   private flushChain: Promise<boolean> = Promise.resolve(true);
 
   /** Applies new events, forwards them to the queue, and reports duplicates. */
-  async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number): Promise<IngestResult> {
+  async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED): Promise<IngestResult> {
     const config = loadConfig(this.env);
     this.ensureSchema();
     const sql = this.ctx.storage.sql;
     // One synchronous transaction: the dedup index, the features, the history and
     // the outbox change together or not at all.
     let finalState: FeatureState | null = null;
+    let withdrawn: SessionWithdrawal | null = null;
     const outcomes = this.ctx.storage.transactionSync(() => {
-      const row = this.readSession() ?? {
+      const existing = this.readSession();
+      const row = existing ?? {
         tenant: who.tenant,
         visitor_id: who.visitorId,
         next_seq: 1,
@@ -93,14 +107,25 @@ export class SessionDO extends DurableObject<Env> {
       }
       let state = JSON.parse(row.state) as FeatureState;
       let seq = row.next_seq;
+      let stored = 0;
       const impressions = this.readImpressions();
       const inBatch = new Set<string>();
       const result: IngestOutcome[] = events.map((event) => {
         if (inBatch.has(event.id) || sql.exec("SELECT 1 FROM seen WHERE event_id = ?", event.id).toArray().length > 0) {
           return "duplicate";
         }
+        // Consent gate (shared with the offline replay): refused events store nothing at all.
+        const gate = applyWithConsent(state, event, { sessionGapMs: config.sessionGapMs }, consent);
+        if (gate.refused) return "no_consent";
+        if (gate.withdrawal && !withdrawn) {
+          // Withdrawal takes effect at once: the visitor's features, history and impressions go.
+          withdrawn = gate.withdrawal;
+          sql.exec("DELETE FROM history");
+          sql.exec("DELETE FROM impressions");
+          impressions.length = 0;
+        }
         inBatch.add(event.id);
-        state = applyEvent(state, event, { sessionGapMs: config.sessionGapMs });
+        state = gate.state;
         const message: EventMessage = {
           kind: "event",
           schema_version: EVENT_SCHEMA_VERSION,
@@ -113,11 +138,14 @@ export class SessionDO extends DurableObject<Env> {
         const attribution = attribute(event, impressions);
         if (attribution.length > 0) message.attribution = attribution;
         sql.exec("INSERT INTO seen (event_id, seq, received_at) VALUES (?, ?, ?)", event.id, seq, receivedAt);
-        sql.exec("INSERT INTO history (seq, event) VALUES (?, ?)", seq, JSON.stringify(event));
-        sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", seq, JSON.stringify(message));
+        if (gate.folded) sql.exec("INSERT INTO history (seq, event) VALUES (?, ?)", seq, JSON.stringify(event));
+        if (gate.forwarded) sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", seq, JSON.stringify(message));
+        stored++;
         seq++;
         return "accepted";
       });
+      // Nothing consented, nothing stored: not even a session row for a visitor who never agreed.
+      if (!existing && stored === 0) return result;
       sql.exec("DELETE FROM history WHERE seq <= ?", seq - 1 - HISTORY_LIMIT);
       sql.exec("DELETE FROM seen WHERE received_at < ?", receivedAt - DEDUP_HORIZON_MS);
       sql.exec(
@@ -134,8 +162,9 @@ export class SessionDO extends DurableObject<Env> {
     });
     const forwarded = await this.flush();
     await this.scheduleAlarm(forwarded);
-    const identified = identifiedInfo(who.visitorId, finalState!, receivedAt, config.sessionGapMs);
-    return forwarded ? { ok: true, outcomes, identified } : { ok: false, reason: "enqueue_failed", outcomes, identified };
+    const identified = finalState ? identifiedInfo(who.visitorId, finalState, receivedAt, config.sessionGapMs, consent) : null;
+    const extra = { identified, withdrawn: withdrawn as SessionWithdrawal | null };
+    return forwarded ? { ok: true, outcomes, ...extra } : { ok: false, reason: "enqueue_failed", outcomes, ...extra };
   }
 
   /** Only the feature values at `now` (the recommendation path), or `null` for a visitor with no events. */
@@ -186,6 +215,22 @@ export class SessionDO extends DurableObject<Env> {
       features: materialise(JSON.parse(row.state) as FeatureState, now, { sessionGapMs: config.sessionGapMs }),
       recent_events: recent,
     };
+  }
+
+  /**
+   * Erases this visitor (a data-subject request): every row, the pending outbox
+   * (never forwarded now) and the alarm. Returns how many rows were deleted.
+   */
+  async erase(): Promise<{ rows_deleted: number }> {
+    let rows = 0;
+    if (this.hasSchema()) {
+      const sql = this.ctx.storage.sql;
+      for (const t of ["session", "seen", "history", "outbox", "impressions"]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.schemaReady = false;
+    return { rows_deleted: rows };
   }
 
   /**

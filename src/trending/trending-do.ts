@@ -62,6 +62,11 @@ export class TrendingDO extends DurableObject<Env> {
       .map((r) => ({ item_id: r.item_id, score: r.score * factor }));
   }
 
+  /** For the retention audit: when this object deletes itself, and whether it holds anything. */
+  async retentionStatus(): Promise<{ alarm: number | null; empty: boolean }> {
+    return { alarm: await this.ctx.storage.getAlarm(), empty: !this.hasSchema() || this.ref() === null };
+  }
+
   /** Deletes everything after a week without traffic (idempotent). */
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();

@@ -116,10 +116,12 @@ interface Input {
   visitor: "session" | "none" | "forged" | "junk";
   contentType: string | null;
   origin: string | null;
+  /** An Authorization header: none, or one no tenant signed. */
+  auth: string | null;
   body: string | null;
 }
 
-const PATHS = ["/v1/events", "/v1/recommendations", "/v1/session", "/v1/features", "/healthz"] as const;
+const PATHS = ["/v1/events", "/v1/recommendations", "/v1/session", "/v1/features", "/healthz", "/v1/profile", "/v1/subjects/customer:cust-1", "/v1/subjects/retention", "/admin/api/dashboard"] as const;
 const input: fc.Arbitrary<Input> = fc
   .record({
     // Weighted towards requests that pass the front door, so most inputs reach body and parameter validation.
@@ -130,6 +132,7 @@ const input: fc.Arbitrary<Input> = fc
     visitor: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<Input["visitor"]>("session", "none") }, fc.constantFrom<Input["visitor"]>("forged", "junk")),
     contentType: fc.oneof({ weight: 8, arbitrary: fc.constant("application/json") }, fc.constant(null), fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx", "application/json; charset=utf-16"), headerText),
     origin: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, fc.constantFrom("https://evil.example", "null", SHOP_A.origin)),
+    auth: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, fc.constantFrom("Bearer x.y.z", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "Basic YTpi", "Bearer"), headerText.map((t) => `Bearer ${t}`)),
     eventsBody,
     badRecoQuery,
     badRecoBody,
@@ -151,12 +154,12 @@ const input: fc.Arbitrary<Input> = fc
       // (A recommendation POST keeps its invalid body: an arbitrary JSON object such as {} is a valid request.)
       else if ((r.bodyKind === "other" && !(path === "/v1/recommendations" && method === "POST")) || body === null) body = r.otherBody;
     }
-    return { method, path, query, key: r.key, visitor: r.visitor, contentType: r.contentType, origin: r.origin, body };
+    return { method, path, query, key: r.key, visitor: r.visitor, contentType: r.contentType, origin: r.origin, auth: r.auth, body };
   });
 
 // ── the oracle ──
 
-const READ_ONLY = new Set(["/healthz", "/v1/features", "/v1/session"]);
+const READ_ONLY = new Set(["/healthz", "/v1/features", "/v1/session", "/v1/profile"]);
 
 interface Tally {
   inputs: number;
@@ -177,6 +180,7 @@ function request(i: Input, token: string): Request {
   if (i.visitor === "junk") headers.set("cookie", "ew_vid=v1.junk; other=1");
   if (i.contentType !== null) headers.set("content-type", i.contentType);
   if (i.origin !== null) headers.set("origin", i.origin);
+  if (i.auth !== null) headers.set("authorization", i.auth);
   const canHaveBody = i.method !== "GET" && i.method !== "HEAD";
   return new Request(url, { method: i.method, headers, body: canHaveBody ? i.body : null });
 }

@@ -31,6 +31,7 @@ const CODES = {
   unsupported_media_type: true,
   enqueue_failed: true,
   identity_unavailable: true,
+  erasure_incomplete: true,
   profile_unavailable: true,
   session_unavailable: true,
   misconfigured: true,

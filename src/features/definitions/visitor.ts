@@ -20,7 +20,7 @@ export const consentState = defineFeature({
   init: (): ConsentValue | null => null,
   reduce(state, event) {
     if (event.type !== "consent" || (state && state.updated_at > event.timestamp)) return state;
-    return { ...event.properties, updated_at: event.timestamp };
+    return { analytics: event.properties.analytics, personalization: event.properties.personalization, updated_at: event.timestamp };
   },
   value: (state) => state,
 });

@@ -93,6 +93,8 @@ export class MonitorDO extends DurableObject<Env> {
       this.prune(Date.now());
       return r;
     });
+    // Retention runs even when traffic stops: an alarm prunes at least daily.
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 86_400_000);
     const touched = new Set([...batch.impressions.map((i) => i.experiment), ...batch.outcomes.flatMap((o) => o.impressions.map((i) => i.experiment))]);
     const running = this.running();
     const guard = running && touched.has(stepExperiment(running)) ? await this.checkRollout(tenant, running.id) : null;
@@ -124,6 +126,23 @@ export class MonitorDO extends DurableObject<Env> {
   }
 
   /** Current drift thresholds. */
+  /**
+   * Erasure: forgets the visitors' experiment assignments and dedup keys. The
+   * aggregate counts they contributed to stay (they identify no one).
+   */
+  async eraseVisitors(visitors: string[]): Promise<{ rows_deleted: number }> {
+    const sql = this.ctx.storage.sql;
+    let rows = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const v of visitors) {
+        rows += sql.exec("DELETE FROM exp_units WHERE visitor = ?", v).rowsWritten;
+        // Outcome dedup keys are `o:<visitor>:<event id>` (feed.ts).
+        rows += sql.exec("DELETE FROM seen WHERE substr(id, 1, ?) = ?", v.length + 3, `o:${v}:`).rowsWritten;
+      }
+    });
+    return { rows_deleted: rows };
+  }
+
   async getSettings(): Promise<DriftSettings> {
     return this.settings();
   }
@@ -375,6 +394,18 @@ export class MonitorDO extends DurableObject<Env> {
 
   private setKv(key: string, value: string): void {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", key, value);
+  }
+
+  /** Daily retention pass (alarms are at-least-once; pruning is idempotent). */
+  override async alarm(): Promise<void> {
+    this.setKv("pruned_at", "0");
+    this.ctx.storage.transactionSync(() => this.prune(Date.now()));
+    await this.ctx.storage.setAlarm(Date.now() + 86_400_000);
+  }
+
+  /** For the retention audit: when this object's next retention pass runs. */
+  async retentionStatus(): Promise<{ alarm: number | null }> {
+    return { alarm: await this.ctx.storage.getAlarm() };
   }
 
   /** Drops what is past retention; runs at most once an hour. */

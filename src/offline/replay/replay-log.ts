@@ -1,5 +1,6 @@
 import type { EventMessage, EventType } from "../../events/types";
-import { type EngineOptions, type FeatureState, type FeatureVector, applyEvent, initialState, materialise, replay } from "../../features/engine";
+import { LOG_REPLAY_CONTEXT, applyWithConsent } from "../../features/consent-gate";
+import { type EngineOptions, type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../../features/engine";
 
 /** Key of one visitor's stream: tenant and visitor id. */
 export type StreamKey = `${string}:${string}`;
@@ -24,7 +25,13 @@ export function orderedStreams(lines: Iterable<{ kind: string } & Partial<EventM
 
 /** Rebuilds every visitor's feature state from event-log lines. Runs in Node or a worker: no platform APIs. */
 export function replayEventLog(lines: Iterable<EventMessage>, opts: EngineOptions): Map<StreamKey, FeatureState> {
-  return new Map([...orderedStreams(lines)].map(([key, stream]) => [key, replay(stream.map((m) => m.event), opts)]));
+  return new Map(
+    [...orderedStreams(lines)].map(([key, stream]) => {
+      let state = initialState();
+      for (const m of stream) state = applyWithConsent(state, m.event, opts, LOG_REPLAY_CONTEXT).state;
+      return [key, state];
+    }),
+  );
 }
 
 /** Feature values of one visitor at `now`, from event-log lines. */
@@ -66,7 +73,7 @@ export function* trainingExamples(
           yield { tenant: m.tenant, visitor_id: m.visitor_id, seq: m.seq, at: e.timestamp, type: e.type, target, features: materialise(state, e.timestamp, opts) };
         }
       }
-      state = applyEvent(state, e, opts);
+      state = applyWithConsent(state, e, opts, LOG_REPLAY_CONTEXT).state;
     }
   }
 }
@@ -82,6 +89,8 @@ export function viewSessionsFromLog(lines: Iterable<EventMessage>, opts: EngineO
     let state = initialState();
     let current: string[] = [];
     for (const m of stream) {
+      // Visits by the engine's own rule over every logged view: the log holds them because the
+      // visitor granted analytics, which is the purpose training serves.
       state = applyEvent(state, m.event, opts);
       if (state.visit && state.visit.events === 1 && current.length > 0) {
         sessions.push(current);

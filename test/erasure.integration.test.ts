@@ -1,0 +1,145 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { EVENT_SCHEMA_VERSION, type EventMessage } from "../src/events/types";
+import { hmacHex } from "../src/auth/crypto";
+import { personIdOf } from "../src/identity/identifiers";
+import { honourTombstones } from "../src/offline/replay/tombstones";
+import { customerHash } from "../src/privacy/pseudonymise";
+import { sessionStub } from "../src/session/stub";
+import { SHOP_A, SHOP_B, call, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
+import { readEventLog } from "./r2";
+import { backendToken, bearer, customerToken } from "./tokens";
+
+const PII = "test-pii-secret-0123456789abcdef0123456789";
+const EMAIL = "erase.me@example.com";
+let phone = "";
+let laptop = "";
+let bystander = "";
+let copyBeforeErasure: EventMessage[] = [];
+
+const logText = async () => {
+  const parts: string[] = [];
+  for (const prefix of ["events/", "impressions/", "dead-letter/"]) {
+    const page = await env.EVENT_LOG.list({ prefix });
+    for (const o of page.objects) parts.push(await (await env.EVENT_LOG.get(o.key))!.text());
+  }
+  return parts.join("\n");
+};
+const erase = (subject: string, headers: Record<string, string>, key = SHOP_A.key) =>
+  call(`/v1/subjects/${encodeURIComponent(subject)}`, { method: "DELETE", headers: { "x-edgewise-key": key, ...headers } });
+
+async function sessionRows(visitor: string): Promise<number> {
+  return runInDurableObject(sessionStub(env, SHOP_A.id, visitorIdOf(visitor)), async (_i, state) => {
+    const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray();
+    let n = 0;
+    for (const { name } of tables) n += state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${name}`).one().n;
+    return n + ((await state.storage.getAlarm()) === null ? 0 : 1);
+  });
+}
+
+beforeAll(async () => {
+  phone = await newVisitor();
+  laptop = await newVisitor();
+  bystander = await newVisitor();
+  await postEvents([make.productView("sku-01"), make.search(`gift for ${EMAIL}`), make.identify("cust-erase", EMAIL), make.purchase(["sku-01"])], { visitor: phone });
+  await postEvents([make.productView("sku-02"), make.identify("cust-erase"), make.recClick("sku-02")], { visitor: laptop });
+  await postEvents([make.productView("sku-03"), make.identify("cust-bystander")], { visitor: bystander });
+  for (const v of [phone, laptop, bystander]) await call("/v1/recommendations?type=trending", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v } });
+  await vi.waitUntil(async () => {
+    const text = await logText();
+    return [phone, laptop, bystander].every((v) => text.split(visitorIdOf(v)).length > 3);
+  }, { timeout: 10_000 });
+  copyBeforeErasure = (await readEventLog()).map((x) => x.line); // an export taken before any erasure
+});
+
+describe("DELETE /v1/subjects/{id}", () => {
+  it("needs a backend token with privacy:erase", async () => {
+    expect((await erase(`email:${EMAIL}`, {})).status).toBe(401);
+    expect((await erase(`email:${EMAIL}`, bearer(await backendToken("events:write identify recommendations:read admin")))).status).toBe(403);
+    expect((await erase(`email:${EMAIL}`, bearer(await customerToken("cust-erase", "privacy:erase")))).status).toBe(403);
+    expect((await erase(`email:${EMAIL}`, bearer(await backendToken("privacy:erase")), SHOP_B.key)).status).toBe(401);
+    const bad = await erase("nickname:ada", bearer(await backendToken("privacy:erase")));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_parameter");
+    // None of that touched anything.
+    expect(await sessionRows(phone)).toBeGreaterThan(0);
+  });
+
+  it("erases the person behind any linked identifier, everywhere, with a receipt — and leaves zero residue", async () => {
+    const token = bearer(await backendToken("privacy:erase"));
+    const person = personIdOf(await customerHash(PII, SHOP_A.id, "cust-erase"));
+    const res = await erase(`email:${EMAIL.toUpperCase()}`, token); // any linked identifier, any case
+    expect(res.status).toBe(200);
+    const receipt = (await res.json()) as { erasure_id: string; found: boolean; stores: Record<string, Record<string, unknown>>; beyond_our_control: string[] };
+    expect(receipt.found).toBe(true);
+    expect(receipt.stores.sessions).toMatchObject({ visitors: 2 });
+    expect(receipt.stores.sessions!.rows_deleted as number).toBeGreaterThan(8);
+    // 2 visitors, the customer, 2 emails (make.identify's default one on the laptop), person, profile,
+    // and the flag on that default email, which the bystander claimed too.
+    expect(receipt.stores.profile_store).toMatchObject({ backend: "durable-object", keys_deleted: 8, flags_edited: 0 });
+    expect(receipt.stores.event_log).toMatchObject({ status: "scheduled" });
+    expect(receipt.beyond_our_control.join(" ")).toMatch(/30 days/);
+    expect(JSON.stringify(receipt)).not.toMatch(/erase\.me|cust-erase|p_/i);
+
+    // The purge runs through the queue; the receipt completes.
+    const done = await vi.waitUntil(async () => {
+      const r = await call(`/v1/subjects/erasures/${receipt.erasure_id}`, { headers: { "x-edgewise-key": SHOP_A.key, ...token } });
+      const body = (await r.json()) as { stores: { event_log: { status: string; lines_removed?: number } } };
+      return body.stores.event_log.status === "done" ? body : false;
+    }, { timeout: 10_000 });
+    expect(done.stores.event_log.lines_removed).toBeGreaterThanOrEqual(9);
+
+    // Scan every store.
+    for (const v of [phone, laptop]) expect(await sessionRows(v)).toBe(0);
+    const profileDump = await runInDurableObject(env.PROFILES.getByName(`tenant:${SHOP_A.id}`), async (_i, state) =>
+      JSON.stringify([state.storage.sql.exec("SELECT * FROM kv").toArray(), state.storage.sql.exec("SELECT * FROM hkv").toArray()]),
+    );
+    for (const needle of [person, visitorIdOf(phone), visitorIdOf(laptop), (await customerHash(PII, SHOP_A.id, "cust-erase")).slice(0, 32)]) expect(profileDump).not.toContain(needle);
+    const text = await logText();
+    for (const v of [phone, laptop]) expect(text).not.toContain(visitorIdOf(v));
+    const monitorDump = await runInDurableObject(env.MONITOR.getByName(SHOP_A.id), async (_i, state) =>
+      JSON.stringify([state.storage.sql.exec("SELECT * FROM exp_units").toArray(), state.storage.sql.exec("SELECT * FROM seen").toArray()]),
+    );
+    for (const v of [phone, laptop]) expect(monitorDump).not.toContain(visitorIdOf(v));
+    // The bystander is untouched.
+    expect(await sessionRows(bystander)).toBeGreaterThan(0);
+    expect(text).toContain(visitorIdOf(bystander));
+    expect(profileDump).toContain(visitorIdOf(bystander));
+  });
+
+  it("drops that subject's events still in flight when they arrive", async () => {
+    const late: EventMessage = {
+      kind: "event",
+      schema_version: EVENT_SCHEMA_VERSION,
+      tenant: SHOP_A.id,
+      visitor_id: visitorIdOf(phone),
+      seq: 99,
+      received_at: Date.now() - 5000, // received before the erasure, delivered after it
+      event: { id: "late-1", type: "product_view", timestamp: Date.now() - 5000, properties: { item_id: "sku-09" } },
+    };
+    const marker: EventMessage = { ...late, visitor_id: visitorIdOf(bystander), event: { ...late.event, id: "marker-1" } };
+    await env.EVENTS.send(late, { contentType: "json" });
+    await env.EVENTS.send(marker, { contentType: "json" });
+    await vi.waitUntil(async () => (await logText()).includes("marker-1"), { timeout: 10_000 });
+    expect(await logText()).not.toContain("late-1");
+  });
+
+  it("a copy of the log taken before the purge honours the tombstones (what replay and training do)", async () => {
+    const markers = new Map<string, number>();
+    for (const o of (await env.EVENT_LOG.list({ prefix: `erasures/tenant=${SHOP_A.id}/visitors/` })).objects) {
+      markers.set(o.key.split("/").at(-1)!.replace(".json", ""), ((await (await env.EVENT_LOG.get(o.key))!.json()) as { erased_at: number }).erased_at);
+    }
+    expect(markers.size).toBe(2);
+    const visitorsIn = (lines: EventMessage[]) => new Set(lines.map((l) => l.visitor_id));
+    expect(visitorsIn(copyBeforeErasure)).toEqual(new Set([phone, laptop, bystander].map(visitorIdOf)));
+    const honoured = await honourTombstones(copyBeforeErasure, markers, (d) => hmacHex(PII, d));
+    expect(visitorsIn(honoured)).toEqual(new Set([visitorIdOf(bystander)]));
+  });
+
+  it("is idempotent: erasing again finds nothing and says so", async () => {
+    const res = await erase(`customer:cust-erase`, bearer(await backendToken("privacy:erase")));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ found: false, stores: { sessions: { visitors: 0 }, event_log: { status: "nothing_to_purge" } } });
+  });
+});
