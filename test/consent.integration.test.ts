@@ -127,6 +127,28 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     expect((await profile()).profile.sessions).toBe(0);
   });
 
+  it("consent is also the person's: withdrawing on one device stops the profile on every device", async () => {
+    const phone = await newVisitor(C);
+    const laptop = await newVisitor(C);
+    await post(phone, [make.consent(true, true), make.productView("sku-05"), make.identify("cust-person")]);
+    await post(laptop, [make.consent(true, true), make.productView("sku-06"), make.identify("cust-person")]);
+    const token = await customerToken("cust-person", "recommendations:read", "shop-c");
+    const profile = async () => (await (await call("/v1/profile", { headers: { "x-edgewise-key": C, ...bearer(token) } })).json()) as { profile: { sessions: number } };
+    expect((await profile()).profile.sessions).toBe(2);
+    const tablet = await newVisitor(C);
+    expect((await reco(tablet, C, bearer(token))).profile_used).toBe(true);
+
+    await post(phone, [make.consent(true, false, Date.now() + 1)]);
+    expect((await profile()).profile.sessions).toBe(0); // the laptop's contribution went too
+    expect((await reco(tablet, C, bearer(token))).profile_used).toBe(false);
+    // The laptop keeps its own session, but no longer feeds the person's profile.
+    await post(laptop, [make.productView("sku-07")]);
+    expect((await profile()).profile.sessions).toBe(0);
+    // Granting again (later) on any identified device resumes profiling.
+    await post(laptop, [make.consent(true, true, Date.now() + 2), make.productView("sku-08")]);
+    expect((await profile()).profile.sessions).toBe(1);
+  });
+
   it("Sec-GPC: 1 is an opt-out of sharing: folded into features, never forwarded to the central log", async () => {
     const v = await newVisitor(SHOP_A.key);
     const gpc = { "sec-gpc": "1" };

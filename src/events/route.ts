@@ -12,6 +12,7 @@ import type { IdentityValue } from "../features/definitions/visitor";
 import { linkIdentify, personOf } from "../identity/service";
 import { gpcHeader } from "../privacy/consent";
 import { pseudonymise } from "../privacy/pseudonymise";
+import type { PersonConsent } from "../profile/operations";
 import { profileStore } from "../profile/select";
 import type { SessionIdentityInfo } from "../session/session-do";
 import { sessionStub } from "../session/stub";
@@ -90,6 +91,14 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
           : { index, id: event.id, status };
     });
     if (outcome.withdrawn?.identity) await timed(c, "profile", () => forgetDevice(c, outcome.withdrawn!.identity!));
+    // Consent declared by an identified visitor is the person's consent, on every device.
+    const declared = valid.map((x) => x.event).filter((e): e is TrackedEvent & { type: "consent" } => e.type === "consent");
+    const who = outcome.identified?.identity ?? outcome.withdrawn?.identity ?? null;
+    if (who && (declared.length > 0 || (outcome.identified?.consent && valid.some((x) => x.event.type === "identify")))) {
+      const latest = declared.sort((a, b) => b.timestamp - a.timestamp)[0];
+      const value = latest ? { analytics: latest.properties.analytics, personalization: latest.properties.personalization, updated_at: latest.timestamp } : outcome.identified!.consent!;
+      await timed(c, "profile", () => recordPersonConsent(c, who, value));
+    }
     // Identify events (applied now, or duplicates of a batch whose linking failed) join the identity graph.
     const identifies = valid.map((x) => x.event).filter((e): e is TrackedEvent & { type: "identify" } => e.type === "identify");
     if (identifies.length > 0) await timed(c, "identity", () => linkAll(c, identifies));
@@ -143,11 +152,29 @@ async function linkAll(c: Context<AppEnv>, events: Array<TrackedEvent & { type: 
   }
 }
 
+async function recordPersonConsent(c: Context<AppEnv>, identity: IdentityValue, value: PersonConsent): Promise<void> {
+  const store = profileStore(c.env, c.var.config);
+  try {
+    const person = await personOf(store, c.var.tenant.id, identity);
+    if (!person) return;
+    await store.setConsent(c.var.tenant.id, person, value);
+    // Withdrawn for the person: no device's history may keep shaping the profile.
+    if (!value.personalization) for (const x of await store.contributions(c.var.tenant.id, person)) await store.forget(c.var.tenant.id, person, x.visitor);
+  } catch (err) {
+    c.var.log.error("person_consent_failed", { error: err instanceof Error ? err.message : String(err) });
+    throw new ApiError(503, "identity_unavailable", "Consent is recorded for this device but not yet for the person; retry the same batch", { "retry-after": "2" });
+  }
+}
+
 async function foldProfile(c: Context<AppEnv>, info: SessionIdentityInfo): Promise<void> {
   const store = profileStore(c.env, c.var.config);
   try {
     const person = await personOf(store, c.var.tenant.id, info.identity);
-    if (person) await store.fold(c.var.tenant.id, person, info.contribution);
+    if (!person) return;
+    // A person who withdrew on another device is not profiled from this one either.
+    const consent = await store.consent(c.var.tenant.id, person);
+    if (consent && !consent.personalization && consent.updated_at >= (info.consent?.updated_at ?? 0)) return;
+    await store.fold(c.var.tenant.id, person, info.contribution);
   } catch (err) {
     c.var.log.warn("profile_fold_failed", { error: err instanceof Error ? err.message : String(err) });
   }

@@ -70,6 +70,7 @@ export const keys = {
   person: (p: string) => `p:${p}`,
   flag: (n: NodeId) => `f:${n}`,
   profile: (p: string) => `pr:${p}`,
+  consent: (p: string) => `cs:${p}`,
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { IdentifyClaim, LinkResult, PersonRecord } from "../identity/graph";
 import type { NodeId } from "../identity/identifiers";
-import type { RetentionAudit, StoreErasure } from "./operations";
+import type { PersonConsent, RetentionAudit, StoreErasure } from "./operations";
 import type { SessionContribution } from "./profile";
 import { type ProfileStore, deadline } from "./store";
 
@@ -33,6 +33,12 @@ export class DurableProfileStore implements ProfileStore {
   }
   fold(tenant: string, personId: string, c: SessionContribution): Promise<void> {
     return this.call("fold", () => this.stub(tenant).fold(personId, c));
+  }
+  consent(tenant: string, personId: string): Promise<PersonConsent | null> {
+    return this.call("consent", () => this.stub(tenant).consent(personId));
+  }
+  setConsent(tenant: string, personId: string, c: PersonConsent): Promise<void> {
+    return this.call("setConsent", () => this.stub(tenant).setConsent(personId, c));
   }
   forget(tenant: string, personId: string, visitor: string): Promise<void> {
     return this.call("forget", () => this.stub(tenant).forget(personId, visitor));

@@ -3,6 +3,13 @@ import type { NodeId } from "../identity/identifiers";
 import type { ProfileKV } from "./kv";
 import { SESSIONS_PER_PROFILE, type SessionContribution } from "./profile";
 
+/** A person's consent as last declared on any identified device. */
+export interface PersonConsent {
+  analytics: boolean;
+  personalization: boolean;
+  updated_at: number;
+}
+
 /** What erasing one person removed from a store. */
 export interface StoreErasure {
   person: string | null;
@@ -50,6 +57,19 @@ export const operations = {
     }
   },
 
+  /** The person's latest consent (any device), or `null` when none was declared while identified. */
+  async consent(kv: ProfileKV, personId: string): Promise<PersonConsent | null> {
+    const raw = (await kv.mget([keys.consent(personId)]))[0];
+    return raw ? (JSON.parse(raw) as PersonConsent) : null;
+  },
+
+  /** Records a consent declaration for the person; an older one never overwrites a newer. */
+  async setConsent(kv: ProfileKV, personId: string, c: PersonConsent): Promise<void> {
+    const current = await this.consent(kv, personId);
+    if (current && current.updated_at > c.updated_at) return;
+    await kv.write({ sets: [[keys.consent(personId), JSON.stringify(c)]] });
+  },
+
   forget(kv: ProfileKV, personId: string, visitor: string): Promise<void> {
     return kv.write({ hdels: [[keys.profile(personId), [visitor]]] });
   },
@@ -62,7 +82,7 @@ export const operations = {
   /** Deletes a person everywhere in this store: every member node, flags naming them, the record and the profile. */
   async erase(kv: ProfileKV, personId: string): Promise<StoreErasure> {
     const record = await this.person(kv, personId);
-    const doomed = new Set<string>([keys.person(personId), keys.profile(personId)]);
+    const doomed = new Set<string>([keys.person(personId), keys.profile(personId), keys.consent(personId)]);
     for (const m of record?.members ?? []) {
       doomed.add(keys.node(m));
       doomed.add(keys.flag(m));

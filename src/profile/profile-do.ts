@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
 import type { IdentifyClaim, LinkResult, PersonRecord } from "../identity/graph";
 import type { NodeId } from "../identity/identifiers";
-import { type RetentionAudit, type StoreErasure, operations } from "./operations";
+import { type PersonConsent, type RetentionAudit, type StoreErasure, operations } from "./operations";
 import type { SessionContribution } from "./profile";
 import { PROFILE_SCHEMA_SQL, SqliteKV } from "./sqlite-kv";
 
@@ -37,6 +37,13 @@ export class ProfileDO extends DurableObject<Env> {
   }
   async fold(personId: string, c: SessionContribution): Promise<void> {
     await operations.fold(this.kv, personId, c);
+    await this.ensureAlarm();
+  }
+  consent(personId: string): Promise<PersonConsent | null> {
+    return operations.consent(this.kv, personId);
+  }
+  async setConsent(personId: string, c: PersonConsent): Promise<void> {
+    await operations.setConsent(this.kv, personId, c);
     await this.ensureAlarm();
   }
   forget(personId: string, visitor: string): Promise<void> {

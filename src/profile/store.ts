@@ -1,6 +1,6 @@
 import type { IdentifyClaim, LinkResult, PersonRecord } from "../identity/graph";
 import type { NodeId } from "../identity/identifiers";
-import type { RetentionAudit, StoreErasure } from "./operations";
+import type { PersonConsent, RetentionAudit, StoreErasure } from "./operations";
 import type { SessionContribution } from "./profile";
 
 /**
@@ -18,6 +18,9 @@ export interface ProfileStore {
   flag(tenant: string, n: NodeId): Promise<string | null>;
   fold(tenant: string, personId: string, contribution: SessionContribution): Promise<void>;
   contributions(tenant: string, personId: string): Promise<SessionContribution[]>;
+  /** The person's consent as last declared on any identified device. */
+  consent(tenant: string, personId: string): Promise<PersonConsent | null>;
+  setConsent(tenant: string, personId: string, consent: PersonConsent): Promise<void>;
   /** Removes one device's contribution (consent withdrawn on it). */
   forget(tenant: string, personId: string, visitor: string): Promise<void>;
   erase(tenant: string, personId: string): Promise<StoreErasure>;

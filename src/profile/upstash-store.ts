@@ -2,7 +2,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import type { IdentifyClaim, LinkResult, PersonRecord } from "../identity/graph";
 import type { NodeId } from "../identity/identifiers";
 import type { ProfileKV, WriteBatch } from "./kv";
-import { type RetentionAudit, type StoreErasure, operations } from "./operations";
+import { type PersonConsent, type RetentionAudit, type StoreErasure, operations } from "./operations";
 import type { SessionContribution } from "./profile";
 import { type ProfileStore, ProfileStoreError, deadline } from "./store";
 
@@ -145,6 +145,12 @@ export class UpstashProfileStore implements ProfileStore {
   }
   fold(tenant: string, personId: string, c: SessionContribution): Promise<void> {
     return this.call("fold", () => operations.fold(this.kv(tenant), personId, c), this.timeoutMs * 2);
+  }
+  consent(tenant: string, personId: string): Promise<PersonConsent | null> {
+    return this.call("consent", () => operations.consent(this.kv(tenant), personId));
+  }
+  setConsent(tenant: string, personId: string, c: PersonConsent): Promise<void> {
+    return this.call("setConsent", () => operations.setConsent(this.kv(tenant), personId, c));
   }
   forget(tenant: string, personId: string, visitor: string): Promise<void> {
     return this.call("forget", () => operations.forget(this.kv(tenant), personId, visitor));

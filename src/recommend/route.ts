@@ -15,6 +15,7 @@ import { effectivePurposes, gpcHeader } from "../privacy/consent";
 import { personOf } from "../identity/service";
 import { customerHash } from "../privacy/pseudonymise";
 import { type ProfileView, profileView, withProfile } from "../profile/profile";
+import type { PersonConsent } from "../profile/operations";
 import { profileStore } from "../profile/select";
 import { sessionStub } from "../session/stub";
 import { impressionMessage, logImpression } from "./impression";
@@ -68,10 +69,11 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   ]);
 
   // Consent: without `personalization` nothing about this visitor shapes the list.
-  const purposes = effectivePurposes((features === "failed" ? null : (features?.consent as ConsentValue | null | undefined)) ?? null, {
-    mode: tenant.consent,
-    gpc: gpcHeader(c.req.header("sec-gpc")),
-  });
+  const declared = features === "failed" ? null : ((features?.consent as ConsentValue | null | undefined) ?? null);
+  const consentCtx = { mode: tenant.consent, gpc: gpcHeader(c.req.header("sec-gpc")) };
+  // A signed-in customer on a device that declared nothing: the person's own consent applies.
+  const personConsent = declared === null && c.var.principal?.customerId ? await time("consent", () => customerConsent(c)) : null;
+  const purposes = effectivePurposes(declared ?? personConsent, consentCtx);
   const sessionFeatures = features === "failed" || !purposes.personalization ? null : features;
   const profile = purposes.personalization ? await time("profile", () => loadProfile(c, sessionFeatures, now)) : { view: null, failed: false };
   const result = await recommend({
@@ -125,6 +127,19 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   });
 }
 
+/** The consent a customer declared on any identified device, or `null` (unknown, or the store failed: then the tenant's default stands). */
+async function customerConsent(c: Context<AppEnv>): Promise<PersonConsent | null> {
+  const { principal, tenant, config, log } = c.var;
+  const store = profileStore(c.env, config);
+  try {
+    const person = await personOf(store, tenant.id, { customer_hash: await customerHash(config.piiSecret, tenant.id, principal!.customerId!), email_hash: null });
+    return person ? await store.consent(tenant.id, person) : null;
+  } catch (err) {
+    log.warn("person_consent_unavailable", { error: err instanceof Error ? err.message : String(err) });
+    return null;
+  }
+}
+
 /**
  * The long-term profile of an identified visitor — from the session's identity,
  * or the customer token of a storefront on a new device — within the profile
@@ -140,7 +155,9 @@ async function loadProfile(c: Context<AppEnv>, features: FeatureVector | null, n
   try {
     const person = await personOf(store, tenant.id, identity);
     if (!person) return { view: null, failed: false };
-    const contributions = await store.contributions(tenant.id, person);
+    const [contributions, consent] = await Promise.all([store.contributions(tenant.id, person), store.consent(tenant.id, person)]);
+    // The person withdrew personalization on some device: their profile is not used anywhere.
+    if (consent && !consent.personalization) return { view: null, failed: false };
     const view = profileView(person, contributions, now, visitorId);
     return { view: view.sessions > 0 ? view : null, failed: false };
   } catch (err) {

@@ -3,7 +3,7 @@ import { loadConfig } from "../config";
 import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent } from "../events/types";
 import { type FeatureState, type FeatureVector, initialState, materialise } from "../features/engine";
 import { applyWithConsent, declaredConsent } from "../features/consent-gate";
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { ConsentValue, IdentityValue } from "../features/definitions/visitor";
 import { createLogger } from "../http/log";
 import { type ConsentContext, effectivePurposes } from "../privacy/consent";
 import { type SessionContribution, contributionOf } from "../profile/profile";
@@ -35,6 +35,8 @@ const IMPLIED: ConsentContext = { mode: "opt-out", gpc: false };
 export interface SessionIdentityInfo {
   identity: IdentityValue;
   contribution: SessionContribution;
+  /** The visitor's own declaration, if any: it becomes the person's when they identify. */
+  consent: ConsentValue | null;
 }
 
 /** Personalization consent was withdrawn in this batch; `identity` is who the session was before it was wiped. */
@@ -64,7 +66,7 @@ function identifiedInfo(visitorId: string, state: FeatureState, now: number, ses
   if (!effectivePurposes(declaredConsent(state), consent).personalization) return null;
   const features = materialise(state, now, { sessionGapMs });
   const identity = features.identity as IdentityValue | null;
-  return identity ? { identity, contribution: contributionOf(visitorId, features, now) } : null;
+  return identity ? { identity, contribution: contributionOf(visitorId, features, now), consent: declaredConsent(state) } : null;
 }
 
 interface SessionRow {
