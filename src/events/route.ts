@@ -16,6 +16,7 @@ import type { PersonConsent } from "../profile/operations";
 import { profileStore } from "../profile/select";
 import type { SessionIdentityInfo } from "../session/session-do";
 import { sessionStub } from "../session/stub";
+import { takePendingImpressions } from "../recommend/impression";
 import { LIMITS } from "./limits";
 import type { TrackedEvent } from "./types";
 import { type EventCheck, type RejectCode, validateEvent } from "./validate";
@@ -70,7 +71,7 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
         return await stub.ingest({ tenant: tenant.id, visitorId: c.var.visitorId }, valid.map((x) => x.event), receivedAt, {
           mode: tenant.consent,
           gpc: gpcHeader(c.req.header("sec-gpc")),
-        });
+        }, takePendingImpressions(tenant.id, c.var.visitorId));
       } catch (err) {
         c.var.log.warn("session_unavailable", { error: err instanceof Error ? err.message : String(err) });
         throw new ApiError(503, "session_unavailable", "The session store is unavailable; retry the same batch", {

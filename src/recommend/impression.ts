@@ -1,16 +1,89 @@
 import { EVENT_SCHEMA_VERSION, type ImpressionMessage } from "../events/types";
 import type { Logger } from "../http/log";
 import type { StoredImpression } from "../session/attribution";
+import { PER_MESSAGE_OVERHEAD, SEND_BATCH_MAX_BYTES, SEND_BATCH_MAX_MESSAGES } from "../session/outbox";
+import { IMPRESSIONS_LIMIT } from "../session/schema";
 import { sessionStub } from "../session/stub";
+
+/** How long a served list may wait in the isolate before it is sent (queue) and recorded (SessionDO). */
+export const IMPRESSION_FLUSH_MS = 200;
+/** Visitors with unrecorded lists an isolate holds before it flushes at once (bounds memory). */
+const MAX_PENDING_VISITORS = 1000;
+const encoder = new TextEncoder();
+
+interface PendingSession {
+  tenant: string;
+  visitorId: string;
+  impressions: StoredImpression[];
+}
+
+// Per isolate. Impressions may be lost (an evicted isolate drops at most one
+// flush window); events never pass through here.
+const pendingMessages: ImpressionMessage[] = [];
+const pendingSessions = new Map<string, PendingSession>();
+let flushScheduledAt = 0;
 
 /**
  * Logs a served list: to the central queue (training and experiment analysis
  * read the exact feature vector the model saw) and to the visitor's SessionDO
- * (so later clicks, add-to-carts and purchases carry their attribution). Runs
- * after the response; a failure is logged, never thrown.
+ * (so later clicks, add-to-carts and purchases carry their attribution). Never
+ * blocks the response and never throws.
+ *
+ * Both are batched per isolate (design 0010): queue messages go out with one
+ * `sendBatch` per flush instead of one `send` per list, and a visitor's lists
+ * ride along with their next `features()` or `ingest` call (see
+ * `takePendingImpressions`); whatever is left is flushed after
+ * `IMPRESSION_FLUSH_MS` in the `waitUntil` of the request that opened the window.
  */
-export async function logImpression(env: Env, message: ImpressionMessage, hasSession: boolean, log: Logger, central = true): Promise<void> {
-  const stored: StoredImpression = {
+export function logImpression(ctx: Pick<ExecutionContext, "waitUntil">, env: Env, message: ImpressionMessage, hasSession: boolean, log: Logger, central = true): void {
+  // Without analytics consent (or with Sec-GPC) the list is not logged centrally.
+  if (central) pendingMessages.push(message);
+  if (hasSession) {
+    const key = sessionKey(message.tenant, message.visitor_id);
+    const pending = pendingSessions.get(key) ?? { tenant: message.tenant, visitorId: message.visitor_id, impressions: [] };
+    pending.impressions.push(storedImpression(message));
+    if (pending.impressions.length > IMPRESSIONS_LIMIT) pending.impressions.shift();
+    pendingSessions.set(key, pending);
+  }
+  const now = Date.now();
+  if (pendingMessages.length >= SEND_BATCH_MAX_MESSAGES || pendingSessions.size >= MAX_PENDING_VISITORS) {
+    ctx.waitUntil(flushImpressions(env, log));
+  } else if (now - flushScheduledAt > 10 * IMPRESSION_FLUSH_MS) {
+    // Not "scheduled" as a boolean: a flush whose request context was cancelled must not stall the buffer.
+    flushScheduledAt = now;
+    ctx.waitUntil(scheduler.wait(IMPRESSION_FLUSH_MS).then(() => flushImpressions(env, log)));
+  }
+}
+
+/**
+ * Lists served to this visitor that their SessionDO has not recorded yet; the
+ * caller hands them to `features()` or `ingest` (one round trip instead of two).
+ */
+export function takePendingImpressions(tenant: string, visitorId: string): StoredImpression[] {
+  const key = sessionKey(tenant, visitorId);
+  const pending = pendingSessions.get(key);
+  if (!pending) return [];
+  pendingSessions.delete(key);
+  return pending.impressions;
+}
+
+/** Sends and records everything pending in this isolate; failures are logged (impressions may be lost). */
+export async function flushImpressions(env: Env, log: Logger): Promise<void> {
+  flushScheduledAt = 0;
+  const messages = pendingMessages.splice(0);
+  const sessions = [...pendingSessions.values()];
+  pendingSessions.clear();
+  const results = await Promise.allSettled([
+    ...chunkMessages(messages).map((chunk) => env.EVENTS.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })))),
+    ...sessions.map((p) => sessionStub(env, p.tenant, p.visitorId).recordImpressions(p.impressions)),
+  ]);
+  for (const r of results) {
+    if (r.status === "rejected") log.warn("impression_log_failed", { error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+  }
+}
+
+function storedImpression(message: ImpressionMessage): StoredImpression {
+  return {
     impression_id: message.impression_id,
     served_at: message.served_at,
     experiment: message.experiment,
@@ -18,16 +91,29 @@ export async function logImpression(env: Env, message: ImpressionMessage, hasSes
     model: message.model,
     items: message.items.map((i) => i.item_id),
   };
-  const results = await Promise.allSettled([
-    // Without analytics consent (or with Sec-GPC) the list is not logged centrally.
-    central ? env.EVENTS.send(message, { contentType: "json" }) : Promise.resolve(),
-    hasSession ? sessionStub(env, message.tenant, message.visitor_id).recordImpression(stored) : Promise.resolve(),
-  ]);
-  for (const r of results) {
-    if (r.status === "rejected") {
-      log.warn("impression_log_failed", { impression_id: message.impression_id, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+}
+
+/** Splits messages into `sendBatch`-sized chunks (count and bytes). */
+function chunkMessages(messages: ImpressionMessage[]): ImpressionMessage[][] {
+  const chunks: ImpressionMessage[][] = [];
+  let current: ImpressionMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = encoder.encode(JSON.stringify(m)).byteLength + PER_MESSAGE_OVERHEAD;
+    if (current.length > 0 && (current.length === SEND_BATCH_MAX_MESSAGES || bytes + size > SEND_BATCH_MAX_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
     }
+    current.push(m);
+    bytes += size;
   }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function sessionKey(tenant: string, visitorId: string): string {
+  return `${tenant}:${visitorId}`;
 }
 
 /** Builds the impression message of a served list. */

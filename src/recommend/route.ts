@@ -18,7 +18,7 @@ import { type ProfileView, profileView, withProfile } from "../profile/profile";
 import type { PersonConsent } from "../profile/operations";
 import { profileStore } from "../profile/select";
 import { sessionStub } from "../session/stub";
-import { impressionMessage, logImpression } from "./impression";
+import { impressionMessage, logImpression, takePendingImpressions } from "./impression";
 import { type RecoRequest, parseBody, parseQuery } from "./params";
 import { recommend } from "./recommend";
 import { tenantCatalog, tenantConfig, trending } from "./sources";
@@ -53,7 +53,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   const time = <T>(name: string, fn: () => Promise<T>) => timed(c, name, fn);
 
   const [features, model, catalog, trendingItems] = await Promise.all([
-    visitorIssued ? Promise.resolve<FeatureVector | null>(null) : time("features", () => withTimeout(sessionStub(c.env, tenant.id, visitorId).features(now), FEATURES_TIMEOUT_MS)).catch((err: unknown) => {
+    visitorIssued ? Promise.resolve<FeatureVector | null>(null) : time("features", () => withTimeout(sessionStub(c.env, tenant.id, visitorId).features(now, takePendingImpressions(tenant.id, visitorId)), FEATURES_TIMEOUT_MS)).catch((err: unknown) => {
       log.warn("features_unavailable", { error: String(err) });
       return "failed" as const;
     }),
@@ -111,7 +111,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
       items: items.map(({ item_id, position, score }) => ({ item_id, position, score })),
     });
     if (purposes.analytics || purposes.personalization) {
-      c.executionCtx.waitUntil(logImpression(c.env, message, !visitorIssued && purposes.personalization, log, purposes.analytics));
+      logImpression(c.executionCtx, c.env, message, !visitorIssued && purposes.personalization, log, purposes.analytics);
     }
   }
   c.header("server-timing", serverTiming(c.var.timings));

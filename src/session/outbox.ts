@@ -4,7 +4,7 @@ import type { EventMessage } from "../events/types";
 export const SEND_BATCH_MAX_MESSAGES = 100;
 export const SEND_BATCH_MAX_BYTES = 256 * 1024;
 // Headroom per message for the queue's own envelope (id, timestamps, content type).
-const PER_MESSAGE_OVERHEAD = 512;
+export const PER_MESSAGE_OVERHEAD = 512;
 const encoder = new TextEncoder();
 
 /** An outbox row: the event's sequence number and its serialised message. */

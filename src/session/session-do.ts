@@ -84,12 +84,20 @@ interface SessionRow {
  */
 export class SessionDO extends DurableObject<Env> {
   private schemaReady = false;
+  /**
+   * The session row with its state parsed, while this instance lives (`undefined`: not read yet).
+   * Every write to the row goes through this instance (ingest, erase, expiry), which drops it.
+   */
+  private cached: { row: SessionRow; state: FeatureState } | null | undefined;
   private flushChain: Promise<boolean> = Promise.resolve(true);
 
   /** Applies new events, forwards them to the queue, and reports duplicates. */
-  async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED): Promise<IngestResult> {
+  async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED, impressions: StoredImpression[] = []): Promise<IngestResult> {
     const config = loadConfig(this.env);
     this.ensureSchema();
+    this.cached = undefined;
+    // Lists served to this visitor that the worker had not recorded yet: before the events, so they can be attributed.
+    if (impressions.length > 0) this.storeImpressions(impressions);
     const sql = this.ctx.storage.sql;
     // One synchronous transaction: the dedup index, the features, the history and
     // the outbox change together or not at all.
@@ -162,6 +170,7 @@ export class SessionDO extends DurableObject<Env> {
       finalState = state;
       return result;
     });
+    this.cached = undefined;
     const forwarded = await this.flush();
     await this.scheduleAlarm(forwarded);
     const identified = finalState ? identifiedInfo(who.visitorId, finalState, receivedAt, config.sessionGapMs, consent) : null;
@@ -169,31 +178,22 @@ export class SessionDO extends DurableObject<Env> {
     return forwarded ? { ok: true, outcomes, ...extra } : { ok: false, reason: "enqueue_failed", outcomes, ...extra };
   }
 
-  /** Only the feature values at `now` (the recommendation path), or `null` for a visitor with no events. */
-  async features(now: number = Date.now()): Promise<FeatureVector | null> {
+  /**
+   * Only the feature values at `now` (the recommendation path), or `null` for a visitor with no events.
+   * `record`: lists served earlier that the worker had not recorded yet (one round trip instead of two).
+   */
+  async features(now: number = Date.now(), record: StoredImpression[] = []): Promise<FeatureVector | null> {
     if (!this.hasSchema()) return null;
-    const row = this.readSession();
-    if (!row) return null;
-    return materialise(JSON.parse(row.state) as FeatureState, now, { sessionGapMs: loadConfig(this.env).sessionGapMs });
+    if (record.length > 0) this.storeImpressions(record);
+    const session = this.session();
+    if (!session) return null;
+    return materialise(session.state, now, { sessionGapMs: loadConfig(this.env).sessionGapMs });
   }
 
-  /** Remembers an impression served to this visitor, so later clicks and purchases are attributed to it. */
-  async recordImpression(impression: StoredImpression): Promise<void> {
-    if (!this.hasSchema() || !this.readSession()) return; // a visitor with no session has nothing to attribute later
-    const sql = this.ctx.storage.sql;
-    this.ctx.storage.transactionSync(() => {
-      sql.exec(
-        "INSERT OR REPLACE INTO impressions (impression_id, served_at, data) VALUES (?, ?, ?)",
-        impression.impression_id,
-        impression.served_at,
-        JSON.stringify(impression),
-      );
-      sql.exec("DELETE FROM impressions WHERE served_at < ?", impression.served_at - ATTRIBUTION_WINDOW_MS);
-      sql.exec(
-        "DELETE FROM impressions WHERE impression_id NOT IN (SELECT impression_id FROM impressions ORDER BY served_at DESC LIMIT ?)",
-        IMPRESSIONS_LIMIT,
-      );
-    });
+  /** Remembers impressions served to this visitor, so later clicks and purchases are attributed to them. */
+  async recordImpressions(impressions: StoredImpression[]): Promise<void> {
+    if (!this.hasSchema()) return;
+    this.storeImpressions(impressions);
   }
 
   /** The visitor's features at `now`, their recent events and forwarding state. */
@@ -232,6 +232,7 @@ export class SessionDO extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.schemaReady = false;
+    this.cached = undefined;
     return { rows_deleted: rows };
   }
 
@@ -249,6 +250,7 @@ export class SessionDO extends DurableObject<Env> {
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       this.schemaReady = false;
+    this.cached = undefined;
       this.log().info("session_expired");
       return;
     }
@@ -301,6 +303,32 @@ export class SessionDO extends DurableObject<Env> {
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
     this.schemaReady = found.length > 0;
     return this.schemaReady;
+  }
+
+  private storeImpressions(impressions: StoredImpression[]): void {
+    if (impressions.length === 0 || !this.session()) return; // a visitor with no session has nothing to attribute later
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      let newest = 0;
+      for (const imp of impressions) {
+        sql.exec("INSERT OR REPLACE INTO impressions (impression_id, served_at, data) VALUES (?, ?, ?)", imp.impression_id, imp.served_at, JSON.stringify(imp));
+        newest = Math.max(newest, imp.served_at);
+      }
+      sql.exec("DELETE FROM impressions WHERE served_at < ?", newest - ATTRIBUTION_WINDOW_MS);
+      sql.exec(
+        "DELETE FROM impressions WHERE impression_id NOT IN (SELECT impression_id FROM impressions ORDER BY served_at DESC LIMIT ?)",
+        IMPRESSIONS_LIMIT,
+      );
+    });
+  }
+
+  /** The session row and its parsed state, from memory after the first read. */
+  private session(): { row: SessionRow; state: FeatureState } | null {
+    if (this.cached === undefined) {
+      const row = this.readSession();
+      this.cached = row ? { row, state: JSON.parse(row.state) as FeatureState } : null;
+    }
+    return this.cached;
   }
 
   private readImpressions(): StoredImpression[] {
