@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import worker from "../src/index";
 import { SHOP_A, type BatchBody, call, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
 import { chainWeights, publishTestModel, setTenantConfig } from "./models";
+import { DEFAULT_VARIANT_PARAMS } from "../src/experiments/config";
 import { backendToken, bearer, customerToken } from "./tokens";
 
 interface RecoBody {
@@ -76,7 +77,7 @@ describe("A/B variant across login", () => {
   it("stays the same for every visitor before and after identify", async () => {
     await setTenantConfig(SHOP_A.id, {
       default_model: null,
-      experiment: { name: "login-sticky", salt: "s1", variants: [{ name: "a", weight: 1, model: null, params: { max_per_category: 0, exclude_purchased: true } }, { name: "b", weight: 1, model: null, params: { max_per_category: 0, exclude_purchased: true } }] },
+      experiment: { name: "login-sticky", salt: "s1", variants: [{ name: "a", weight: 1, model: null, params: DEFAULT_VARIANT_PARAMS }, { name: "b", weight: 1, model: null, params: DEFAULT_VARIANT_PARAMS }] },
     });
     try {
       const backend = await backendToken("identify");

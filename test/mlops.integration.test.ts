@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { parseTenantConfig } from "../src/experiments/config";
+import { DEFAULT_VARIANT_PARAMS, parseTenantConfig } from "../src/experiments/config";
 import worker from "../src/index";
 import type { DashboardData } from "../src/mlops/monitor/monitor-do";
 import type { Rollout } from "../src/mlops/rollout/plan";
@@ -10,7 +10,7 @@ import { chainWeights, publishTestModel, setTenantConfig } from "./models";
 import { readEventLog } from "./r2";
 import { backendToken, bearer } from "./tokens";
 
-const PARAMS = { max_per_category: 0, exclude_purchased: true };
+const PARAMS = DEFAULT_VARIANT_PARAMS;
 
 async function admin(path: string, init: { method?: string; body?: unknown; token?: string; key?: string; headers?: Record<string, string> } = {}) {
   const token = init.token ?? (await backendToken("admin"));

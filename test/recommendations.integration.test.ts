@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Variant } from "../src/experiments/config";
+import { DEFAULT_VARIANT_PARAMS, type Variant } from "../src/experiments/config";
 import { assignVariant, bucketVariant } from "../src/experiments/assign";
 import { FEATURES } from "../src/features/registry";
 import { ModelLoadError } from "../src/models/errors";
@@ -200,7 +200,7 @@ describe("business rules", () => {
 
       await setTenantConfig(SHOP_A.id, {
         default_model: modelId,
-        experiment: { name: "div", salt: "s", variants: [{ name: "diverse", weight: 1, model: modelId, params: { max_per_category: 1, exclude_purchased: true } }] },
+        experiment: { name: "div", salt: "s", variants: [{ name: "diverse", weight: 1, model: modelId, params: { ...DEFAULT_VARIANT_PARAMS, max_per_category: 1 } }] },
       });
       const diverse = await reco(null, "?type=similar&item=sku-40&k=3");
       expect(ids(diverse.body)).toEqual(["sku-01", "sku-05", "sku-06"]);
@@ -214,8 +214,8 @@ describe("business rules", () => {
 
 describe("A/B routing", () => {
   const variants: Variant[] = [
-    { name: "control", weight: 30, model: null, params: { max_per_category: 0, exclude_purchased: true } },
-    { name: "treatment", weight: 70, model: null, params: { max_per_category: 0, exclude_purchased: true } },
+    { name: "control", weight: 30, model: null, params: DEFAULT_VARIANT_PARAMS },
+    { name: "treatment", weight: 70, model: null, params: DEFAULT_VARIANT_PARAMS },
   ];
 
   it("buckets 10,000 visitor ids within 2 points of the weights, deterministically", () => {
@@ -236,7 +236,7 @@ describe("A/B routing", () => {
 
   it("honours the header, rejects unknown forced variants, and is sticky per visitor", async () => {
     const model2 = await publishTestModel("chain", "2", weights);
-    const params = { max_per_category: 0, exclude_purchased: true };
+    const params = DEFAULT_VARIANT_PARAMS;
     const config = {
       default_model: modelId,
       experiment: {

@@ -1,4 +1,4 @@
-import type { TenantConfig, Variant } from "./config";
+import { DEFAULT_VARIANT_PARAMS, type TenantConfig, type Variant } from "./config";
 
 /** Buckets per 100 %: weights are resolved to 1/10,000 of traffic. */
 const BUCKETS = 10_000;
@@ -22,7 +22,7 @@ export type AssignResult = { ok: true; assignment: Assignment } | { ok: false; u
 export function assignVariant(config: TenantConfig | null, unitId: string, forced: string | undefined): AssignResult {
   const exp = config?.experiment;
   if (!exp) {
-    const variant: Variant = { name: "default", weight: 1, model: config?.default_model ?? null, params: { max_per_category: 0, exclude_purchased: true } };
+    const variant: Variant = { name: "default", weight: 1, model: config?.default_model ?? null, params: DEFAULT_VARIANT_PARAMS };
     if (forced !== undefined && forced !== "default") return { ok: false, unknownVariant: forced, known: ["default"] };
     return { ok: true, assignment: { experiment: null, variant, via: "default" } };
   }

@@ -9,6 +9,8 @@ export const VariantParamsSchema = v.object({
   max_per_category: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
   /** Leave out items the visitor already bought. */
   exclude_purchased: v.optional(v.boolean(), true),
+  /** How strongly a signed-in customer's long-term category affinity re-ranks the list (0 = not at all). */
+  profile_affinity_weight: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(10)), 0.5),
 });
 
 const VariantSchema = v.object({
@@ -36,6 +38,8 @@ export const TenantConfigSchema = v.object({
 export type TenantConfig = v.InferOutput<typeof TenantConfigSchema>;
 export type Variant = v.InferOutput<typeof VariantSchema>;
 export type VariantParams = v.InferOutput<typeof VariantParamsSchema>;
+/** The parameters of a variant that sets none. */
+export const DEFAULT_VARIANT_PARAMS: VariantParams = v.parse(VariantParamsSchema, {});
 
 /** Parses a tenant config; throws a readable error on a malformed one. */
 export function parseTenantConfig(raw: unknown): TenantConfig {

@@ -5,6 +5,7 @@ import type { FeatureVector } from "../features/engine";
 import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";
 import type { LoadedModel } from "../models/loaded-model";
 import type { RecoRequest } from "./params";
+import { affinityShares, preferAffinity } from "./affinity";
 import { type Scored, applyRules } from "./rules";
 import { scoreCandidates } from "./score";
 
@@ -99,10 +100,13 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
   const exclude = new Set([...request.exclude, ...cartItems, ...purchased, ...(request.type === "similar" ? query : [])]);
   const rules = { exclude, catalog: x.catalog, maxPerCategory: x.params.max_per_category, k: request.k };
   const popular = (x.model?.manifest.popular ?? []).map((item_id, i, all) => ({ item_id, score: all.length - i }));
+  // A signed-in customer's long-term categories (from the profile store) lean the list, backfill included.
+  const shares = request.type === "personalized" ? affinityShares(features?.long_term_affinity) : null;
+  const lean = (list: Scored[]) => preferAffinity(list, shares, x.catalog, x.params.profile_affinity_weight);
   const items = await x.time("rules", async () => {
-    const ranked = applyRules(candidates, rules);
-    const withTrending = applyRules(x.trending, rules, ranked); // backfill, same rules
-    return applyRules(popular, rules, withTrending);
+    const ranked = applyRules(lean(candidates), rules);
+    const withTrending = applyRules(lean(x.trending), rules, ranked); // backfill, same rules
+    return applyRules(lean(popular), rules, withTrending);
   });
   // "Popular now" has no data yet (a new shop, a fresh dev server): training popularity stood in.
   if (request.type === "trending" && x.trending.length === 0) degraded ??= "no_trending_data";

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { TenantConfig } from "../../experiments/config";
+import { DEFAULT_VARIANT_PARAMS, type TenantConfig } from "../../experiments/config";
 import { type GuardRails, GuardRailsSchema } from "./guard-rails";
 
 const ModelId = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}\/[A-Za-z0-9._-]{1,32}$/, "model ids look like name/version"));
@@ -49,7 +49,7 @@ export function stepExperiment(r: Pick<Rollout, "id" | "step">): string {
 export function stepConfig(r: Rollout): TenantConfig {
   const p = r.steps[r.step]!;
   if (p >= 100) return { default_model: r.model };
-  const params = { max_per_category: 0, exclude_purchased: true };
+  const params = DEFAULT_VARIANT_PARAMS;
   return {
     default_model: r.baseline,
     experiment: {

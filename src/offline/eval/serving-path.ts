@@ -1,3 +1,4 @@
+import { DEFAULT_VARIANT_PARAMS } from "../../experiments/config";
 import type { TrackedEvent } from "../../events/types";
 import { type EngineOptions, type FeatureState, applyEvent, initialState, materialise } from "../../features/engine";
 import type { LoadedModel } from "../../models/loaded-model";
@@ -16,7 +17,7 @@ const START = Date.UTC(2020, 0, 1);
  */
 export function servingPathRecommender(model: LoadedModel, opts: EngineOptions = { sessionGapMs: 1800 * 1000 }): Recommender {
   let last: { prefix: string[]; state: FeatureState } = { prefix: [], state: initialState() };
-  const params = { max_per_category: 0, exclude_purchased: true };
+  const params = DEFAULT_VARIANT_PARAMS;
   return {
     name: `serving path (${model.id})`,
     async recommend(prefix, k) {
