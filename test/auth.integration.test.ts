@@ -3,13 +3,15 @@ import { describe, expect, it } from "vitest";
 import { SHOP_B_PUBLIC_JWK, TEST_JWT_SECRETS } from "./keys";
 import { SHOP_A, SHOP_B, type BatchBody, call, getSession, make, newVisitor, postEvents } from "./helpers";
 import { backendToken, bearer, customerToken, mintToken } from "./tokens";
+import { verifyTenantToken } from "../src/auth/jwt";
+import { ApiError } from "../src/http/errors";
 
 const now = () => Math.floor(Date.now() / 1000);
 
 /** GET /v1/profile with a token: the call that verifies tokens and checks scopes. */
 async function profileWith(token: string, key = SHOP_A.key, customer = "cust-auth") {
   const res = await call(`/v1/profile?customer_id=${customer}`, { headers: { "x-edgewise-key": key, ...bearer(token) } });
-  return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+  return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } };
 }
 
 function resign(token: string, payload: Record<string, unknown>): string {
@@ -21,39 +23,52 @@ describe("JWT verification (jose, algorithms pinned, exp/aud/iss required)", () 
   const hsSecret = new TextEncoder().encode(TEST_JWT_SECRETS["shop-a"]);
   const valid = { scope: "recommendations:read", sub: "shop-backend", iss: "https://shop-a.example", aud: "edgewise" };
 
-  const cases: Array<[string, () => Promise<string>, string?]> = [
+  // [name, token, publishable key (default shop A), jose's code the 401 must name (the check that refused it)]
+  const cases: Array<[string, () => Promise<string>, string?, string?]> = [
     ["alg none", async () => `${base64url.encode(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url.encode(JSON.stringify({ ...valid, exp: now() + 300 }))}.`],
-    ["wrong algorithm (HS512 for an HS256 tenant)", () => new SignJWT({ ...valid }).setProtectedHeader({ alg: "HS512" }).setExpirationTime(now() + 300).sign(new TextEncoder().encode(TEST_JWT_SECRETS["shop-a"].repeat(2)))],
-    ["an ES256 token at an HS256 tenant", () => mintToken("shop-b", { scope: "recommendations:read" }, { issuer: "https://shop-a.example" })],
+    // Signed with the tenant's real secret: only the algorithm pin refuses it.
+    ["wrong algorithm (HS512 for an HS256 tenant)", () => new SignJWT({ ...valid }).setProtectedHeader({ alg: "HS512" }).setExpirationTime(now() + 300).sign(hsSecret), undefined, "ERR_JOSE_ALG_NOT_ALLOWED"],
+    ["an ES256 token at an HS256 tenant", () => mintToken("shop-b", { scope: "recommendations:read" }, { issuer: "https://shop-a.example" }), undefined, "ERR_JOSE_ALG_NOT_ALLOWED"],
     [
       "HS/RS confusion: HS256 signed with shop B's public key",
       () => new SignJWT({ ...valid, iss: "https://shop-b.example" }).setProtectedHeader({ alg: "HS256", kid: SHOP_B_PUBLIC_JWK.kid }).setExpirationTime(now() + 300).sign(new TextEncoder().encode(JSON.stringify(SHOP_B_PUBLIC_JWK))),
       SHOP_B.key,
+      "ERR_JOSE_ALG_NOT_ALLOWED",
     ],
-    ["expired (beyond the 60 s tolerance)", () => mintToken("shop-a", { scope: "recommendations:read" }, { expiresIn: -120 })],
-    ["not yet valid (nbf beyond tolerance)", () => mintToken("shop-a", { scope: "recommendations:read" }, { notBefore: 600 })],
-    ["missing exp", () => mintToken("shop-a", { scope: "recommendations:read" }, { expiresIn: null })],
+    ["expired (beyond the 60 s tolerance)", () => mintToken("shop-a", { scope: "recommendations:read" }, { expiresIn: -120 }), undefined, "ERR_JWT_EXPIRED"],
+    ["not yet valid (nbf beyond tolerance)", () => mintToken("shop-a", { scope: "recommendations:read" }, { notBefore: 600 }), undefined, "ERR_JWT_CLAIM_VALIDATION_FAILED"],
+    ["missing exp", () => mintToken("shop-a", { scope: "recommendations:read" }, { expiresIn: null }), undefined, "ERR_JWT_CLAIM_VALIDATION_FAILED"],
     ["missing sub", () => mintToken("shop-a", { scope: "recommendations:read" }, { subject: null })],
     ["wrong audience", () => mintToken("shop-a", { scope: "recommendations:read" }, { audience: "someone-else" })],
     ["missing audience", () => mintToken("shop-a", { scope: "recommendations:read" }, { audience: null })],
-    ["wrong issuer", () => mintToken("shop-a", { scope: "recommendations:read" }, { issuer: "https://evil.example" })],
-    ["bad signature", async () => (await mintToken("shop-a", { scope: "recommendations:read" })).replace(/.{4}$/, "AAAA")],
-    ["tampered payload (scope escalated)", async () => resign(await mintToken("shop-a", { scope: "events:write" }), { ...valid, scope: "recommendations:read admin", exp: now() + 300 })],
+    ["wrong issuer", () => mintToken("shop-a", { scope: "recommendations:read" }, { issuer: "https://evil.example" }), undefined, "ERR_JWT_CLAIM_VALIDATION_FAILED"],
+    ["missing issuer", () => mintToken("shop-a", { scope: "recommendations:read" }, { issuer: null }), undefined, "ERR_JWT_CLAIM_VALIDATION_FAILED"],
+    ["bad signature", async () => (await mintToken("shop-a", { scope: "recommendations:read" })).replace(/.{4}$/, "AAAA"), undefined, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+    ["tampered payload (scope escalated)", async () => resign(await mintToken("shop-a", { scope: "events:write" }), { ...valid, scope: "recommendations:read admin", exp: now() + 300 }), undefined, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
     ["garbage", async () => "not.a.jwt"],
     ["three empty segments", async () => ".."],
     ["oversize (10 KB claims)", () => mintToken("shop-a", { scope: "recommendations:read", pad: "x".repeat(10_000) })],
-    ["unknown kid", () => mintToken("shop-b", { scope: "recommendations:read" }, { kid: "rotated-away" }), SHOP_B.key],
+    ["unknown kid", () => mintToken("shop-b", { scope: "recommendations:read" }, { kid: "rotated-away" }), SHOP_B.key, "ERR_JWKS_NO_MATCHING_KEY"],
     ["shop A's valid token at shop B", () => backendToken("recommendations:read"), SHOP_B.key],
     ["HS256 signed with the wrong secret", () => new SignJWT({ ...valid }).setProtectedHeader({ alg: "HS256" }).setExpirationTime(now() + 300).sign(new TextEncoder().encode("x".repeat(40)))],
   ];
 
-  for (const [name, make, key] of cases) {
+  for (const [name, make, key, joseCode] of cases) {
     it(`401 invalid_token: ${name}`, async () => {
       const { status, body } = await profileWith(await make(), key);
       expect(status).toBe(401);
       expect(body.error?.code).toBe("invalid_token");
+      if (joseCode) expect(body.error?.message).toContain(joseCode);
     });
   }
+
+  it("maps a plain TypeError from key handling to 401, never a 500", async () => {
+    // jose throws TypeError (not JOSEError) for key/algorithm mismatches; here the key material itself is missing.
+    const tenant = { id: "shop-a", origins: [], consent: "opt-out" as const, auth: { issuer: "https://shop-a.example", audience: "edgewise", algorithms: ["HS256"] } };
+    const err = await verifyTenantToken(await backendToken("recommendations:read"), tenant as unknown as Parameters<typeof verifyTenantToken>[1], undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 401, code: "invalid_token" });
+  });
 
   it("accepts a valid token within the clock tolerance, for both HS256 and ES256 tenants", async () => {
     // 30 s past exp is inside the 60 s tolerance: valid token, unknown customer → 404, not 401.

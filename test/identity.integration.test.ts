@@ -138,13 +138,15 @@ describe.skipIf(!upstash)("on the Upstash profile store (local REST server → r
       const down = await recoUpstash(laptop, customerJwt);
       expect(down.status).toBe(200);
       expect(down.body).toMatchObject({ profile_used: false, degraded: "profile_unavailable" });
-      expect(down.ms).toBeLessThan(1000);
+      expect(down.ms).toBeLessThan(500);
 
       await faults("slow", 3000);
       const slow = await recoUpstash(laptop, customerJwt);
       expect(slow.status).toBe(200);
       expect(slow.body).toMatchObject({ profile_used: false, degraded: "profile_unavailable" });
-      expect(slow.ms).toBeLessThan(1000); // the 150 ms budget, not the 3 s of Redis
+      // One 150 ms budget (a store that ran out of it is not asked again), not the 3 s of Redis.
+      expect(slow.ms).toBeGreaterThanOrEqual(150);
+      expect(slow.ms).toBeLessThan(500);
 
       // Identify while Redis is down: 503 with Retry-After, and the retry links once Redis is back.
       await faults("down");

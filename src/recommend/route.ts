@@ -72,10 +72,11 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   const declared = features === "failed" ? null : ((features?.consent as ConsentValue | null | undefined) ?? null);
   const consentCtx = { mode: tenant.consent, gpc: gpcHeader(c.req.header("sec-gpc")) };
   // A signed-in customer on a device that declared nothing: the person's own consent applies.
-  const personConsent = declared === null && c.var.principal?.customerId ? await time("consent", () => customerConsent(c)) : null;
-  const purposes = effectivePurposes(declared ?? personConsent, consentCtx);
+  const person = declared === null && c.var.principal?.customerId ? await time("consent", () => customerConsent(c)) : { consent: null, failed: false };
+  const purposes = effectivePurposes(declared ?? person.consent, consentCtx);
   const sessionFeatures = features === "failed" || !purposes.personalization ? null : features;
-  const profile = purposes.personalization ? await time("profile", () => loadProfile(c, sessionFeatures, now)) : { view: null, failed: false };
+  // A store that just failed (or ran out of budget) is not asked again: one budget per request, not two.
+  const profile = !purposes.personalization ? { view: null, failed: false } : person.failed ? { view: null, failed: true } : await time("profile", () => loadProfile(c, sessionFeatures, now));
   const result = await recommend({
     request,
     features: profile.view ? withProfile(sessionFeatures, profile.view) : sessionFeatures,
@@ -127,16 +128,19 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   });
 }
 
-/** The consent a customer declared on any identified device, or `null` (unknown, or the store failed: then the tenant's default stands). */
-async function customerConsent(c: Context<AppEnv>): Promise<PersonConsent | null> {
+/**
+ * The consent a customer declared on any identified device: `null` when unknown
+ * or when the store failed (then the tenant's default stands, and `failed` says so).
+ */
+async function customerConsent(c: Context<AppEnv>): Promise<{ consent: PersonConsent | null; failed: boolean }> {
   const { principal, tenant, config, log } = c.var;
   const store = profileStore(c.env, config);
   try {
     const person = await personOf(store, tenant.id, { customer_hash: await customerHash(config.piiSecret, tenant.id, principal!.customerId!), email_hash: null });
-    return person ? await store.consent(tenant.id, person) : null;
+    return { consent: person ? await store.consent(tenant.id, person) : null, failed: false };
   } catch (err) {
-    log.warn("person_consent_unavailable", { error: err instanceof Error ? err.message : String(err) });
-    return null;
+    log.warn("person_consent_unavailable", { backend: store.backend, error: err instanceof Error ? err.message : String(err) });
+    return { consent: null, failed: true };
   }
 }
 
