@@ -49,11 +49,12 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
       make.productView(EMAIL), // refused: an item id cannot be an email
       { ...make.addToCart("sku-01"), properties: { item_id: "sku-01", category: EMAIL } }, // refused
       make.purchase(["sku-01"]),
+      { ...make.productView("sku-02"), id: EMAIL }, // refused: event ids are stored in the clear
     ];
     const res = await send("/v1/events", { method: "POST", headers: { ...v, ...backend }, body: JSON.stringify({ events }) });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { results: Array<{ status: string; code?: string }> };
-    expect(body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "accepted", "accepted", "accepted", "invalid_event", "invalid_event", "accepted"]);
+    expect(body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "accepted", "accepted", "accepted", "invalid_event", "invalid_event", "accepted", "invalid_event"]);
     // Recommendations with the canary in every parameter, profile lookups by the email-shaped customer id.
     expect((await send(`/v1/recommendations?type=similar&item=${encodeURIComponent(EMAIL)}`, { headers: v })).status).toBe(400);
     expect((await send(`/v1/recommendations?exclude=${encodeURIComponent(EMAIL)}`, { headers: v })).status).toBe(400);
@@ -62,6 +63,11 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
     await send(`/v1/profile?customer_id=${encodeURIComponent(EMAIL)}`, { headers: backend });
     await send("/v1/profile", { headers: v });
     await send(`/v1/nope/${encodeURIComponent(EMAIL)}`);
+    await send(`/v1/features?email=${encodeURIComponent(EMAIL)}`);
+    // Erasure by email without the scope, and the admin API with the canary in path and query.
+    expect((await send(`/v1/subjects/email:${encodeURIComponent(EMAIL)}`, { method: "DELETE", headers: backend })).status).toBe(403);
+    expect((await send(`/admin/api/experiments?email=${encodeURIComponent(EMAIL)}`, { headers: bearer(await backendToken("admin")) })).status).toBe(200);
+    await send(`/admin/api/rollouts/${encodeURIComponent(EMAIL)}/rollback`, { method: "POST", headers: { ...bearer(await backendToken("admin")), "content-type": "application/json" }, body: JSON.stringify({ reason: EMAIL }) });
     await send("/v1/events", { method: "POST", headers: v, body: `{"events":[{"id":"x","type":"search","timestamp":"${EMAIL}"` });
     // Let the queue deliver everything to the log.
     await vi.waitUntil(async () => (await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(visitor)).length >= 5, { timeout: 10_000 });
@@ -90,6 +96,19 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
       for (const k of keys) all += JSON.stringify((await redis(["TYPE", k])) === "hash" ? await redis(["HGETALL", k]) : await redis(["GET", k]));
       expect(leaks(all)).toEqual([]);
     }
+  });
+
+  it("not in the shop's monitoring and trending Durable Objects", async () => {
+    const dump = async (ns: DurableObjectNamespace) =>
+      runInDurableObject(ns.getByName(SHOP_A.id), async (_i, state) => {
+        const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((r) => r.name);
+        return tables.filter((t) => !t.startsWith("_cf") && !t.startsWith("sqlite")).map((t) => JSON.stringify(state.storage.sql.exec(`SELECT * FROM ${t}`).toArray())).join("\n");
+      });
+    // The consumer feeds the monitor after the log: wait until it has counted this visitor's traffic.
+    let monitor = "";
+    await vi.waitUntil(async () => (monitor = await dump(env.MONITOR as unknown as DurableObjectNamespace)).includes('"type":"search"'), { timeout: 10_000 });
+    expect(leaks(monitor)).toEqual([]);
+    expect(leaks(await dump(env.TRENDING as unknown as DurableObjectNamespace))).toEqual([]);
   });
 
   it("not in queue messages as logged in R2 (events, impressions, dead letters)", async () => {

@@ -39,7 +39,8 @@ const timestamp = v.union(
 );
 
 const base = {
-  id: v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,64}$/, "id must be 1-64 visible ASCII characters")),
+  // Event ids are stored in the clear (dedup index, queue, log): never an email.
+  id: v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,64}$/, "id must be 1-64 visible ASCII characters"), v.check((s) => !looksLikeEmail(s), "id cannot contain an email address")),
   timestamp,
 };
 

@@ -8,8 +8,9 @@ export const LOG_RETENTION = [
   { prefix: "events/", days: 400, what: "event log (training, replay)" },
   { prefix: "impressions/", days: 400, what: "impression log (experiments, drift)" },
   { prefix: "dead-letter/", days: 30, what: "dead letters (operator inspection)" },
-  // Markers must outlive every queue message they drop (retention ≤ 14 days, plus retries).
-  { prefix: "erasures/", subprefix: "/visitors/", days: 15, what: "erasure markers (drop late messages)" },
+  // Markers must outlive every queue message they drop (retention ≤ 14 days, plus retries)
+  // and every copy of the log they filter offline: a log line lives 400 days, so does its marker.
+  { prefix: "erasures/", subprefix: "/visitors/", days: 400, what: "erasure markers (drop late messages; training skips the subject)" },
   { prefix: "erasures/", subprefix: "/receipts/", days: 400, what: "erasure receipts (no identifiers; proof of erasure)" },
 ] as const;
 
