@@ -134,6 +134,31 @@ describe("drift monitoring (queue consumer → MonitorDO)", () => {
     expect(m.status).toBe("act");
   });
 
+  it("prediction drift: the top score is compared with the model's first day of serving", async () => {
+    const HOUR = 3600_000;
+    const now = Date.now();
+    const withTop = (m: ImpressionMessage, top: number): ImpressionMessage => ({ ...m, items: m.items.map((x, i) => ({ ...x, score: top - i * 0.1 })) });
+    // Day one (30 h ago, outside the 24 h window): top scores around 2.5 — the reference. Then the last hour.
+    const served = (tenant: string, model: string, top: number) => [
+      ...Array.from({ length: 100 }, (_, i) => withTop(impression(tenant, model, viewed(2, i), viewed(3, i), now - 30 * HOUR + i * 60_000), 2.5)),
+      ...Array.from({ length: 100 }, (_, i) => withTop(impression(tenant, model, viewed(2, i), viewed(3, i), now - i * 1000), top)),
+    ];
+    const steadyModel = await publishFixtureModel("pred-steady");
+    await consume(served("pred-steady", steadyModel, 2.5));
+    const steady = (await driftOf("pred-steady", steadyModel)).prediction;
+    expect(steady.observations).toBe(100); // the window's impressions only
+    expect(steady.psi).toBeCloseTo(0, 12);
+    expect(steady.status).toBe("fine");
+
+    const shiftedModel = await publishFixtureModel("pred-shift");
+    await consume(served("pred-shift", shiftedModel, -3)); // every top score moves from [2, 5) to [-5, -2)
+    const shifted = await driftOf("pred-shift", shiftedModel);
+    const e = 1e-4;
+    expect(shifted.prediction.psi).toBeCloseTo(2 * (1 - e) * Math.log(1 / e), 8);
+    expect(shifted.prediction.status).toBe("act");
+    expect(shifted.status).toBe("act");
+  });
+
   it("a redelivered batch changes no aggregate", async () => {
     const model = await publishFixtureModel("redelivered");
     const now = Date.now();

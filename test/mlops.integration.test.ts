@@ -268,11 +268,39 @@ describe("canary rollout", () => {
     expect(history[0]!.detail).toMatchObject({ by: "shop-backend", experiment: "exp-w", from: { control: 50, treatment: 50 }, to: { control: 80, treatment: 20 } });
   });
 
+  it("an admin rolls a canary back by hand, with a reason; the listings show models, experiments and rollouts", async () => {
+    await publishTestModel("manual", "1", chainWeights(10));
+    const next = await publishTestModel("manual", "2", chainWeights(12));
+    await setTenantConfig(SHOP_A.id, { default_model: "manual/1" });
+    const r = (await (await admin("/rollouts", { method: "POST", body: { model: next, steps: [20, 100] } })).json()) as Rollout;
+
+    const experiments = (await (await admin("/experiments")).json()) as { current: { name: string; variants: Array<{ name: string; weight: number }> } | null };
+    expect(experiments.current).toMatchObject({ name: `${r.id}-s1`, variants: [{ name: "stable", weight: 80 }, { name: "canary", weight: 20 }] });
+    const models = (await (await admin("/models")).json()) as { models: Array<{ model: string; roles: string[] }> };
+    expect(models.models.find((m) => m.model === next)?.roles).toEqual(expect.arrayContaining([`canary of ${r.id}`, `${r.id}-s1: canary (20)`]));
+    expect(models.models.find((m) => m.model === "manual/1")?.roles).toEqual(expect.arrayContaining(["default", `${r.id}-s1: stable (80)`]));
+
+    // An invalid body changes nothing; a valid one rolls back at once.
+    expect((await admin(`/rollouts/${r.id}/rollback`, { method: "POST", body: { reason: 42 } })).status).toBe(400);
+    expect((await storedConfig())?.experiment?.name).toBe(`${r.id}-s1`);
+    const back = await admin(`/rollouts/${r.id}/rollback`, { method: "POST", body: { reason: "merchandiser saw odd lists" } });
+    expect(back.status).toBe(200);
+    expect(await back.json()).toMatchObject({ id: r.id, status: "rolled_back", reason: "merchandiser saw odd lists" });
+    expect(await storedConfig()).toEqual({ default_model: "manual/1" });
+    expect((await admin(`/rollouts/${r.id}/promote`, { method: "POST", body: {} })).status).toBe(409);
+
+    const { rollouts } = (await (await admin("/rollouts")).json()) as { rollouts: Rollout[] };
+    expect(rollouts.find((x) => x.id === r.id)).toMatchObject({ status: "rolled_back", reason: "merchandiser saw odd lists" });
+    const { history } = await dashboard();
+    expect(history[0]).toMatchObject({ kind: "rollout_rolled_back", rollout: r.id, detail: { by: "shop-backend", percent: 20, reason: "merchandiser saw odd lists" } });
+    expect((await (await admin("/experiments")).json()) as { current: unknown }).toMatchObject({ current: null });
+  });
+
   it("rolls a failing canary back automatically and records why", async () => {
     await seedTrending();
     const broken = await publishTestModel("broken", "1", chainWeights(10), (files) => {
-      const onnx = files["model.onnx"]!; // the worker refuses it (checksum mismatch): every canary list is degraded
-      onnx[20] = onnx[20]! ^ 0xff; // the worker refuses it: checksum mismatch → every list degraded
+      const onnx = files["model.onnx"]!;
+      onnx[20] = onnx[20]! ^ 0xff; // the worker refuses it: checksum mismatch → every canary list is degraded
     });
     await setTenantConfig(SHOP_A.id, { default_model: null });
     const started = await admin("/rollouts", { method: "POST", body: { model: broken, steps: [50, 100], guard_rails: { min_impressions: 5 } } });
