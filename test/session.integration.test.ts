@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../src/session/stub";
 import { type BatchBody, SHOP_A, SHOP_B, call, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
+import { waitForVisitorLines } from "./r2";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -149,5 +150,49 @@ describe("expiry", () => {
     // The same visitor can start over.
     await postEvents([make.productView("b")], { visitor: v });
     expect((await getSession(v)).features.last_viewed_items).toEqual(["b"]);
+  });
+});
+
+describe("served lists handed over with features()", () => {
+  const served = (n: number, at: number) => ({ impression_id: `imp-${n}`, served_at: at, experiment: null, variant: "default", model: "m/1", items: [`sku-${n}`] });
+  const stored = (stub: ReturnType<typeof sessionStub>) =>
+    runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ impression_id: string }>("SELECT impression_id FROM impressions ORDER BY impression_id").toArray().map((r) => r.impression_id));
+
+  it("are written in a batch by an alarm within a second, and the expiry alarm comes back", async () => {
+    const v = await newVisitor();
+    await postEvents([make.productView("a")], { visitor: v });
+    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(v));
+    const now = Date.now();
+    await stub.features(now, [served(1, now)]);
+    await stub.features(now, [served(2, now)]);
+    expect(await stored(stub)).toEqual([]); // in memory: no write per served list
+    const alarmAt = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(alarmAt).toBeLessThanOrEqual(now + 1000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stored(stub)).toEqual(["imp-1", "imp-2"]);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeGreaterThan(now + 29 * 86_400_000);
+  });
+
+  it("are there for the next event batch's attribution even before the alarm", async () => {
+    const v = await newVisitor();
+    await postEvents([make.productView("a")], { visitor: v });
+    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(v));
+    const now = Date.now();
+    await stub.features(now, [served(7, now)]);
+    const click = { ...make.productView("sku-7"), type: "recommendation_click", properties: { item_id: "sku-7", impression_id: "imp-7" } };
+    const res = (await (await postEvents([click], { visitor: v })).json()) as BatchBody;
+    expect(res.accepted).toBe(1);
+    expect(await stored(stub)).toEqual(["imp-7"]);
+    const lines = await waitForVisitorLines(visitorIdOf(v), 2);
+    expect(lines.find((l) => l.line.event.id === click.id)?.line.attribution).toEqual([{ item_id: "sku-7", impression_id: "imp-7", experiment: null, variant: "default", model: "m/1", position: 1 }]);
+  });
+
+  it("25 of them are written at once, without waiting for the alarm", async () => {
+    const v = await newVisitor();
+    await postEvents([make.productView("a")], { visitor: v });
+    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(v));
+    const now = Date.now();
+    for (let i = 10; i < 35; i++) await stub.features(now, [served(i, now + i)]);
+    expect(await stored(stub)).toHaveLength(25);
   });
 });
