@@ -24,6 +24,9 @@ export const PREDICTION_REFERENCE_MS = 24 * HOUR_MS;
 /**
  * Applies one batch to the aggregates. Run inside a storage transaction: every
  * record is first claimed in `seen`, so a redelivered record changes nothing.
+ * Impressions only add to counters, so their increments are summed per row in
+ * memory and each aggregate row is written once per batch (a batch of 100 lists
+ * of one model and hour writes a few dozen rows, not ~1,000).
  */
 export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: ReadonlyMap<string, ModelRef>): IngestReport {
   const report: IngestReport = { impressions: 0, outcomes: 0, duplicates: 0 };
@@ -31,14 +34,17 @@ export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: Readonl
   for (const r of batch.received) {
     sql.exec("INSERT INTO received (hour, type, count) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count", r.hour, r.type, r.count);
   }
+  const fresh: ImpressionRecord[] = [];
   for (const imp of batch.impressions) {
-    if (!claim(`i:${imp.id}`, imp.at)) {
-      report.duplicates++;
-      continue;
-    }
-    report.impressions++;
-    applyImpression(sql, imp, imp.model ? models.get(imp.model) : undefined);
+    if (claim(`i:${imp.id}`, imp.at)) fresh.push(imp);
+    else report.duplicates++;
   }
+  report.impressions = fresh.length;
+  const tally = new Tally();
+  const firstSeen = firstServed(sql, fresh);
+  const units = new Set<string>();
+  for (const imp of fresh) applyImpression(sql, tally, imp, imp.model ? models.get(imp.model) : undefined, firstSeen, units);
+  tally.write(sql);
   for (const out of batch.outcomes) {
     if (!claim(`o:${out.id}`, out.at)) {
       report.duplicates++;
@@ -50,59 +56,75 @@ export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: Readonl
   return report;
 }
 
-function applyImpression(sql: SqlStorage, imp: ImpressionRecord, ref: ModelRef | undefined): void {
-  const hour = hourOf(imp.at);
-  const error = imp.degraded !== null && ERROR_REASONS.has(imp.degraded) ? 1 : 0;
-  sql.exec(
-    "INSERT INTO serving (hour, model, impressions, errors) VALUES (?, ?, 1, ?) ON CONFLICT DO UPDATE SET impressions = impressions + 1, errors = errors + excluded.errors",
-    hour,
-    imp.model ?? "",
-    error,
-  );
-  if (imp.latency_ms !== null) {
-    sql.exec("INSERT INTO serving_latency (hour, bucket, count) VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1", hour, latencyBucket(imp.latency_ms));
+type Op = "sum" | "min" | "max";
+const SQL_OP: Record<Op, (c: string) => string> = {
+  sum: (c) => `${c} = ${c} + excluded.${c}`,
+  min: (c) => `${c} = min(${c}, excluded.${c})`,
+  max: (c) => `${c} = max(${c}, excluded.${c})`,
+};
+const COMBINE: Record<Op, (a: number, b: number) => number> = { sum: (a, b) => a + b, min: Math.min, max: Math.max };
+
+/** Counter upserts of one batch, combined per row before they are written. */
+class Tally {
+  private readonly rows = new Map<string, { table: string; keys: Record<string, SqlStorageValue>; values: Record<string, [Op, number]> }>();
+
+  add(table: string, keys: Record<string, SqlStorageValue>, values: Record<string, [Op, number]>): void {
+    const id = `${table}\u0000${Object.values(keys).join("\u0000")}`;
+    const row = this.rows.get(id);
+    if (!row) {
+      this.rows.set(id, { table, keys, values: structuredClone(values) });
+      return;
+    }
+    for (const [col, [op, v]] of Object.entries(values)) row.values[col] = [op, COMBINE[op](row.values[col]![1], v)];
   }
 
-  if (imp.experiment !== null) {
-    const newVisitor = sql.exec("INSERT OR IGNORE INTO exp_units (experiment, visitor, variant) VALUES (?, ?, ?)", imp.experiment, imp.visitor, imp.variant).rowsWritten > 0;
-    sql.exec(
-      `INSERT INTO exp_counts (experiment, variant, visitors, impressions, errors, first_at, last_at) VALUES (?, ?, ?, 1, ?, ?, ?)
-       ON CONFLICT DO UPDATE SET visitors = visitors + excluded.visitors, impressions = impressions + 1, errors = errors + excluded.errors,
-         first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`,
-      imp.experiment,
-      imp.variant,
-      newVisitor ? 1 : 0,
-      error,
-      imp.at,
-      imp.at,
-    );
-    if (imp.latency_ms !== null) {
+  write(sql: SqlStorage): void {
+    for (const { table, keys, values } of this.rows.values()) {
+      const cols = [...Object.keys(keys), ...Object.keys(values)];
+      const update = Object.entries(values).map(([c, [op]]) => SQL_OP[op](c));
       sql.exec(
-        "INSERT INTO exp_latency (experiment, variant, bucket, count) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
-        imp.experiment,
-        imp.variant,
-        latencyBucket(imp.latency_ms),
+        `INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")}) ON CONFLICT DO UPDATE SET ${update.join(", ")}`,
+        ...Object.values(keys),
+        ...Object.values(values).map(([, v]) => v),
       );
     }
   }
+}
+
+/** When each model of the batch was first served: the stored time, or this batch's earliest list. */
+function firstServed(sql: SqlStorage, impressions: ImpressionRecord[]): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const imp of impressions) if (imp.model) first.set(imp.model, Math.min(first.get(imp.model) ?? Infinity, imp.at));
+  for (const [model, at] of first) {
+    const stored = sql.exec<{ first_at: number }>("SELECT first_at FROM models_seen WHERE model = ?", model).toArray()[0]?.first_at;
+    if (stored !== undefined && stored < at) first.set(model, stored);
+  }
+  return first;
+}
+
+function applyImpression(sql: SqlStorage, tally: Tally, imp: ImpressionRecord, ref: ModelRef | undefined, firstSeen: ReadonlyMap<string, number>, units: Set<string>): void {
+  const hour = hourOf(imp.at);
+  const error = imp.degraded !== null && ERROR_REASONS.has(imp.degraded) ? 1 : 0;
+  tally.add("serving", { hour, model: imp.model ?? "" }, { impressions: ["sum", 1], errors: ["sum", error] });
+  if (imp.latency_ms !== null) tally.add("serving_latency", { hour, bucket: latencyBucket(imp.latency_ms) }, { count: ["sum", 1] });
+
+  if (imp.experiment !== null) {
+    // A visitor counts once per experiment: the first list ever served to them (units dedups within the batch).
+    const unit = `${imp.experiment}\u0000${imp.visitor}`;
+    const newVisitor = !units.has(unit) && sql.exec("INSERT OR IGNORE INTO exp_units (experiment, visitor, variant) VALUES (?, ?, ?)", imp.experiment, imp.visitor, imp.variant).rowsWritten > 0;
+    units.add(unit);
+    tally.add(
+      "exp_counts",
+      { experiment: imp.experiment, variant: imp.variant },
+      { visitors: ["sum", newVisitor ? 1 : 0], impressions: ["sum", 1], errors: ["sum", error], first_at: ["min", imp.at], last_at: ["max", imp.at] },
+    );
+    if (imp.latency_ms !== null) tally.add("exp_latency", { experiment: imp.experiment, variant: imp.variant, bucket: latencyBucket(imp.latency_ms) }, { count: ["sum", 1] });
+  }
 
   if (!imp.model) return;
-  const seen = sql.exec<{ first_at: number }>(
-    `INSERT INTO models_seen (model, first_at, last_at, impressions) VALUES (?, ?, ?, 1)
-     ON CONFLICT DO UPDATE SET first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at), impressions = impressions + 1
-     RETURNING first_at`,
-    imp.model,
-    imp.at,
-    imp.at,
-  ).one();
-  const addBin = (feature: string, bin: number) =>
-    sql.exec(
-      "INSERT INTO drift_bins (model, feature, hour, bin, count) VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
-      imp.model,
-      feature,
-      hour,
-      bin,
-    );
+  const model = imp.model;
+  tally.add("models_seen", { model }, { first_at: ["min", imp.at], last_at: ["max", imp.at], impressions: ["sum", 1] });
+  const addBin = (feature: string, bin: number) => tally.add("drift_bins", { model, feature, hour, bin }, { count: ["sum", 1] });
   if (ref?.baselines && MODEL_INPUT_TYPES.has(imp.type)) {
     for (const [feature, hist] of Object.entries(ref.baselines)) {
       if (!(feature in MONITORED_INPUTS)) continue;
@@ -113,19 +135,11 @@ function applyImpression(sql: SqlStorage, imp: ImpressionRecord, ref: ModelRef |
   if (imp.top_score !== null) {
     const bin = scoreBin(imp.top_score);
     addBin("prediction.top_score", bin);
-    if (imp.at < seen.first_at + PREDICTION_REFERENCE_MS) {
-      sql.exec("INSERT INTO pred_reference (model, bin, count) VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1", imp.model, bin);
-    }
+    if (imp.at < firstSeen.get(model)! + PREDICTION_REFERENCE_MS) tally.add("pred_reference", { model, bin }, { count: ["sum", 1] });
   }
   if (ref?.vocab && imp.items.length > 0) {
     const unknown = imp.items.filter((i) => !ref.vocab!.has(i)).length;
-    sql.exec(
-      "INSERT INTO drift_catalog (model, hour, shown, unknown) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET shown = shown + excluded.shown, unknown = unknown + excluded.unknown",
-      imp.model,
-      hour,
-      imp.items.length,
-      unknown,
-    );
+    tally.add("drift_catalog", { model, hour }, { shown: ["sum", imp.items.length], unknown: ["sum", unknown] });
   }
 }
 
