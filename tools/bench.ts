@@ -312,7 +312,7 @@ ${row(r.load.recommendations, `≥ ${TARGETS.recommendations.throughput}× req/s
 ${row(r.load.events, `≥ ${TARGETS.events.throughput}× req/s`, r.targets.events)}
 
 Delivery (the event log read back after each phase, dedup by visitor and event id): after the recommendation load ${r.delivery.after_recommendations.impressions_logged} impressions logged (${r.delivery.after_recommendations.waited_s} s to drain);
-after the event load ${r.delivery.after_events.logged_events} of ${r.delivery.after_events.expected_events} events the API took are in the log (${r.delivery.after_events.expected_events - r.delivery.after_events.logged_events} missing; accepted ${r.delivery.events_tally.accepted}, applied and held after a 503 ${r.delivery.events_tally.held}), ${r.delivery.after_events.duplicate_lines} duplicate lines, ${r.delivery.after_events.waited_s} s to drain.
+after the event load ${r.delivery.after_events.logged_events} of ${r.delivery.after_events.expected_events} events the API took are in the log (${Math.max(0, r.delivery.after_events.expected_events - r.delivery.after_events.logged_events)} missing, ${Math.max(0, r.delivery.after_events.logged_events - r.delivery.after_events.expected_events)} more than counted — a 503 is counted as 20 held events, a conservative estimate; accepted ${r.delivery.events_tally.accepted}, applied and held after a 503 ${r.delivery.events_tally.held}), ${r.delivery.after_events.duplicate_lines} duplicate lines, ${r.delivery.after_events.waited_s} s to drain.
 
 ### Diagnostic: the same routes with EVENTS bound to a queue without a consumer
 
