@@ -29,12 +29,14 @@ const logText = async () => {
 const erase = (subject: string, headers: Record<string, string>, key = SHOP_A.key) =>
   call(`/v1/subjects/${encodeURIComponent(subject)}`, { method: "DELETE", headers: { "x-edgewise-key": key, ...headers } });
 
+/** Rows in a visitor's SessionDO, plus 1 for an alarm further away than the erasure guard (an erased object keeps only a 15-minute guard). */
 async function sessionRows(visitor: string): Promise<number> {
   return runInDurableObject(sessionStub(env, SHOP_A.id, visitorIdOf(visitor)), async (_i, state) => {
     const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray();
     let n = 0;
     for (const { name } of tables) n += state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${name}`).one().n;
-    return n + ((await state.storage.getAlarm()) === null ? 0 : 1);
+    const alarm = await state.storage.getAlarm();
+    return n + (alarm === null || alarm <= Date.now() + 15 * 60_000 ? 0 : 1);
   });
 }
 
@@ -123,6 +125,36 @@ describe("DELETE /v1/subjects/{id}", () => {
     await env.EVENTS.send(marker, { contentType: "json" });
     await vi.waitUntil(async () => (await logText()).includes("marker-1"), { timeout: 10_000 });
     expect(await logText()).not.toContain("late-1");
+  });
+
+  it("a request received before the erasure but applied after it cannot bring the visitor back", async () => {
+    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(phone));
+    const erasedAt = await runInDurableObject(stub, (_i, state) => state.storage.get<number>("erased_at"));
+    expect(erasedAt).toBeGreaterThan(0);
+    // The worker received it a moment before the erasure; the SessionDO sees it only now.
+    const inFlight = await stub.ingest({ tenant: SHOP_A.id, visitorId: visitorIdOf(phone) }, [make.productView("sku-11") as never, make.identify("cust-erase") as never], erasedAt! - 1);
+    expect(inFlight).toMatchObject({ ok: true, outcomes: ["erased", "erased"], identified: null });
+    expect(await sessionRows(phone)).toBe(0);
+    // The guard stays only briefly: its alarm clears the object.
+    const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBe(erasedAt! + 15 * 60_000);
+    // Received after the erasure: a new visit is new data.
+    const res = await postEvents([make.productView("sku-12")], { visitor: phone });
+    expect(((await res.json()) as { accepted: number }).accepted).toBe(1);
+  });
+
+  it("the erasure guard expires: the alarm leaves an erased, unused object empty", async () => {
+    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(laptop));
+    const erasedAt = await runInDurableObject(stub, (_i, state) => state.storage.get<number>("erased_at"));
+    expect(erasedAt).toBeGreaterThan(0);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(erasedAt! + 15 * 60_000 + 1);
+      await runInDurableObject(stub, (instance) => instance.alarm());
+      expect(await runInDurableObject(stub, async (_i, state) => [await state.storage.get("erased_at"), await state.storage.getAlarm()])).toEqual([undefined, null]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a copy of the log taken before the purge honours the tombstones (what replay and training do)", async () => {

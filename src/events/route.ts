@@ -89,7 +89,9 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
       results[index] =
         status === "no_consent"
           ? { index, id: event.id, status: "rejected", code: "consent_required", message: "No consent for analytics or personalization: the event was not stored" }
-          : { index, id: event.id, status };
+          : status === "erased"
+            ? { index, id: event.id, status: "rejected", code: "subject_erased", message: "This visitor was erased while the request was in flight: the event was dropped" }
+            : { index, id: event.id, status };
     });
     if (outcome.withdrawn?.identity) await timed(c, "profile", () => forgetDevice(c, outcome.withdrawn!.identity!));
     // Consent declared by an identified visitor is the person's consent, on every device.

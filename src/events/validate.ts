@@ -15,7 +15,9 @@ export type RejectCode =
   /** A customer token may only identify its own customer. */
   | "identity_mismatch"
   /** Neither analytics nor personalization consent: the event was not stored (send a consent event first). */
-  | "consent_required";
+  | "consent_required"
+  /** The visitor was erased while this request was in flight: its events are dropped, as the erasure promises. */
+  | "subject_erased";
 
 /** The outcome of validating one event: data, not an exception. */
 export type EventCheck = { ok: true; event: IncomingEvent } | { ok: false; code: RejectCode; message: string };

@@ -26,7 +26,7 @@ export interface SessionIdentity {
 }
 
 /** Per-event outcome of an ingest, in input order; `no_consent`: neither folded nor forwarded, nothing stored. */
-export type IngestOutcome = "accepted" | "duplicate" | "no_consent";
+export type IngestOutcome = "accepted" | "duplicate" | "no_consent" | "erased";
 
 /** Tenants' default when nothing is declared and no context is given (direct RPC callers, older clients). */
 const IMPLIED: ConsentContext = { mode: "opt-out", gpc: false };
@@ -37,6 +37,13 @@ const IMPLIED: ConsentContext = { mode: "opt-out", gpc: false };
  * list cost about a third of the recommendation path's throughput.
  */
 const IMPRESSION_SAVE_BATCH = 25;
+/**
+ * After an erasure the object remembers when it happened (a timestamp, nothing
+ * about the person) for this long, so a request received before the erasure
+ * but applied after it cannot bring the visitor back.
+ */
+const ERASURE_GUARD_MS = 15 * 60_000;
+const ERASED_AT = "erased_at";
 const IMPRESSION_SAVE_MS = 1000;
 
 /** For an identified visitor: who they are and what this session contributes to their profile. */
@@ -105,6 +112,10 @@ export class SessionDO extends DurableObject<Env> {
   /** Applies new events, forwards them to the queue, and reports duplicates. */
   async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED, impressions: StoredImpression[] = []): Promise<IngestResult> {
     const config = loadConfig(this.env);
+    const erasedAt = await this.ctx.storage.get<number>(ERASED_AT);
+    if (erasedAt !== undefined && receivedAt <= erasedAt) {
+      return { ok: true, outcomes: events.map(() => "erased" as const), identified: null, withdrawn: null };
+    }
     this.ensureSchema();
     this.cached = undefined;
     // Lists served to this visitor not written yet: before the events, so they can be attributed.
@@ -246,6 +257,10 @@ export class SessionDO extends DurableObject<Env> {
     this.cached = undefined;
     this.unsaved = [];
     this.saveAlarmSet = false;
+    // Requests already past the worker's checks still arrive: they are refused until the guard expires.
+    const now = Date.now();
+    await this.ctx.storage.put(ERASED_AT, now);
+    await this.ctx.storage.setAlarm(now + ERASURE_GUARD_MS);
     return { rows_deleted: rows };
   }
 
@@ -254,7 +269,13 @@ export class SessionDO extends DurableObject<Env> {
    * Idempotent: alarms are at-least-once, and a second run finds nothing to do.
    */
   override async alarm(): Promise<void> {
-    if (!this.hasSchema()) return;
+    if (!this.hasSchema()) {
+      // Only an erasure guard can be here: it expires, and the object is empty again.
+      const erasedAt = await this.ctx.storage.get<number>(ERASED_AT);
+      if (erasedAt !== undefined && Date.now() >= erasedAt + ERASURE_GUARD_MS) await this.ctx.storage.deleteAll();
+      else if (erasedAt !== undefined) await this.ctx.storage.setAlarm(erasedAt + ERASURE_GUARD_MS);
+      return;
+    }
     this.saveAlarmSet = false;
     this.storeImpressions(this.unsaved.splice(0));
     const forwarded = await this.flush();
