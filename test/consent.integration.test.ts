@@ -61,8 +61,12 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     expect(body.results.map((r) => r.code)).toEqual(["consent_required", "consent_required"]);
     const empty = (rows: Record<string, number>) => Object.values(rows).every((n) => n === 0);
     expect(empty(await stored(v))).toBe(true); // not even a session row
+    // What the shop's shoppers are buying now is all that is left to recommend: trending, in its order.
+    await env.TRENDING.getByName(SHOP_C.id).record([["sku-t2", 3], ["sku-t1", 5], ["sku-t3", 1]], Date.now());
     const r = await reco(v);
     expect(r.degraded).toBe("no_consent");
+    expect(r.profile_used).toBe(false);
+    expect((r.items as Array<{ item_id: string }>).map((i) => i.item_id)).toEqual(["sku-t1", "sku-t2", "sku-t3"]);
     expect(empty(await stored(v))).toBe(true); // serving a list stored nothing either
   });
 
