@@ -186,6 +186,12 @@ describe("the /admin dashboard in Chromium", () => {
     expect(await text("drift-demo_1-status")).toMatch(/^(Fine|Watch|Act now|Not enough data)$/);
     expect(await page.locator('[data-testid="drift-demo_1-item_idx_known_items"] svg.chart').count()).toBe(2);
     expect(await page.locator("#experiments svg.chart rect").count()).toBeGreaterThanOrEqual(Object.keys(expected).length);
+    // The click-rate chart draws each variant with the rate the events give (not just some bars).
+    const ctrChart = (await page.locator("#experiments svg.chart").first().textContent()) ?? "";
+    for (const [variant, e] of Object.entries(expected)) {
+      expect(ctrChart).toContain(variant);
+      expect(ctrChart).toContain(`${((e.clicks / e.impressions) * 100).toFixed(1)}%`);
+    }
     expect(await page.locator("svg.chart").count()).toBeGreaterThanOrEqual(8);
     expect(await text("rollout-none")).toContain("No rollout in progress");
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
