@@ -157,12 +157,15 @@ describe("served lists handed over with features()", () => {
   const served = (n: number, at: number) => ({ impression_id: `imp-${n}`, served_at: at, experiment: null, variant: "default", model: "m/1", items: [`sku-${n}`] });
   const stored = (stub: ReturnType<typeof sessionStub>) =>
     runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ impression_id: string }>("SELECT impression_id FROM impressions ORDER BY impression_id").toArray().map((r) => r.impression_id));
-
-  it("are written in a batch by an alarm within a second, and the expiry alarm comes back", async () => {
+  /** A visitor with one product view, and their SessionDO. */
+  async function visitorWithSession() {
     const v = await newVisitor();
     await postEvents([make.productView("a")], { visitor: v });
-    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(v));
-    const now = Date.now();
+    return { v, stub: sessionStub(env, SHOP_A.id, visitorIdOf(v)), now: Date.now() };
+  }
+
+  it("are written in a batch by an alarm within a second, and the expiry alarm comes back", async () => {
+    const { v, stub, now } = await visitorWithSession();
     await stub.features(now, [served(1, now)]);
     await stub.features(now, [served(2, now)]);
     expect(await stored(stub)).toEqual([]); // in memory: no write per served list
@@ -174,10 +177,7 @@ describe("served lists handed over with features()", () => {
   });
 
   it("are there for the next event batch's attribution even before the alarm", async () => {
-    const v = await newVisitor();
-    await postEvents([make.productView("a")], { visitor: v });
-    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(v));
-    const now = Date.now();
+    const { v, stub, now } = await visitorWithSession();
     await stub.features(now, [served(7, now)]);
     const click = { ...make.productView("sku-7"), type: "recommendation_click", properties: { item_id: "sku-7", impression_id: "imp-7" } };
     const res = (await (await postEvents([click], { visitor: v })).json()) as BatchBody;
@@ -188,10 +188,7 @@ describe("served lists handed over with features()", () => {
   });
 
   it("25 of them are written at once, without waiting for the alarm", async () => {
-    const v = await newVisitor();
-    await postEvents([make.productView("a")], { visitor: v });
-    const stub = sessionStub(env, SHOP_A.id, visitorIdOf(v));
-    const now = Date.now();
+    const { stub, now } = await visitorWithSession();
     for (let i = 10; i < 35; i++) await stub.features(now, [served(i, now + i)]);
     expect(await stored(stub)).toHaveLength(25);
   });

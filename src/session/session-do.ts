@@ -37,6 +37,7 @@ const IMPLIED: ConsentContext = { mode: "opt-out", gpc: false };
  * list cost about a third of the recommendation path's throughput.
  */
 const IMPRESSION_SAVE_BATCH = 25;
+const IMPRESSION_SAVE_MS = 1000;
 /**
  * After an erasure the object remembers when it happened (a timestamp, nothing
  * about the person) for this long, so a request received before the erasure
@@ -44,7 +45,6 @@ const IMPRESSION_SAVE_BATCH = 25;
  */
 const ERASURE_GUARD_MS = 15 * 60_000;
 const ERASED_AT = "erased_at";
-const IMPRESSION_SAVE_MS = 1000;
 
 /** For an identified visitor: who they are and what this session contributes to their profile. */
 export interface SessionIdentityInfo {
@@ -108,12 +108,14 @@ export class SessionDO extends DurableObject<Env> {
   /** Served lists not written yet (see IMPRESSION_SAVE_BATCH); lost only if the instance dies within IMPRESSION_SAVE_MS. */
   private unsaved: StoredImpression[] = [];
   private saveAlarmSet = false;
+  /** When this visitor was erased (`null`: never, `undefined`: not read yet); read once, kept by every path that changes it. */
+  private erasedAt: number | null | undefined;
 
   /** Applies new events, forwards them to the queue, and reports duplicates. */
   async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED, impressions: StoredImpression[] = []): Promise<IngestResult> {
     const config = loadConfig(this.env);
-    const erasedAt = await this.ctx.storage.get<number>(ERASED_AT);
-    if (erasedAt !== undefined && receivedAt <= erasedAt) {
+    const erasedAt = await this.erasureTime();
+    if (erasedAt !== null && receivedAt <= erasedAt) {
       return { ok: true, outcomes: events.map(() => "erased" as const), identified: null, withdrawn: null };
     }
     this.ensureSchema();
@@ -260,6 +262,7 @@ export class SessionDO extends DurableObject<Env> {
     // Requests already past the worker's checks still arrive: they are refused until the guard expires.
     const now = Date.now();
     await this.ctx.storage.put(ERASED_AT, now);
+    this.erasedAt = now;
     await this.ctx.storage.setAlarm(now + ERASURE_GUARD_MS);
     return { rows_deleted: rows };
   }
@@ -271,9 +274,11 @@ export class SessionDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     if (!this.hasSchema()) {
       // Only an erasure guard can be here: it expires, and the object is empty again.
-      const erasedAt = await this.ctx.storage.get<number>(ERASED_AT);
-      if (erasedAt !== undefined && Date.now() >= erasedAt + ERASURE_GUARD_MS) await this.ctx.storage.deleteAll();
-      else if (erasedAt !== undefined) await this.ctx.storage.setAlarm(erasedAt + ERASURE_GUARD_MS);
+      const erasedAt = await this.erasureTime();
+      if (erasedAt !== null && Date.now() >= erasedAt + ERASURE_GUARD_MS) {
+        await this.ctx.storage.deleteAll();
+        this.erasedAt = null;
+      } else if (erasedAt !== null) await this.ctx.storage.setAlarm(erasedAt + ERASURE_GUARD_MS);
       return;
     }
     this.saveAlarmSet = false;
@@ -288,6 +293,7 @@ export class SessionDO extends DurableObject<Env> {
       this.schemaReady = false;
       this.cached = undefined;
       this.unsaved = [];
+      this.erasedAt = null;
       this.log().info("session_expired");
       return;
     }
@@ -340,6 +346,11 @@ export class SessionDO extends DurableObject<Env> {
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
     this.schemaReady = found.length > 0;
     return this.schemaReady;
+  }
+
+  private async erasureTime(): Promise<number | null> {
+    if (this.erasedAt === undefined) this.erasedAt = (await this.ctx.storage.get<number>(ERASED_AT)) ?? null;
+    return this.erasedAt;
   }
 
   /** Keeps served lists in memory until a batch is worth a write; makes sure an alarm writes them soon. */
