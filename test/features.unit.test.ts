@@ -151,4 +151,17 @@ describe("feature definitions over a scripted sequence", () => {
     expect(materialise(st, s(0), opts).category_affinity).toEqual([{ category: "__proto__", score: 1 }]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  it("counts a burst exactly in bounded state, and lets events leave the window bucket by bucket", () => {
+    // 5,000 views in 4 minutes: a bot's rate. The 5-minute window keeps at most 60 buckets per type.
+    const burst: TrackedEvent[] = Array.from({ length: 5000 }, (_, i) => ({ id: `b${i}`, type: "product_view", timestamp: s(0) + i * 48, properties: { item_id: "A" } }));
+    const st = replay(burst, opts);
+    expect(materialise(st, s(240), opts).event_counts_5m).toEqual({ product_view: 5000 });
+    expect((st.slots.event_counts_5m!.s as unknown[]).length).toBeLessThanOrEqual(60);
+    // 5-second buckets: the window is the current bucket and the 59 before it, so at t0 + 5 min the
+    // first bucket (t0 … t0 + 5 s, 105 events) has left, and at t0 + 5 min 5 s the second (104 more).
+    expect(materialise(st, s(300), opts).event_counts_5m).toEqual({ product_view: 5000 - 105 });
+    expect(materialise(st, s(305), opts).event_counts_5m).toEqual({ product_view: 5000 - 105 - 104 });
+    expect(materialise(st, s(240), opts).event_counts_1h).toEqual({ product_view: 5000 });
+  });
 });

@@ -4,32 +4,50 @@ import { type Duration, defineFeature, durationMs } from "../definition";
 /** Counts by event type; only types that occurred appear. */
 export type CountsByType = Partial<Record<EventType, number>>;
 
-// A visitor past this many events per window is a bot; counts saturate rather than grow state.
-const MAX_WINDOW_ENTRIES = 1000;
+/**
+ * A window is kept as this many time buckets (per event type), so the state stays
+ * a few hundred bytes however busy the visitor: an event leaves the window when
+ * its bucket does, i.e. exactly at 1/60 of the window's resolution.
+ */
+const BUCKETS = 60;
 
-/** Event counts by type over a sliding window ending at `now` (exact up to the saturation cap). */
+/** [bucket index, event type, events] — buckets are `window / BUCKETS` long, counted from the epoch. */
+type Bucket = [number, EventType, number];
+
+/** Event counts by type over a sliding window ending at `now` (bucketed at 1/60 of the window). */
 export function eventCountsOver(window: Duration) {
   const span = durationMs(window);
+  const width = span / BUCKETS;
   return defineFeature({
     name: `event_counts_${window}`,
-    version: 1,
+    version: 2,
     entity: "visitor",
-    description: `Events by type in the last ${window}.`,
+    description: `Events by type in the last ${window} (at ${window}/60 resolution).`,
     sources: EVENT_TYPES,
     aggregation: "count",
     window,
     ttl: window,
-    // [event time, event type] pairs inside the window of the newest event.
-    init: (): Array<[number, EventType]> => [],
+    init: (): Bucket[] => [],
     reduce(state, event) {
-      const entries = [...state, [event.timestamp, event.type] as [number, EventType]];
-      const newest = entries.reduce((m, [t]) => Math.max(m, t), -Infinity);
-      const kept = entries.filter(([t]) => t > newest - span);
-      return kept.length > MAX_WINDOW_ENTRIES ? kept.slice(-MAX_WINDOW_ENTRIES) : kept;
+      const b = Math.floor(event.timestamp / width);
+      let newest = b;
+      for (const [x] of state) if (x > newest) newest = x;
+      const kept: Bucket[] = [];
+      let found = false;
+      for (const entry of state) {
+        if (entry[0] <= newest - BUCKETS) continue;
+        if (entry[0] === b && entry[1] === event.type) {
+          kept.push([b, event.type, entry[2] + 1]);
+          found = true;
+        } else kept.push(entry);
+      }
+      if (!found && b > newest - BUCKETS) kept.push([b, event.type, 1]);
+      return kept;
     },
     value(state, now) {
+      const current = Math.floor(now / width);
       const counts: CountsByType = {};
-      for (const [t, type] of state) if (t > now - span) counts[type] = (counts[type] ?? 0) + 1;
+      for (const [b, type, n] of state) if (b > current - BUCKETS) counts[type] = (counts[type] ?? 0) + n;
       return counts;
     },
   });
