@@ -114,7 +114,7 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     expect(s.features.consent).toMatchObject({ analytics: false, personalization: false });
     expect(s.recent_events).toEqual([]);
     const rows = await stored(v);
-    expect(rows).toMatchObject({ history: 0, impressions: 0, outbox: 0 });
+    expect(rows).toMatchObject({ history: 0, impressions: 0, outbox_messages: 0 });
     expect((await reco(v)).degraded).toBe("no_consent");
     // Granting again starts from nothing.
     await post(v, [make.consent(true, true, Date.now() + 1), make.productView("sku-09")]);

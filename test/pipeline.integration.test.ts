@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../src/session/stub";
@@ -144,17 +144,47 @@ describe("enqueue failure", () => {
   it("a failure part-way through a large batch forwards the rest on retry, each event once", async () => {
     const v = await newVisitor();
     await postEvents([make.pageView()], { visitor: v });
-    await breakQueue(v, 1); // the first sendBatch call succeeds, later ones fail
-    const batch = Array.from({ length: 250 }, () => make.pageView());
+    const stub = await breakQueue(v, 1); // the first sendBatch call succeeds, later ones fail
+    // ~1 KB per event: 400 events pack into several queue messages and need more than one sendBatch (256 KB each).
+    const batch = Array.from({ length: 400 }, () => ({ ...make.pageView(), properties: { path: `/${"p".repeat(1000)}` } }));
     const failed = await postEvents(batch, { visitor: v });
     expect(failed.status).toBe(503);
-    expect((await getSession(v)).pending_forward).toBe(150);
+    const sent = await runInDurableObject(stub, (instance) => {
+      const calls = vi.mocked((instance as unknown as { env: Env }).env.EVENTS.sendBatch).mock.calls;
+      return calls.map(([messages]) => [...messages].map((m) => (m.body as { lines: unknown[] }).lines.length));
+    });
+    expect(sent.length).toBeGreaterThan(1);
+    const forwarded = sent[0]!.reduce((a, b) => a + b, 0);
+    expect(forwarded).toBeGreaterThan(0);
+    expect(forwarded).toBeLessThan(400);
+    expect((await getSession(v)).pending_forward).toBe(400 - forwarded);
     vi.restoreAllMocks();
     const retried = (await (await postEvents(batch, { visitor: v })).json()) as BatchBody;
-    expect(retried.duplicate).toBe(250);
-    const lines = await waitForVisitorLines(visitorIdOf(v), 251);
+    expect(retried.duplicate).toBe(400);
+    const lines = await waitForVisitorLines(visitorIdOf(v), 401);
     await new Promise((r) => setTimeout(r, 300));
-    expect((await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(v))).toHaveLength(251);
-    expect(new Set(lines.map((l) => l.line.seq)).size).toBe(251);
+    expect((await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(v))).toHaveLength(401);
+    expect(new Set(lines.map((l) => l.line.seq)).size).toBe(401);
+  });
+
+  it("an object from before packing forwards its per-event outbox first, then drops the table", async () => {
+    const v = await newVisitor();
+    const id = visitorIdOf(v);
+    await postEvents([make.pageView()], { visitor: v });
+    const stub = sessionStub(env, SHOP_A.id, id);
+    // The old layout: one row per event in `outbox`, left behind by a queue failure.
+    const legacy = { kind: "event", schema_version: 1, tenant: SHOP_A.id, visitor_id: id, seq: 1000, received_at: Date.now(), event: { id: "legacy-1", type: "page_view", timestamp: Date.now(), properties: {} } };
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec("CREATE TABLE outbox (seq INTEGER PRIMARY KEY, message TEXT NOT NULL)");
+      state.storage.sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", 1000, JSON.stringify(legacy));
+    });
+    await abortAllDurableObjects(); // a deploy: the new code starts with fresh instances
+    const fresh = sessionStub(env, SHOP_A.id, id); // stubs of an aborted object are broken
+    expect((await getSession(v)).pending_forward).toBe(1);
+    expect((await postEvents([make.productView("after")], { visitor: v })).status).toBe(202);
+    const lines = await waitForVisitorLines(id, 3);
+    expect(lines.map((l) => l.line.event.id)).toContain("legacy-1");
+    expect(await runInDurableObject(fresh, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'outbox'").toArray())).toEqual([]);
+    expect((await getSession(v)).pending_forward).toBe(0);
   });
 });

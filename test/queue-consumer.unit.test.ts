@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { EventMessage } from "../src/events/types";
 import worker from "../src/index";
 import { eventLogKey } from "../src/pipeline/event-log";
+import { MAX_LINES_PER_MESSAGE, MAX_MESSAGE_BYTES, packLines } from "../src/pipeline/pack";
 import { readEventLog } from "./r2";
 
 afterEach(() => {
@@ -107,5 +108,56 @@ describe("queue consumer", () => {
     const key = `dead-letter/dt=2026-11-25/${batch.messages[1]!.id}.json`;
     const stored = (await (await env.EVENT_LOG.get(key))!.json()) as { body: { big: string } };
     expect(stored.body).toEqual({ big: "1" });
+  });
+});
+
+describe("line batches", () => {
+  it("logs every line of a packed message once, and acks the message only when all its lines landed", async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => message("lb1", i + 1));
+    const packed = packLines("shop-a", lines.map((l) => JSON.stringify(l))).map((p) => JSON.parse(p.json) as unknown);
+    expect(packed).toHaveLength(1);
+    const ok = batchOf(packed);
+    const ctx = createExecutionContext();
+    await worker.queue(ok, env, ctx);
+    expect((await getQueueResult(ok, ctx)).explicitAcks).toEqual([ok.messages[0]!.id]);
+    const logged = (await readEventLog("events/tenant=shop-a/")).filter((x) => x.line.visitor_id === "lb1");
+    expect(logged.map((x) => x.line.seq)).toEqual(lines.map((l) => l.seq));
+
+    // Lines of one message in two hours: when one partition's write fails, the whole message is retried.
+    const split = JSON.parse(packLines("shop-a", [message("lb2", 1), message("lb2", 2, received + 1000)].map((l) => JSON.stringify(l)))[0]!.json) as unknown;
+    const batch = batchOf([split]);
+    const real = env.EVENT_LOG.put.bind(env.EVENT_LOG);
+    vi.spyOn(env.EVENT_LOG, "put").mockImplementation((key, value, opts) =>
+      String(key).includes("hour=10") ? Promise.reject(new Error("R2 unavailable (injected)")) : real(key, value, opts),
+    );
+    const ctx2 = createExecutionContext();
+    await worker.queue(batch, env, ctx2);
+    const result = await getQueueResult(batch, ctx2);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((r: { msgId: string }) => r.msgId)).toEqual([batch.messages[0]!.id]);
+  });
+
+  it("packs within the queue's message size and line limits, in order", () => {
+    const big = Array.from({ length: 250 }, (_, i) => JSON.stringify({ ...message("lb3", i + 1), pad: "x".repeat(1500) }));
+    const packed = packLines("shop-a", big);
+    expect(packed.reduce((n, p) => n + p.lines, 0)).toBe(250);
+    for (const p of packed) {
+      expect(new TextEncoder().encode(p.json).byteLength).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      expect(p.lines).toBeLessThanOrEqual(MAX_LINES_PER_MESSAGE);
+    }
+    const seqs = packed.flatMap((p) => (JSON.parse(p.json) as { lines: Array<{ seq: number }> }).lines.map((l) => l.seq));
+    expect(seqs).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(packLines("shop-a", Array.from({ length: 150 }, (_, i) => JSON.stringify(message("lb4", i + 1)))).map((p) => p.lines)).toEqual([100, 50]);
+  });
+
+  it("treats a line batch with a line of another tenant as poison", async () => {
+    const body = { kind: "lines", schema_version: 1, tenant: "shop-a", lines: [message("lb5", 1), message("lb5", 2, received, "shop-b")] };
+    const sent: unknown[] = [];
+    const batch = batchOf([body]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, DEAD_LETTERS: { ...env.DEAD_LETTERS, sendBatch: async (m: Iterable<MessageSendRequest>) => (sent.push(...[...m].map((x) => x.body)), { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } }) } as unknown as Queue }, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([batch.messages[0]!.id]);
+    expect(sent).toHaveLength(1);
+    expect((await readEventLog("events/tenant=shop-a/")).filter((x) => x.line.visitor_id === "lb5")).toEqual([]);
   });
 });

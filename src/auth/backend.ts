@@ -41,6 +41,6 @@ async function readPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   if (header === undefined) return null;
   const m = BEARER.exec(header);
   if (!m) throw new ApiError(401, "invalid_token", "Authorization must be 'Bearer <JWT>'");
-  const tenant = c.var.tenant;
-  return verifyTenantToken(m[1]!, tenant, c.var.config.jwtSecrets.get(tenant.id));
+  const tenant = c.get("tenant");
+  return verifyTenantToken(m[1]!, tenant, c.get("config").jwtSecrets.get(tenant.id));
 }

@@ -19,7 +19,7 @@ export function tenantAuth(): MiddlewareHandler<AppEnv> {
   return async function tenantAuth(c, next) {
     const key = c.req.header(KEY_HEADER) ?? c.req.query("key");
     if (!key) throw new ApiError(401, "missing_key", `Send the publishable key in the ${KEY_HEADER} header`);
-    const tenant = c.var.config.tenantsByKey.get(key);
+    const tenant = c.get("config").tenantsByKey.get(key);
     if (!tenant) throw new ApiError(401, "unknown_key", "Unknown publishable key");
     const origin = c.req.header("origin");
     if (origin && !tenant.origins.includes(origin)) {

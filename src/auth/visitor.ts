@@ -38,8 +38,8 @@ function sign(secret: string, tenantId: string, id: string): Promise<string> {
  */
 export function visitorIdentity(): MiddlewareHandler<AppEnv> {
   return async function visitorIdentity(c, next) {
-    const { visitorSecret } = c.var.config;
-    const tenant = c.var.tenant;
+    const { visitorSecret } = c.get("config");
+    const tenant = c.get("tenant");
     const presented = c.req.header(VISITOR_HEADER) ?? getCookie(c, VISITOR_COOKIE);
     if (presented) {
       const id = await verifyVisitorToken(visitorSecret, tenant.id, presented);

@@ -47,14 +47,14 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
     throw new ApiError(413, "too_many_events", `${events.length} events; the limit is ${LIMITS.maxEventsPerRequest} per request`);
   }
   const skewMs = clockSkew(body.output.sent_at, receivedAt);
-  const tenant = c.var.tenant;
-  const { piiSecret, piiKeyId } = c.var.config;
+  const tenant = c.get("tenant");
+  const { piiSecret, piiKeyId } = c.get("config");
 
   const results: EventResult[] = new Array(events.length);
   const valid: Array<{ index: number; event: TrackedEvent }> = [];
   await timed(c, "validate", async () => {
     for (const [index, rawEvent] of events.entries()) {
-      const check = authorizeEvent(validateEvent(rawEvent, receivedAt, skewMs), c.var.principal);
+      const check = authorizeEvent(validateEvent(rawEvent, receivedAt, skewMs), c.get("principal"));
       const id = eventIdOf(rawEvent);
       if (!check.ok) {
         results[index] = { index, id, status: "rejected", code: check.code, message: check.message };
@@ -65,15 +65,15 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
   });
 
   if (valid.length > 0) {
-    const stub = sessionStub(c.env, tenant.id, c.var.visitorId);
+    const stub = sessionStub(c.env, tenant.id, c.get("visitorId"));
     const outcome = await timed(c, "session", async () => {
       try {
-        return await stub.ingest({ tenant: tenant.id, visitorId: c.var.visitorId }, valid.map((x) => x.event), receivedAt, {
+        return await stub.ingest({ tenant: tenant.id, visitorId: c.get("visitorId") }, valid.map((x) => x.event), receivedAt, {
           mode: tenant.consent,
           gpc: gpcHeader(c.req.header("sec-gpc")),
-        }, takePendingImpressions(tenant.id, c.var.visitorId));
+        }, takePendingImpressions(tenant.id, c.get("visitorId")));
       } catch (err) {
-        c.var.log.warn("session_unavailable", { error: err instanceof Error ? err.message : String(err) });
+        c.get("log").warn("session_unavailable", { error: err instanceof Error ? err.message : String(err) });
         throw new ApiError(503, "session_unavailable", "The session store is unavailable; retry the same batch", {
           "retry-after": "2",
         });
@@ -116,8 +116,8 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
 
   const count = (s: EventResult["status"]) => results.filter((r) => r.status === s).length;
   const summary = { accepted: count("accepted"), duplicate: count("duplicate"), rejected: count("rejected") };
-  c.var.log.info("events_ingested", { tenant: tenant.id, ...summary });
-  c.header("server-timing", serverTiming(c.var.timings));
+  c.get("log").info("events_ingested", { tenant: tenant.id, ...summary });
+  c.header("server-timing", serverTiming(c.get("timings")));
   return c.json({ ...summary, results }, 202);
 });
 
@@ -140,13 +140,13 @@ function authorizeEvent(check: EventCheck, principal: Principal | null): EventCh
 }
 
 async function linkAll(c: Context<AppEnv>, events: Array<TrackedEvent & { type: "identify" }>): Promise<void> {
-  const store = profileStore(c.env, c.var.config);
+  const store = profileStore(c.env, c.get("config"));
   for (const event of events) {
     try {
-      const linked = await linkIdentify(store, c.var.tenant.id, c.var.visitorId, event);
-      c.var.log.info("identity_linked", { created: linked.created, merged: linked.merged.length, flagged: linked.flagged.length });
+      const linked = await linkIdentify(store, c.get("tenant").id, c.get("visitorId"), event);
+      c.get("log").info("identity_linked", { created: linked.created, merged: linked.merged.length, flagged: linked.flagged.length });
     } catch (err) {
-      c.var.log.warn("identity_unavailable", { error: err instanceof Error ? err.message : String(err) });
+      c.get("log").warn("identity_unavailable", { error: err instanceof Error ? err.message : String(err) });
       // The events are applied and logged; the link is retried when the client retries this batch.
       throw new ApiError(503, "identity_unavailable", "The identity store is unavailable; retry the same batch (it is idempotent)", {
         "retry-after": "2",
@@ -156,43 +156,43 @@ async function linkAll(c: Context<AppEnv>, events: Array<TrackedEvent & { type: 
 }
 
 async function recordPersonConsent(c: Context<AppEnv>, identity: IdentityValue, value: PersonConsent): Promise<void> {
-  const store = profileStore(c.env, c.var.config);
+  const store = profileStore(c.env, c.get("config"));
   try {
-    const person = await personOf(store, c.var.tenant.id, identity);
+    const person = await personOf(store, c.get("tenant").id, identity);
     if (!person) return;
-    await store.setConsent(c.var.tenant.id, person, value);
+    await store.setConsent(c.get("tenant").id, person, value);
     // Withdrawn for the person: no device's history may keep shaping the profile.
-    if (!value.personalization) for (const x of await store.contributions(c.var.tenant.id, person)) await store.forget(c.var.tenant.id, person, x.visitor);
+    if (!value.personalization) for (const x of await store.contributions(c.get("tenant").id, person)) await store.forget(c.get("tenant").id, person, x.visitor);
   } catch (err) {
-    c.var.log.error("person_consent_failed", { error: err instanceof Error ? err.message : String(err) });
+    c.get("log").error("person_consent_failed", { error: err instanceof Error ? err.message : String(err) });
     throw new ApiError(503, "identity_unavailable", "Consent is recorded for this device but not yet for the person; retry the same batch", { "retry-after": "2" });
   }
 }
 
 async function foldProfile(c: Context<AppEnv>, info: SessionIdentityInfo): Promise<void> {
-  const store = profileStore(c.env, c.var.config);
+  const store = profileStore(c.env, c.get("config"));
   try {
-    const person = await personOf(store, c.var.tenant.id, info.identity);
+    const person = await personOf(store, c.get("tenant").id, info.identity);
     if (!person) return;
     // A person who withdrew on another device is not profiled from this one either.
-    const consent = await store.consent(c.var.tenant.id, person);
+    const consent = await store.consent(c.get("tenant").id, person);
     if (consent && !consent.personalization && consent.updated_at >= (info.consent?.updated_at ?? 0)) return;
-    await store.fold(c.var.tenant.id, person, info.contribution);
+    await store.fold(c.get("tenant").id, person, info.contribution);
   } catch (err) {
-    c.var.log.warn("profile_fold_failed", { error: err instanceof Error ? err.message : String(err) });
+    c.get("log").warn("profile_fold_failed", { error: err instanceof Error ? err.message : String(err) });
   }
 }
 
 /** After a withdrawal, this device's contribution leaves the person's profile too. */
 async function forgetDevice(c: Context<AppEnv>, identity: IdentityValue): Promise<void> {
-  const store = profileStore(c.env, c.var.config);
+  const store = profileStore(c.env, c.get("config"));
   try {
-    const person = await personOf(store, c.var.tenant.id, identity);
-    if (person) await store.forget(c.var.tenant.id, person, c.var.visitorId);
+    const person = await personOf(store, c.get("tenant").id, identity);
+    if (person) await store.forget(c.get("tenant").id, person, c.get("visitorId"));
   } catch (err) {
     // The session is already wiped and the answer stands; the device's old contribution stays in the
     // profile until its TTL or an erasure. Logged so an operator can act on it.
-    c.var.log.error("profile_forget_failed", { error: err instanceof Error ? err.message : String(err) });
+    c.get("log").error("profile_forget_failed", { error: err instanceof Error ? err.message : String(err) });
   }
 }
 

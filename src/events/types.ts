@@ -164,5 +164,21 @@ export interface ImpressionMessage {
   items: Array<{ item_id: string; position: number; score: number }>;
 }
 
-/** Every message body on the central queue. */
+/** One line of the event log: an event or a served list. */
 export type QueueMessage = EventMessage | ImpressionMessage;
+
+/**
+ * One queue message carrying several log lines of one tenant: the events a
+ * SessionDO applied from one request, or the lists an isolate served in one
+ * flush window. The consumer logs each line exactly as if it had come alone
+ * (design 0014).
+ */
+export interface LineBatchMessage {
+  kind: "lines";
+  schema_version: typeof EVENT_SCHEMA_VERSION;
+  tenant: string;
+  lines: QueueMessage[];
+}
+
+/** Every message body on the central queue: a line batch, or a single line (older producers). */
+export type QueueBody = LineBatchMessage | QueueMessage;

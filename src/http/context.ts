@@ -14,7 +14,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const start = performance.now();
     c.set("timings", []);
     const config = loadConfig(c.env);
-    const log = createLogger(config.logLevel, { request_id: c.var.requestId });
+    const log = createLogger(config.logLevel, { request_id: c.get("requestId") });
     c.set("config", config);
     c.set("log", log);
     await next();

@@ -11,7 +11,7 @@ import type { AppEnv } from "./types";
  */
 export function storefrontCors(): MiddlewareHandler<AppEnv> {
   return cors({
-    origin: (origin, c) => ((c.var.config?.allOrigins.has(origin) ?? false) ? origin : null),
+    origin: (origin, c) => ((c.get("config")?.allOrigins.has(origin) ?? false) ? origin : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
     allowHeaders: ["content-type", KEY_HEADER, VISITOR_HEADER, "x-edgewise-variant"],
     exposeHeaders: [VISITOR_HEADER, "x-edgewise-variant", "x-request-id", "server-timing", "retry-after"],

@@ -7,7 +7,7 @@ export async function timed<T>(c: Context<AppEnv>, name: string, fn: () => Promi
   try {
     return await fn();
   } finally {
-    c.var.timings.push([name, performance.now() - start]);
+    c.get("timings").push([name, performance.now() - start]);
   }
 }
 

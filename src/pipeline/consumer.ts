@@ -3,7 +3,7 @@ import type { Logger } from "../http/log";
 import { feedMonitor } from "../mlops/monitor/feed";
 import { trendingWeights } from "../trending/weights";
 import { eventLogKey, objectName, partition, toNdjson } from "./event-log";
-import { isQueueMessage, messageTime } from "./message";
+import { isLineBatch, linesOf, messageTime } from "./message";
 import { loadConfig } from "../config";
 import { type TombstoneMessage, dropErased, isTombstone, purgeLog, receiptKey } from "../privacy/tombstones";
 
@@ -12,46 +12,61 @@ const RETRY_DELAY_S = 10;
 
 /** Counts of one consumer run, for logs and tests. */
 export interface ConsumeReport {
+  /** Log lines written. */
   written: number;
   objects: number;
+  /** Queue messages sent to the dead-letter queue. */
   poison: number;
+  /** Queue messages retried. */
   retried: number;
-  /** Messages of erased subjects dropped on arrival. */
+  /** Lines of erased subjects dropped on arrival. */
   dropped?: number;
 }
 
+/** One log line and the queue message that carried it. */
+interface Line {
+  message: Message<unknown>;
+  index: number;
+  body: QueueMessage;
+}
+
 /**
- * Writes a batch of event and impression messages to the R2 log as NDJSON, one
- * object per partition, then feeds trending. Acks or retries each message
- * individually and never throws: a throw after an ack would redeliver acked
- * messages. Poison goes to the dead-letter queue at once rather than burning
- * retries.
+ * Writes a batch of queue messages to the R2 log as NDJSON, one line per event
+ * or served list (a line batch carries many), one object per partition, then
+ * feeds the MLOps monitor and trending. Acks or retries each message
+ * individually — a message is acked only when every line it carries is logged —
+ * and never throws: a throw after an ack would redeliver acked messages. Poison
+ * goes to the dead-letter queue at once rather than burning retries.
  */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<ConsumeReport> {
   const report: ConsumeReport = { written: 0, objects: 0, poison: 0, retried: 0 };
-  let good: Array<Message<QueueMessage>> = [];
+  let lines: Line[] = [];
+  const carriers: Array<Message<unknown>> = [];
   const poison: Array<Message<unknown>> = [];
   const tombstones: Array<Message<TombstoneMessage>> = [];
   for (const m of batch.messages) {
-    if (isQueueMessage(m.body)) good.push(m as Message<QueueMessage>);
-    else if (isTombstone(m.body)) tombstones.push(m as Message<TombstoneMessage>);
+    const carried = linesOf(m.body);
+    if (carried) {
+      carriers.push(m);
+      carried.forEach((body, index) => lines.push({ message: m, index, body }));
+    } else if (isTombstone(m.body)) tombstones.push(m as Message<TombstoneMessage>);
     else poison.push(m);
   }
   for (const t of tombstones) await applyTombstone(env, t, log);
-  // Messages of an erased subject that were still in flight are dropped, not logged.
-  if (good.length > 0) {
+  // A message is retried whole when any of its lines could not be handled.
+  const failed = new Set<Message<unknown>>();
+  // Lines of an erased subject that were still in flight are dropped, not logged.
+  if (lines.length > 0) {
     try {
-      const { kept, dropped } = await dropErased(env.EVENT_LOG, loadConfig(env).piiSecret, good);
-      for (const m of dropped) m.ack();
+      const { kept, dropped } = await dropErased(env.EVENT_LOG, loadConfig(env).piiSecret, lines);
       if (dropped.length > 0) log.info("erased_messages_dropped", { count: dropped.length });
       report.dropped = dropped.length;
-      good = kept;
+      lines = kept;
     } catch (err) {
       // Without the erasure check nothing may be written: try the whole batch again.
-      for (const m of good) m.retry({ delaySeconds: RETRY_DELAY_S });
-      report.retried += good.length;
+      for (const m of carriers) failed.add(m);
       log.error("erasure_check_failed", { error: describe(err) });
-      good = [];
+      lines = [];
     }
   }
 
@@ -71,37 +86,33 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
     }
   }
 
-  const logged: EventMessage[] = [];
-  const written: Array<Message<QueueMessage>> = [];
-  for (const group of partition(good).values()) {
+  for (const group of partition(lines).values()) {
     const first = group[0]!.body;
     const at = messageTime(first);
     try {
-      const name = await objectName(at, group.map((m) => m.id));
+      const name = await objectName(at, group.map((l) => `${l.message.id}:${l.index}`));
       await env.EVENT_LOG.put(eventLogKey(first.tenant, at, name, first.kind), toNdjson(group), {
         httpMetadata: { contentType: "application/x-ndjson" },
       });
-      written.push(...group);
       report.written += group.length;
       report.objects++;
     } catch (err) {
-      for (const m of group) m.retry({ delaySeconds: RETRY_DELAY_S });
-      report.retried += group.length;
+      for (const l of group) failed.add(l.message);
       log.error("event_log_write_failed", { tenant: first.tenant, count: group.length, error: describe(err) });
     }
   }
   // MLOps aggregates must be exact: a tenant whose MonitorDO failed gets its
   // messages again (the DO deduplicates; the log's readers deduplicate too).
-  const monitorFailed = await feedMonitor(env, written.map((m) => m.body), log);
-  for (const m of written) {
-    if (monitorFailed.has(m.body.tenant)) {
+  const complete = lines.filter((l) => !failed.has(l.message));
+  const monitorFailed = await feedMonitor(env, complete.map((l) => l.body), log);
+  for (const l of complete) if (monitorFailed.has(l.body.tenant)) failed.add(l.message);
+  for (const m of carriers) {
+    if (failed.has(m)) {
       m.retry({ delaySeconds: RETRY_DELAY_S });
       report.retried++;
-      continue;
-    }
-    m.ack();
-    if (m.body.kind === "event") logged.push(m.body);
+    } else m.ack();
   }
+  const logged = complete.filter((l) => !failed.has(l.message) && l.body.kind === "event").map((l) => l.body as EventMessage);
   await feedTrending(env, logged, log);
   return report;
 }
@@ -150,9 +161,11 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
   for (const m of batch.messages) {
     try {
       const day = new Date(m.timestamp.getTime()).toISOString().slice(0, 10);
-      const record = { message_id: m.id, queue: batch.queue, attempts: m.attempts, timestamp: m.timestamp.toISOString(), body: m.body };
-      await env.EVENT_LOG.put(`dead-letter/dt=${day}/${m.id}.json`, safeJson(record), {
-        httpMetadata: { contentType: "application/json" },
+      const record = { message_id: m.id, queue: batch.queue, attempts: m.attempts, timestamp: m.timestamp.toISOString() };
+      // A line batch is parked one record (NDJSON line) per log line, so an erasure purge can remove one visitor's lines.
+      const records = isLineBatch(m.body) ? m.body.lines.map((line, line_index) => ({ ...record, line_index, body: line })) : [{ ...record, body: m.body }];
+      await env.EVENT_LOG.put(`dead-letter/dt=${day}/${m.id}.json`, records.map(safeJson).join("\n"), {
+        httpMetadata: { contentType: records.length > 1 ? "application/x-ndjson" : "application/json" },
       });
       m.ack();
       parked++;

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type QueueMessage } from "../events/types";
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type LineBatchMessage, type QueueMessage } from "../events/types";
 
 /**
  * Shape checks for queue messages. The producers are our own worker and
@@ -37,6 +37,24 @@ const ImpressionMessageSchema = v.object({
 /** True when a queue message body is a well-formed event or impression message. */
 export function isQueueMessage(body: unknown): body is QueueMessage {
   return v.is(EventMessageSchema, body) || v.is(ImpressionMessageSchema, body);
+}
+
+const LineBatchSchema = v.object({
+  kind: v.literal("lines"),
+  schema_version: v.literal(EVENT_SCHEMA_VERSION),
+  tenant: common.tenant,
+  lines: v.pipe(v.array(v.union([EventMessageSchema, ImpressionMessageSchema])), v.minLength(1)),
+});
+
+/** True when a queue message body is a well-formed line batch whose lines all belong to its tenant. */
+export function isLineBatch(body: unknown): body is LineBatchMessage {
+  return v.is(LineBatchSchema, body) && body.lines.every((l) => l.tenant === body.tenant);
+}
+
+/** The log lines a queue message carries, or `null` when it is poison. */
+export function linesOf(body: unknown): QueueMessage[] | null {
+  if (isLineBatch(body)) return body.lines as QueueMessage[];
+  return isQueueMessage(body) ? [body] : null;
 }
 
 /** The time a message is partitioned by: receipt for events, serving for impressions. */

@@ -17,11 +17,11 @@ const ERASURE_ID = /^[0-9a-f-]{36}$/;
  */
 export const subjectsRoute = new Hono<AppEnv>()
   /** `GET /v1/subjects/retention`: everything this tenant stores without an expiry or past it (admin). */
-  .get("/retention", tenantAuth(), backendAuth("admin"), async (c) => c.json(await auditRetention(c.env, c.var.config, c.var.tenant.id)))
+  .get("/retention", tenantAuth(), backendAuth("admin"), async (c) => c.json(await auditRetention(c.env, c.get("config"), c.get("tenant").id)))
   .get("/erasures/:id", tenantAuth(), backendAuth("privacy:erase"), async (c) => {
     const id = c.req.param("id");
     if (!ERASURE_ID.test(id)) throw new ApiError(400, "invalid_parameter", "Erasure ids are UUIDs");
-    const receipt = await c.env.EVENT_LOG.get(receiptKey(c.var.tenant.id, id));
+    const receipt = await c.env.EVENT_LOG.get(receiptKey(c.get("tenant").id, id));
     if (!receipt) throw new ApiError(404, "not_found", "No such erasure for this tenant");
     return c.json(await receipt.json());
   })
@@ -31,11 +31,11 @@ export const subjectsRoute = new Hono<AppEnv>()
       throw new ApiError(400, "invalid_parameter", "Name the subject as customer:<id>, email:<address>, device:<id> or visitor:<visitor id or token>");
     }
     try {
-      const receipt = await eraseSubject(c.env, c.var.config, c.var.tenant.id, subject, c.var.config.erasurePurgeDelayS);
-      c.var.log.info("subject_erased", { erasure_id: receipt.erasure_id, kind: subject.kind, found: receipt.found, visitors: receipt.stores.sessions.visitors });
+      const receipt = await eraseSubject(c.env, c.get("config"), c.get("tenant").id, subject, c.get("config").erasurePurgeDelayS);
+      c.get("log").info("subject_erased", { erasure_id: receipt.erasure_id, kind: subject.kind, found: receipt.found, visitors: receipt.stores.sessions.visitors });
       return c.json(receipt, 200);
     } catch (err) {
-      c.var.log.error("erasure_failed", { kind: subject.kind, error: err instanceof Error ? err.message : String(err) });
+      c.get("log").error("erasure_failed", { kind: subject.kind, error: err instanceof Error ? err.message : String(err) });
       // Every step is idempotent and the identity graph goes last: a retry finds and finishes everything.
       const what = err instanceof ProfileStoreError ? "the profile store" : "a store";
       throw new ApiError(503, "erasure_incomplete", `Erasure could not finish (${what} is unavailable); retry the same request`, { "retry-after": "5" });

@@ -60,13 +60,16 @@ export function receiptKey(tenant: string, erasureId: string): string {
  * before the erasure). One R2 HEAD per distinct visitor of the batch.
  */
 export async function dropErased<M extends { body: QueueMessage }>(bucket: R2Bucket, secret: string, messages: M[]): Promise<{ kept: M[]; dropped: M[] }> {
-  const erasedAt = new Map<string, number | null>();
-  for (const m of messages) {
-    const id = `${m.body.tenant}\u0000${m.body.visitor_id}`;
-    if (erasedAt.has(id)) continue;
-    const marker = await bucket.head(await markerKey(secret, m.body.tenant, m.body.visitor_id));
-    erasedAt.set(id, marker ? Number(marker.customMetadata?.erased_at ?? Number.MAX_SAFE_INTEGER) : null);
-  }
+  const subjects = new Map<string, { tenant: string; visitor: string }>();
+  for (const m of messages) subjects.set(`${m.body.tenant}\u0000${m.body.visitor_id}`, { tenant: m.body.tenant, visitor: m.body.visitor_id });
+  const erasedAt = new Map<string, number | null>(
+    await Promise.all(
+      [...subjects].map(async ([id, { tenant, visitor }]) => {
+        const marker = await bucket.head(await markerKey(secret, tenant, visitor));
+        return [id, marker ? Number(marker.customMetadata?.erased_at ?? Number.MAX_SAFE_INTEGER) : null] as const;
+      }),
+    ),
+  );
   const kept: M[] = [];
   const dropped: M[] = [];
   for (const m of messages) {
@@ -120,9 +123,13 @@ function mentions(line: string, tenant: string, visitors: Set<string>): boolean 
   } catch {
     return false;
   }
-  const direct = parsed as { tenant?: unknown; visitor_id?: unknown; body?: { tenant?: unknown; visitor_id?: unknown; body?: { tenant?: unknown; visitor_id?: unknown } } };
+  type Shape = { tenant?: unknown; visitor_id?: unknown; lines?: unknown };
+  const direct = parsed as Shape & { body?: Shape & { body?: Shape } };
+  const names = (m: Shape | undefined): boolean => !!m && m.tenant === tenant && typeof m.visitor_id === "string" && visitors.has(m.visitor_id);
   for (const m of [direct, direct.body, direct.body?.body]) {
-    if (m && m.tenant === tenant && typeof m.visitor_id === "string" && visitors.has(m.visitor_id)) return true;
+    if (names(m)) return true;
+    // A dead-lettered line batch that was poison is parked whole: it goes if any of its lines is the subject's.
+    if (m && Array.isArray(m.lines) && m.lines.some((l) => typeof l === "object" && l !== null && names(l as Shape))) return true;
   }
   return false;
 }

@@ -1,7 +1,7 @@
 import { EVENT_SCHEMA_VERSION, type ImpressionMessage } from "../events/types";
 import type { Logger } from "../http/log";
 import type { StoredImpression } from "../session/attribution";
-import { PER_MESSAGE_OVERHEAD, SEND_BATCH_MAX_BYTES, SEND_BATCH_MAX_MESSAGES } from "../session/outbox";
+import { MAX_LINES_PER_MESSAGE, chunkForSendBatch, packLines, sendSerialised } from "../pipeline/pack";
 import { IMPRESSIONS_LIMIT } from "../session/schema";
 import { sessionStub } from "../session/stub";
 
@@ -9,7 +9,6 @@ import { sessionStub } from "../session/stub";
 export const IMPRESSION_FLUSH_MS = 200;
 /** Visitors with unrecorded lists an isolate holds before it flushes at once (bounds memory). */
 const MAX_PENDING_VISITORS = 1000;
-const encoder = new TextEncoder();
 
 interface PendingSession {
   tenant: string;
@@ -18,8 +17,8 @@ interface PendingSession {
 }
 
 // Per isolate. Impressions may be lost (an evicted isolate drops at most one
-// flush window); events never pass through here.
-const pendingMessages: ImpressionMessage[] = [];
+// flush window); events never pass through here. Messages are kept serialised.
+const pendingMessages: Array<{ tenant: string; json: string }> = [];
 const pendingSessions = new Map<string, PendingSession>();
 let flushScheduledAt = 0;
 
@@ -29,15 +28,15 @@ let flushScheduledAt = 0;
  * (so later clicks, add-to-carts and purchases carry their attribution). Never
  * blocks the response and never throws.
  *
- * Both are batched per isolate (design 0010): queue messages go out with one
- * `sendBatch` per flush instead of one `send` per list, and a visitor's lists
+ * Both are batched per isolate (design 0010): the lists of a flush window go out
+ * packed into line-batch messages (design 0014), and a visitor's lists
  * ride along with their next `features()` or `ingest` call (see
  * `takePendingImpressions`); whatever is left is flushed after
  * `IMPRESSION_FLUSH_MS` in the `waitUntil` of the request that opened the window.
  */
 export function logImpression(ctx: Pick<ExecutionContext, "waitUntil">, env: Env, message: ImpressionMessage, hasSession: boolean, log: Logger, central = true): void {
   // Without analytics consent (or with Sec-GPC) the list is not logged centrally.
-  if (central) pendingMessages.push(message);
+  if (central) pendingMessages.push({ tenant: message.tenant, json: JSON.stringify(message) });
   if (hasSession) {
     const key = sessionKey(message.tenant, message.visitor_id);
     const pending = pendingSessions.get(key) ?? { tenant: message.tenant, visitorId: message.visitor_id, impressions: [] };
@@ -46,7 +45,7 @@ export function logImpression(ctx: Pick<ExecutionContext, "waitUntil">, env: Env
     pendingSessions.set(key, pending);
   }
   const now = Date.now();
-  if (pendingMessages.length >= SEND_BATCH_MAX_MESSAGES || pendingSessions.size >= MAX_PENDING_VISITORS) {
+  if (pendingMessages.length >= MAX_LINES_PER_MESSAGE || pendingSessions.size >= MAX_PENDING_VISITORS) {
     ctx.waitUntil(flushImpressions(env, log));
   } else if (now - flushScheduledAt > 10 * IMPRESSION_FLUSH_MS) {
     // Not "scheduled" as a boolean: a flush whose request context was cancelled must not stall the buffer.
@@ -74,7 +73,7 @@ export async function flushImpressions(env: Env, log: Logger): Promise<void> {
   const sessions = [...pendingSessions.values()];
   pendingSessions.clear();
   const results = await Promise.allSettled([
-    ...chunkMessages(messages).map((chunk) => env.EVENTS.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })))),
+    ...chunkForSendBatch(packByTenant(messages)).map((chunk) => sendSerialised(env.EVENTS, chunk)),
     ...sessions.map((p) => sessionStub(env, p.tenant, p.visitorId).recordImpressions(p.impressions)),
   ]);
   for (const r of results) {
@@ -93,23 +92,11 @@ function storedImpression(message: ImpressionMessage): StoredImpression {
   };
 }
 
-/** Splits messages into `sendBatch`-sized chunks (count and bytes). */
-function chunkMessages(messages: ImpressionMessage[]): ImpressionMessage[][] {
-  const chunks: ImpressionMessage[][] = [];
-  let current: ImpressionMessage[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = encoder.encode(JSON.stringify(m)).byteLength + PER_MESSAGE_OVERHEAD;
-    if (current.length > 0 && (current.length === SEND_BATCH_MAX_MESSAGES || bytes + size > SEND_BATCH_MAX_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+/** Packs serialised impression messages into line batches, one tenant per batch. */
+function packByTenant(messages: Array<{ tenant: string; json: string }>): Array<{ json: string }> {
+  const byTenant = new Map<string, string[]>();
+  for (const m of messages) (byTenant.get(m.tenant) ?? byTenant.set(m.tenant, []).get(m.tenant)!).push(m.json);
+  return [...byTenant].flatMap(([tenant, lines]) => packLines(tenant, lines));
 }
 
 function sessionKey(tenant: string, visitorId: string): string {

@@ -72,7 +72,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   const declared = features === "failed" ? null : ((features?.consent as ConsentValue | null | undefined) ?? null);
   const consentCtx = { mode: tenant.consent, gpc: gpcHeader(c.req.header("sec-gpc")) };
   // A signed-in customer on a device that declared nothing: the person's own consent applies.
-  const person = declared === null && c.var.principal?.customerId ? await time("consent", () => customerConsent(c)) : { consent: null, failed: false };
+  const person = declared === null && c.get("principal")?.customerId ? await time("consent", () => customerConsent(c)) : { consent: null, failed: false };
   const purposes = effectivePurposes(declared ?? person.consent, consentCtx);
   const sessionFeatures = features === "failed" || !purposes.personalization ? null : features;
   // A store that just failed (or ran out of budget) is not asked again: one budget per request, not two.
@@ -115,7 +115,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
       logImpression(c.executionCtx, c.env, message, !visitorIssued && purposes.personalization, log, purposes.analytics);
     }
   }
-  c.header("server-timing", serverTiming(c.var.timings));
+  c.header("server-timing", serverTiming(c.get("timings")));
   return c.json({
     impression_id: impressionId,
     type: request.type,

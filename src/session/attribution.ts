@@ -11,6 +11,9 @@ export interface StoredImpression {
   items: string[];
 }
 
+/** Event types that can be attributed to an impression; other events need no impressions read. */
+export const ATTRIBUTED_TYPES: ReadonlySet<string> = new Set(["recommendation_click", "add_to_cart", "purchase"]);
+
 /**
  * Attributes a click, add-to-cart or purchase to the impressions that showed its
  * items: a click to the impression it names; other events, per item, to the most

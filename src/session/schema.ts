@@ -1,7 +1,10 @@
 /**
  * SQLite schema of a SessionDO. One row in `session` holds the identity, the
  * sequence counter and the feature state; `seen` is the idempotency index;
- * `outbox` holds applied events until the queue has accepted them.
+ * `outbox_messages` holds applied events, packed as queue messages (one per
+ * request, design 0014), until the queue has accepted them. Objects created
+ * before packing may still have an `outbox` table of one event per row: it is
+ * drained first and dropped.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS session (
@@ -22,8 +25,9 @@ CREATE TABLE IF NOT EXISTS history (
   seq INTEGER PRIMARY KEY,
   event TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE IF NOT EXISTS outbox_messages (
   seq INTEGER PRIMARY KEY,
+  events INTEGER NOT NULL,
   message TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS impressions (
@@ -48,5 +52,9 @@ export const SNAPSHOT_RECENT = 20;
  * slip through once its id is forgotten.
  */
 export const DEDUP_HORIZON_MS = 31 * 24 * 3600 * 1000;
+/** The older per-event outbox table (see SCHEMA_SQL). */
+export const LEGACY_OUTBOX = "outbox";
+/** How often an object prunes ids older than DEDUP_HORIZON_MS from `seen` (not on every request). */
+export const SEEN_PRUNE_EVERY_MS = 3600 * 1000;
 /** Delay before the alarm retries forwarding events the queue refused. */
 export const OUTBOX_RETRY_MS = 15_000;

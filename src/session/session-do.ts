@@ -7,15 +7,17 @@ import type { ConsentValue, IdentityValue } from "../features/definitions/visito
 import { createLogger } from "../http/log";
 import { type ConsentContext, effectivePurposes } from "../privacy/consent";
 import { type SessionContribution, contributionOf } from "../profile/profile";
-import { type StoredImpression, attribute } from "./attribution";
-import { type OutboxRow, chunkForSendBatch, sendChunk } from "./outbox";
+import { ATTRIBUTED_TYPES, type StoredImpression, attribute } from "./attribution";
+import { chunkForSendBatch, packLines, sendSerialised } from "../pipeline/pack";
 import {
   ATTRIBUTION_WINDOW_MS,
   DEDUP_HORIZON_MS,
   HISTORY_LIMIT,
   IMPRESSIONS_LIMIT,
+  LEGACY_OUTBOX,
   OUTBOX_RETRY_MS,
   SCHEMA_SQL,
+  SEEN_PRUNE_EVERY_MS,
   SNAPSHOT_RECENT,
 } from "./schema";
 
@@ -110,6 +112,12 @@ export class SessionDO extends DurableObject<Env> {
   private saveAlarmSet = false;
   /** When this visitor was erased (`null`: never, `undefined`: not read yet); read once, kept by every path that changes it. */
   private erasedAt: number | null | undefined;
+  /** The scheduled alarm (`null`: none, `undefined`: not read yet); every path that sets or deletes it keeps this. */
+  private alarmAt: number | null | undefined;
+  /** Whether the pre-packing `outbox` table exists (`undefined`: not looked yet). */
+  private legacyOutbox: boolean | undefined;
+  /** When this instance last pruned expired ids from `seen`. */
+  private seenPrunedAt = 0;
 
   /** Applies new events, forwards them to the queue, and reports duplicates. */
   async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED, impressions: StoredImpression[] = []): Promise<IngestResult> {
@@ -119,35 +127,40 @@ export class SessionDO extends DurableObject<Env> {
       return { ok: true, outcomes: events.map(() => "erased" as const), identified: null, withdrawn: null };
     }
     this.ensureSchema();
-    this.cached = undefined;
     // Lists served to this visitor not written yet: before the events, so they can be attributed.
     this.storeImpressions([...this.unsaved.splice(0), ...impressions]);
     const sql = this.ctx.storage.sql;
     // One synchronous transaction: the dedup index, the features, the history and
-    // the outbox change together or not at all.
-    let finalState: FeatureState | null = null;
+    // the outbox change together or not at all. Each table takes one statement per
+    // request (rows passed as one JSON parameter), not one per event.
+    let committed: { row: SessionRow; state: FeatureState } | null = null;
     let withdrawn: SessionWithdrawal | null = null;
     const outcomes = this.ctx.storage.transactionSync(() => {
-      const existing = this.readSession();
-      const row = existing ?? {
+      const existing = this.session();
+      const row: SessionRow = existing?.row ?? {
         tenant: who.tenant,
         visitor_id: who.visitorId,
         next_seq: 1,
         last_received_at: receivedAt,
-        state: JSON.stringify(initialState()),
+        state: "",
       };
       if (row.tenant !== who.tenant || row.visitor_id !== who.visitorId) {
         throw new Error("session identity mismatch"); // a naming bug, never a client mistake
       }
-      let state = JSON.parse(row.state) as FeatureState;
+      // Reducers are pure: the cached state is never modified, so a rolled-back transaction leaves it valid.
+      let state = existing?.state ?? initialState();
       let seq = row.next_seq;
-      let stored = 0;
-      const impressions = this.readImpressions();
-      const inBatch = new Set<string>();
+      const ids = [...new Set(events.map((e) => e.id))];
+      const seen = new Set(
+        sql.exec<{ event_id: string }>("SELECT event_id FROM seen WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).toArray().map((r) => r.event_id),
+      );
+      let impressions: StoredImpression[] | null = null; // read only when an event can be attributed
+      const seenRows: Array<[string, number]> = [];
+      let historyRows: Array<[number, string]> = [];
+      const lines: string[] = [];
+      const lineSeqs: number[] = [];
       const result: IngestOutcome[] = events.map((event) => {
-        if (inBatch.has(event.id) || sql.exec("SELECT 1 FROM seen WHERE event_id = ?", event.id).toArray().length > 0) {
-          return "duplicate";
-        }
+        if (seen.has(event.id)) return "duplicate";
         // Consent gate (shared with the offline replay): refused events store nothing at all.
         const gate = applyWithConsent(state, event, { sessionGapMs: config.sessionGapMs }, consent);
         if (gate.refused) return "no_consent";
@@ -156,9 +169,10 @@ export class SessionDO extends DurableObject<Env> {
           withdrawn = gate.withdrawal;
           sql.exec("DELETE FROM history");
           sql.exec("DELETE FROM impressions");
-          impressions.length = 0;
+          historyRows = [];
+          impressions = [];
         }
-        inBatch.add(event.id);
+        seen.add(event.id);
         state = gate.state;
         const message: EventMessage = {
           kind: "event",
@@ -169,35 +183,60 @@ export class SessionDO extends DurableObject<Env> {
           received_at: receivedAt,
           event,
         };
-        const attribution = attribute(event, impressions);
-        if (attribution.length > 0) message.attribution = attribution;
-        sql.exec("INSERT INTO seen (event_id, seq, received_at) VALUES (?, ?, ?)", event.id, seq, receivedAt);
-        if (gate.folded) sql.exec("INSERT INTO history (seq, event) VALUES (?, ?)", seq, JSON.stringify(event));
-        if (gate.forwarded) sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", seq, JSON.stringify(message));
-        stored++;
+        if (ATTRIBUTED_TYPES.has(event.type)) {
+          const attribution = attribute(event, (impressions ??= this.readImpressions()));
+          if (attribution.length > 0) message.attribution = attribution;
+        }
+        seenRows.push([event.id, seq]);
+        if (gate.folded) historyRows.push([seq, JSON.stringify(event)]);
+        if (gate.forwarded) {
+          lines.push(JSON.stringify(message));
+          lineSeqs.push(seq);
+        }
         seq++;
         return "accepted";
       });
       // Nothing consented, nothing stored: not even a session row for a visitor who never agreed.
-      if (!existing && stored === 0) return result;
-      sql.exec("DELETE FROM history WHERE seq <= ?", seq - 1 - HISTORY_LIMIT);
-      sql.exec("DELETE FROM seen WHERE received_at < ?", receivedAt - DEDUP_HORIZON_MS);
+      if (!existing && seenRows.length === 0) return result;
+      if (seenRows.length > 0) {
+        sql.exec(
+          "INSERT INTO seen (event_id, seq, received_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)",
+          receivedAt,
+          JSON.stringify(seenRows),
+        );
+      }
+      if (historyRows.length > 0) {
+        sql.exec("INSERT INTO history (seq, event) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)", JSON.stringify(historyRows));
+        if (seq - 1 > HISTORY_LIMIT) sql.exec("DELETE FROM history WHERE seq <= ?", seq - 1 - HISTORY_LIMIT);
+      }
+      // One queue message per request (more only past the message size), keyed by the seq of its first event.
+      let at = 0;
+      for (const packed of packLines(who.tenant, lines)) {
+        sql.exec("INSERT INTO outbox_messages (seq, events, message) VALUES (?, ?, ?)", lineSeqs[at]!, packed.lines, packed.json);
+        at += packed.lines;
+      }
+      if (receivedAt - this.seenPrunedAt > SEEN_PRUNE_EVERY_MS) {
+        sql.exec("DELETE FROM seen WHERE received_at < ?", receivedAt - DEDUP_HORIZON_MS);
+        this.seenPrunedAt = receivedAt;
+      }
+      const next: SessionRow = { ...row, next_seq: seq, last_received_at: Math.max(row.last_received_at, receivedAt), state: JSON.stringify(state) };
       sql.exec(
         `INSERT INTO session (id, tenant, visitor_id, next_seq, last_received_at, state) VALUES (1, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET next_seq = excluded.next_seq, last_received_at = excluded.last_received_at, state = excluded.state`,
-        row.tenant,
-        row.visitor_id,
-        seq,
-        Math.max(row.last_received_at, receivedAt),
-        JSON.stringify(state),
+        next.tenant,
+        next.visitor_id,
+        next.next_seq,
+        next.last_received_at,
+        next.state,
       );
-      finalState = state;
+      committed = { row: next, state };
       return result;
     });
-    this.cached = undefined;
+    const after = committed as { row: SessionRow; state: FeatureState } | null;
+    if (after) this.cached = after;
     const forwarded = await this.flush();
     await this.scheduleAlarm(forwarded);
-    const identified = finalState ? identifiedInfo(who.visitorId, finalState, receivedAt, config.sessionGapMs, consent) : null;
+    const identified = after ? identifiedInfo(who.visitorId, after.state, receivedAt, config.sessionGapMs, consent) : null;
     const extra = { identified, withdrawn: withdrawn as SessionWithdrawal | null };
     return forwarded ? { ok: true, outcomes, ...extra } : { ok: false, reason: "enqueue_failed", outcomes, ...extra };
   }
@@ -223,7 +262,7 @@ export class SessionDO extends DurableObject<Env> {
   /** The visitor's features at `now`, their recent events and forwarding state. */
   async snapshot(now: number = Date.now()): Promise<SessionSnapshot | null> {
     if (!this.hasSchema()) return null;
-    const row = this.readSession();
+    const row = this.session()?.row;
     if (!row) return null;
     const config = loadConfig(this.env);
     const sql = this.ctx.storage.sql;
@@ -232,7 +271,9 @@ export class SessionDO extends DurableObject<Env> {
       .toArray()
       .reverse()
       .map((r) => JSON.parse(r.event) as TrackedEvent);
-    const pending = sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    const pending =
+      sql.exec<{ n: number }>("SELECT coalesce(sum(events), 0) AS n FROM outbox_messages").one().n +
+      (this.hasLegacyOutbox() ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${LEGACY_OUTBOX}`).one().n : 0);
     return {
       visitor_id: row.visitor_id,
       computed_at: now,
@@ -251,19 +292,17 @@ export class SessionDO extends DurableObject<Env> {
     let rows = 0;
     if (this.hasSchema()) {
       const sql = this.ctx.storage.sql;
-      for (const t of ["session", "seen", "history", "outbox", "impressions"]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+      const tables = ["session", "seen", "history", "outbox_messages", "impressions", ...(this.hasLegacyOutbox() ? [LEGACY_OUTBOX] : [])];
+      for (const t of tables) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    this.schemaReady = false;
-    this.cached = undefined;
-    this.unsaved = [];
-    this.saveAlarmSet = false;
+    this.forget();
     // Requests already past the worker's checks still arrive: they are refused until the guard expires.
     const now = Date.now();
     await this.ctx.storage.put(ERASED_AT, now);
     this.erasedAt = now;
-    await this.ctx.storage.setAlarm(now + ERASURE_GUARD_MS);
+    await this.setAlarm(now + ERASURE_GUARD_MS);
     return { rows_deleted: rows };
   }
 
@@ -272,27 +311,27 @@ export class SessionDO extends DurableObject<Env> {
    * Idempotent: alarms are at-least-once, and a second run finds nothing to do.
    */
   override async alarm(): Promise<void> {
+    // A running alarm is no longer scheduled; whatever this run sets is the next one.
+    this.alarmAt = null;
     if (!this.hasSchema()) {
       // Only an erasure guard can be here: it expires, and the object is empty again.
       const erasedAt = await this.erasureTime();
       if (erasedAt !== null && Date.now() >= erasedAt + ERASURE_GUARD_MS) {
         await this.ctx.storage.deleteAll();
         this.erasedAt = null;
-      } else if (erasedAt !== null) await this.ctx.storage.setAlarm(erasedAt + ERASURE_GUARD_MS);
+      } else if (erasedAt !== null) await this.setAlarm(erasedAt + ERASURE_GUARD_MS);
       return;
     }
     this.saveAlarmSet = false;
     this.storeImpressions(this.unsaved.splice(0));
     const forwarded = await this.flush();
     if (!forwarded) return this.scheduleAlarm(false);
-    const row = this.readSession();
+    const row = this.session()?.row;
     const { sessionTtlMs } = loadConfig(this.env);
     if (!row || Date.now() >= row.last_received_at + sessionTtlMs) {
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
-      this.schemaReady = false;
-      this.cached = undefined;
-      this.unsaved = [];
+      this.forget();
       this.erasedAt = null;
       this.log().info("session_expired");
       return;
@@ -310,29 +349,67 @@ export class SessionDO extends DurableObject<Env> {
 
   private async flushOnce(): Promise<boolean> {
     const sql = this.ctx.storage.sql;
+    if (this.hasLegacyOutbox() && !(await this.flushLegacy())) return false;
     for (;;) {
-      const rows = sql.exec<{ seq: number; message: string }>("SELECT seq, message FROM outbox ORDER BY seq LIMIT 1000").toArray();
+      const rows = sql.exec<{ seq: number; events: number; message: string }>("SELECT seq, events, message FROM outbox_messages ORDER BY seq LIMIT 100").toArray();
       if (rows.length === 0) return true;
-      for (const chunk of chunkForSendBatch(rows as OutboxRow[])) {
+      for (const chunk of chunkForSendBatch(rows.map((r) => ({ seq: r.seq, json: r.message })))) {
         try {
-          await sendChunk(this.env.EVENTS, chunk);
+          await sendSerialised(this.env.EVENTS, chunk);
         } catch (err) {
-          this.log().warn("enqueue_failed", { pending: rows.length, error: err instanceof Error ? err.message : String(err) });
+          this.log().warn("enqueue_failed", { pending_messages: rows.length, error: err instanceof Error ? err.message : String(err) });
           return false;
         }
-        const first = chunk[0]!.seq;
-        const last = chunk[chunk.length - 1]!.seq;
-        sql.exec("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", first, last);
+        sql.exec("DELETE FROM outbox_messages WHERE seq BETWEEN ? AND ?", chunk[0]!.seq, chunk[chunk.length - 1]!.seq);
       }
     }
   }
 
+  /** Forwards what an object created before packing still holds in its per-event outbox, then drops the table. */
+  private async flushLegacy(): Promise<boolean> {
+    const sql = this.ctx.storage.sql;
+    const rows = sql.exec<{ seq: number; message: string }>(`SELECT seq, message FROM ${LEGACY_OUTBOX} ORDER BY seq`).toArray();
+    for (const chunk of chunkForSendBatch(rows.map((r) => ({ seq: r.seq, json: r.message })))) {
+      try {
+        await sendSerialised(this.env.EVENTS, chunk);
+      } catch (err) {
+        this.log().warn("enqueue_failed", { pending_messages: rows.length, error: err instanceof Error ? err.message : String(err) });
+        return false;
+      }
+      sql.exec(`DELETE FROM ${LEGACY_OUTBOX} WHERE seq BETWEEN ? AND ?`, chunk[0]!.seq, chunk[chunk.length - 1]!.seq);
+    }
+    sql.exec(`DROP TABLE ${LEGACY_OUTBOX}`);
+    this.legacyOutbox = false;
+    return true;
+  }
+
+  /**
+   * Keeps one alarm that fires no later than it must: the outbox retry, or the
+   * session's expiry. An earlier alarm is left alone (its run reschedules), so an
+   * ordinary request neither reads nor writes the alarm once it is known.
+   */
   private async scheduleAlarm(forwarded: boolean): Promise<void> {
-    const row = this.readSession();
+    const row = this.session()?.row;
     if (!row) return;
     const expiresAt = row.last_received_at + loadConfig(this.env).sessionTtlMs;
     const at = forwarded ? expiresAt : Math.min(expiresAt, Date.now() + OUTBOX_RETRY_MS);
-    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at);
+  }
+
+  private async setAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
+  }
+
+  /** Drops what this instance keeps in memory about storage that was just deleted. */
+  private forget(): void {
+    this.schemaReady = false;
+    this.legacyOutbox = false;
+    this.cached = undefined;
+    this.unsaved = [];
+    this.saveAlarmSet = false;
+    this.alarmAt = null;
   }
 
   private ensureSchema(): void {
@@ -346,6 +423,13 @@ export class SessionDO extends DurableObject<Env> {
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
     this.schemaReady = found.length > 0;
     return this.schemaReady;
+  }
+
+  private hasLegacyOutbox(): boolean {
+    if (this.legacyOutbox === undefined) {
+      this.legacyOutbox = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", LEGACY_OUTBOX).toArray().length > 0;
+    }
+    return this.legacyOutbox;
   }
 
   private async erasureTime(): Promise<number | null> {
@@ -362,8 +446,8 @@ export class SessionDO extends DurableObject<Env> {
     }
     if (this.saveAlarmSet) return;
     const at = now + IMPRESSION_SAVE_MS;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at);
     this.saveAlarmSet = true;
   }
 

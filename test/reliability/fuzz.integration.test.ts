@@ -229,7 +229,7 @@ async function sessionRows(token: string) {
       session: sql.exec("SELECT tenant, visitor_id, next_seq, last_received_at, state FROM session").toArray(),
       seen: count("seen"),
       history: count("history"),
-      outbox: count("outbox"),
+      outbox: count("outbox_messages"),
       impressions: count("impressions"),
     };
   });

@@ -27,39 +27,39 @@ export const adminApiRoute = new Hono<AppEnv>()
     await next();
     c.header("cache-control", "no-store");
   })
-  .get("/dashboard", async (c) => c.json(await monitor(c).dashboard(c.var.tenant.id, hoursParam(c))))
-  .get("/models", async (c) => c.json({ models: (await monitor(c).dashboard(c.var.tenant.id, hoursParam(c))).models }))
-  .get("/drift", async (c) => c.json({ drift: (await monitor(c).dashboard(c.var.tenant.id, hoursParam(c))).drift }))
+  .get("/dashboard", async (c) => c.json(await monitor(c).dashboard(c.get("tenant").id, hoursParam(c))))
+  .get("/models", async (c) => c.json({ models: (await monitor(c).dashboard(c.get("tenant").id, hoursParam(c))).models }))
+  .get("/drift", async (c) => c.json({ drift: (await monitor(c).dashboard(c.get("tenant").id, hoursParam(c))).drift }))
   .get("/experiments", async (c) => {
-    const d = await monitor(c).dashboard(c.var.tenant.id, hoursParam(c));
+    const d = await monitor(c).dashboard(c.get("tenant").id, hoursParam(c));
     return c.json({ current: d.config?.experiment ?? null, experiments: d.experiments });
   })
-  .get("/ingestion", async (c) => c.json((await monitor(c).dashboard(c.var.tenant.id, hoursParam(c))).ingestion))
+  .get("/ingestion", async (c) => c.json((await monitor(c).dashboard(c.get("tenant").id, hoursParam(c))).ingestion))
   .get("/rollouts", async (c) => c.json(await monitor(c).listRollouts()))
   .post("/rollouts", async (c) => {
     const body = await parsed(c, StartRolloutSchema);
-    return c.json(unwrap(await monitor(c).startRollout(c.var.tenant.id, body, who(c))), 201);
+    return c.json(unwrap(await monitor(c).startRollout(c.get("tenant").id, body, who(c))), 201);
   })
-  .post("/rollouts/:id/promote", async (c) => c.json(unwrap(await monitor(c).promote(c.var.tenant.id, rolloutId(c), who(c)))))
+  .post("/rollouts/:id/promote", async (c) => c.json(unwrap(await monitor(c).promote(c.get("tenant").id, rolloutId(c), who(c)))))
   .post("/rollouts/:id/rollback", async (c) => {
     const id = rolloutId(c);
     const hasBody = c.req.raw.body !== null && c.req.header("content-length") !== "0";
     const body = hasBody ? await parsed(c, RollbackSchema) : {};
-    return c.json(unwrap(await monitor(c).rollback(c.var.tenant.id, id, body.reason ?? "rolled back by an admin", who(c))));
+    return c.json(unwrap(await monitor(c).rollback(c.get("tenant").id, id, body.reason ?? "rolled back by an admin", who(c))));
   })
   .put("/experiments/current/weights", async (c) => {
     const body = await parsed(c, WeightsSchema);
-    return c.json({ config: unwrap(await monitor(c).setWeights(c.var.tenant.id, body.weights, who(c))) });
+    return c.json({ config: unwrap(await monitor(c).setWeights(c.get("tenant").id, body.weights, who(c))) });
   })
   .get("/settings", async (c) => c.json(await monitor(c).getSettings()))
   .put("/settings", async (c) => c.json(await monitor(c).updateSettings(await parsed(c, DriftSettingsPatchSchema))));
 
 function monitor(c: Context<AppEnv>) {
-  return c.env.MONITOR.getByName(c.var.tenant.id);
+  return c.env.MONITOR.getByName(c.get("tenant").id);
 }
 
 function who(c: Context<AppEnv>): string {
-  return c.var.principal?.subject ?? "admin";
+  return c.get("principal")?.subject ?? "admin";
 }
 
 function hoursParam(c: Context<AppEnv>): number {
