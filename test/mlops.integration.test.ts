@@ -326,3 +326,24 @@ describe("canary rollout", () => {
     expect(await after.json()).toMatchObject({ error: { code: "unknown_variant" } });
   });
 });
+
+describe("MonitorDO ingest claims a batch at once", () => {
+  it("counts a list repeated within a batch and a redelivered batch once; a visitor once per experiment", async () => {
+    const tenant = "claims-test";
+    const at = Date.now();
+    const imp = (id: string, visitor: string, variant = "control") => ({
+      id, visitor, at, type: "personalized", experiment: "exp-claims", variant, model: null, degraded: null, latency_ms: 3, values: {}, top_score: null, items: ["a"],
+    });
+    const batch = {
+      impressions: [imp("l1", "v1"), imp("l2", "v1"), imp("l1", "v1"), imp("l3", "v2", "treatment")],
+      outcomes: [{ id: "v1:e1", type: "recommendation_click" as const, at, impressions: [{ impression_id: "l1", experiment: "exp-claims", variant: "control" }] }],
+      received: [],
+    };
+    const stub = env.MONITOR.getByName(tenant);
+    expect(await stub.ingest(tenant, batch)).toMatchObject({ impressions: 3, outcomes: 1, duplicates: 1 });
+    expect(await stub.ingest(tenant, batch)).toMatchObject({ impressions: 0, outcomes: 0, duplicates: 5 });
+    const arms = (await stub.dashboard(tenant, 24)).experiments.find((e) => e.experiment === "exp-claims")!.variants;
+    const byName = Object.fromEntries(arms.map((v) => [v.variant, { visitors: v.visitors, impressions: v.impressions, clicks: v.clicks }]));
+    expect(byName).toEqual({ control: { visitors: 1, impressions: 2, clicks: 1 }, treatment: { visitors: 1, impressions: 1, clicks: 0 } });
+  });
+});

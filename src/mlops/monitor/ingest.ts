@@ -30,23 +30,24 @@ export const PREDICTION_REFERENCE_MS = 24 * HOUR_MS;
  */
 export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: ReadonlyMap<string, ModelRef>): IngestReport {
   const report: IngestReport = { impressions: 0, outcomes: 0, duplicates: 0 };
-  const claim = (id: string, at: number) => sql.exec("INSERT OR IGNORE INTO seen (id, at) VALUES (?, ?)", id, at).rowsWritten > 0;
   for (const r of batch.received) {
     sql.exec("INSERT INTO received (hour, type, count) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count", r.hour, r.type, r.count);
   }
+  const claimed = claimAll(sql, [...batch.impressions.map((i) => ({ id: `i:${i.id}`, at: i.at })), ...batch.outcomes.map((o) => ({ id: `o:${o.id}`, at: o.at }))]);
   const fresh: ImpressionRecord[] = [];
   for (const imp of batch.impressions) {
-    if (claim(`i:${imp.id}`, imp.at)) fresh.push(imp);
+    if (claimed.delete(`i:${imp.id}`)) fresh.push(imp);
     else report.duplicates++;
   }
   report.impressions = fresh.length;
   const tally = new Tally();
   const firstSeen = firstServed(sql, fresh);
+  const newUnits = claimUnits(sql, fresh);
   const units = new Set<string>();
-  for (const imp of fresh) applyImpression(sql, tally, imp, imp.model ? models.get(imp.model) : undefined, firstSeen, units);
+  for (const imp of fresh) applyImpression(tally, imp, imp.model ? models.get(imp.model) : undefined, firstSeen, newUnits, units);
   tally.write(sql);
   for (const out of batch.outcomes) {
-    if (!claim(`o:${out.id}`, out.at)) {
+    if (!claimed.delete(`o:${out.id}`)) {
       report.duplicates++;
       continue;
     }
@@ -54,6 +55,39 @@ export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: Readonl
     applyOutcome(sql, out);
   }
   return report;
+}
+
+/**
+ * Claims record ids in `seen` with one statement for the whole batch; returns
+ * the ids claimed now. The caller deletes each id as it uses it, so a record
+ * repeated within the batch counts once.
+ */
+function claimAll(sql: SqlStorage, records: Array<{ id: string; at: number }>): Set<string> {
+  if (records.length === 0) return new Set();
+  const rows = sql
+    .exec<{ id: string }>(
+      "INSERT OR IGNORE INTO seen (id, at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) RETURNING id",
+      JSON.stringify(records.map((r) => [r.id, r.at])),
+    )
+    .toArray();
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Experiment units (experiment, visitor) of the batch seen for the first time ever, in one statement. */
+function claimUnits(sql: SqlStorage, impressions: ImpressionRecord[]): Set<string> {
+  const first = new Map<string, [string, string, string]>();
+  for (const imp of impressions) {
+    const unit = `${imp.experiment}\u0000${imp.visitor}`;
+    if (imp.experiment !== null && !first.has(unit)) first.set(unit, [imp.experiment, imp.visitor, imp.variant]);
+  }
+  if (first.size === 0) return new Set();
+  const rows = sql
+    .exec<{ experiment: string; visitor: string }>(
+      "INSERT OR IGNORE INTO exp_units (experiment, visitor, variant) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?) RETURNING experiment, visitor",
+      JSON.stringify([...first.values()]),
+    )
+    .toArray();
+  return new Set(rows.map((r) => `${r.experiment}\u0000${r.visitor}`));
 }
 
 type Op = "sum" | "min" | "max";
@@ -102,7 +136,7 @@ function firstServed(sql: SqlStorage, impressions: ImpressionRecord[]): Map<stri
   return first;
 }
 
-function applyImpression(sql: SqlStorage, tally: Tally, imp: ImpressionRecord, ref: ModelRef | undefined, firstSeen: ReadonlyMap<string, number>, units: Set<string>): void {
+function applyImpression(tally: Tally, imp: ImpressionRecord, ref: ModelRef | undefined, firstSeen: ReadonlyMap<string, number>, newUnits: ReadonlySet<string>, units: Set<string>): void {
   const hour = hourOf(imp.at);
   const error = imp.degraded !== null && ERROR_REASONS.has(imp.degraded) ? 1 : 0;
   tally.add("serving", { hour, model: imp.model ?? "" }, { impressions: ["sum", 1], errors: ["sum", error] });
@@ -111,7 +145,7 @@ function applyImpression(sql: SqlStorage, tally: Tally, imp: ImpressionRecord, r
   if (imp.experiment !== null) {
     // A visitor counts once per experiment: the first list ever served to them (units dedups within the batch).
     const unit = `${imp.experiment}\u0000${imp.visitor}`;
-    const newVisitor = !units.has(unit) && sql.exec("INSERT OR IGNORE INTO exp_units (experiment, visitor, variant) VALUES (?, ?, ?)", imp.experiment, imp.visitor, imp.variant).rowsWritten > 0;
+    const newVisitor = !units.has(unit) && newUnits.has(unit);
     units.add(unit);
     tally.add(
       "exp_counts",
