@@ -349,26 +349,22 @@ export class SessionDO extends DurableObject<Env> {
 
   private async flushOnce(): Promise<boolean> {
     const sql = this.ctx.storage.sql;
-    if (this.hasLegacyOutbox() && !(await this.flushLegacy())) return false;
+    if (this.hasLegacyOutbox()) {
+      const legacy = sql.exec<{ seq: number; message: string }>(`SELECT seq, message FROM ${LEGACY_OUTBOX} ORDER BY seq`).toArray();
+      if (!(await this.sendRows(LEGACY_OUTBOX, legacy))) return false;
+      // An object created before packing has forwarded its per-event outbox: the table goes.
+      sql.exec(`DROP TABLE ${LEGACY_OUTBOX}`);
+      this.legacyOutbox = false;
+    }
     for (;;) {
-      const rows = sql.exec<{ seq: number; events: number; message: string }>("SELECT seq, events, message FROM outbox_messages ORDER BY seq LIMIT 100").toArray();
+      const rows = sql.exec<{ seq: number; message: string }>("SELECT seq, message FROM outbox_messages ORDER BY seq LIMIT 100").toArray();
       if (rows.length === 0) return true;
-      for (const chunk of chunkForSendBatch(rows.map((r) => ({ seq: r.seq, json: r.message })))) {
-        try {
-          await sendSerialised(this.env.EVENTS, chunk);
-        } catch (err) {
-          this.log().warn("enqueue_failed", { pending_messages: rows.length, error: err instanceof Error ? err.message : String(err) });
-          return false;
-        }
-        sql.exec("DELETE FROM outbox_messages WHERE seq BETWEEN ? AND ?", chunk[0]!.seq, chunk[chunk.length - 1]!.seq);
-      }
+      if (!(await this.sendRows("outbox_messages", rows))) return false;
     }
   }
 
-  /** Forwards what an object created before packing still holds in its per-event outbox, then drops the table. */
-  private async flushLegacy(): Promise<boolean> {
-    const sql = this.ctx.storage.sql;
-    const rows = sql.exec<{ seq: number; message: string }>(`SELECT seq, message FROM ${LEGACY_OUTBOX} ORDER BY seq`).toArray();
+  /** Sends outbox rows in `sendBatch` chunks, deleting each chunk once the queue took it; `false` when it refused. */
+  private async sendRows(table: string, rows: Array<{ seq: number; message: string }>): Promise<boolean> {
     for (const chunk of chunkForSendBatch(rows.map((r) => ({ seq: r.seq, json: r.message })))) {
       try {
         await sendSerialised(this.env.EVENTS, chunk);
@@ -376,10 +372,8 @@ export class SessionDO extends DurableObject<Env> {
         this.log().warn("enqueue_failed", { pending_messages: rows.length, error: err instanceof Error ? err.message : String(err) });
         return false;
       }
-      sql.exec(`DELETE FROM ${LEGACY_OUTBOX} WHERE seq BETWEEN ? AND ?`, chunk[0]!.seq, chunk[chunk.length - 1]!.seq);
+      this.ctx.storage.sql.exec(`DELETE FROM ${table} WHERE seq BETWEEN ? AND ?`, chunk[0]!.seq, chunk[chunk.length - 1]!.seq);
     }
-    sql.exec(`DROP TABLE ${LEGACY_OUTBOX}`);
-    this.legacyOutbox = false;
     return true;
   }
 
@@ -392,7 +386,11 @@ export class SessionDO extends DurableObject<Env> {
     const row = this.session()?.row;
     if (!row) return;
     const expiresAt = row.last_received_at + loadConfig(this.env).sessionTtlMs;
-    const at = forwarded ? expiresAt : Math.min(expiresAt, Date.now() + OUTBOX_RETRY_MS);
+    await this.alarmNoLaterThan(forwarded ? expiresAt : Math.min(expiresAt, Date.now() + OUTBOX_RETRY_MS));
+  }
+
+  /** Makes sure an alarm fires by `at`; an earlier one stays (its run reschedules). */
+  private async alarmNoLaterThan(at: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at);
   }
@@ -445,9 +443,7 @@ export class SessionDO extends DurableObject<Env> {
       return;
     }
     if (this.saveAlarmSet) return;
-    const at = now + IMPRESSION_SAVE_MS;
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt === null || this.alarmAt > at) await this.setAlarm(at);
+    await this.alarmNoLaterThan(now + IMPRESSION_SAVE_MS);
     this.saveAlarmSet = true;
   }
 
