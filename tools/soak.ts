@@ -4,33 +4,37 @@
  * when no request failed, every accepted event reached the event log, and
  * workerd's memory stayed flat once warm.
  *
- * "Flat" is judged after a warm-up long enough for the process to reach its
- * working set (V8 heaps, the SQLite page caches of the Durable Objects and of
- * Miniflare's queue and R2 simulators, ORT's arena): at 150 req/s over this mix
- * workerd grew for about two minutes (≈290 MiB at 45 s, ≈420 MiB at 120 s) and
- * then stayed within 418–437 MiB for the next minute — but over a 4-minute run it
- * grew again to 543 MiB, so the check is not yet dependable (design 0010). The check
- * compares the median RSS of the first three samples of the measured run with
- * that of the last three, so one sample's allocator noise decides nothing.
+ * "Flat" is judged on retained memory: before each sample the test forces a
+ * full garbage collection in every isolate through workerd's inspector, then
+ * reads workerd's RSS and the isolates' live JS heaps. Without that, RSS under
+ * load grows for minutes (174 → 302 MiB over 4 minutes of `/healthz` alone,
+ * 264 → 600 MiB with events) only because a dozen V8 heaps (the worker's and
+ * Miniflare's entry, queue and R2 workers') collect garbage lazily; with a
+ * collection every 20 s the same runs stay at 178 and 258 MiB (design 0010).
+ * The check compares the median of the first three samples of the measured run
+ * with that of the last three, so one sample's allocator noise decides nothing.
  *
- *   tsx tools/soak.ts [--seconds 60] [--rate 150] [--warmup 120]
+ *   tsx tools/soak.ts [--seconds 90] [--rate 150] [--warmup 30]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { buildBundle, seed, startWorker, workerdMemory } from "./bench-worker";
+import { buildBundle, freePort, seed, startWorker, workerdMemory } from "./bench-worker";
+import { type IsolateSession, collectGarbage, connectIsolates } from "./inspector";
 
 const KEY = "pk_demo_edgewise";
 const EVENTS_PER_POST = 5;
-/** Median RSS may grow by this much from the start to the end of the measured run, no more. */
-const MAX_GROWTH_MIB = 32;
-/** RSS is sampled this often during the measured run. */
-const SAMPLE_MS = 5000;
+/** Median RSS after a full collection may grow by this much from the start to the end of the measured run, no more. */
+const MAX_RSS_GROWTH_MIB = 16;
+/** Nor may the isolates' live JS heaps (summed) after a full collection. */
+const MAX_HEAP_GROWTH_MIB = 4;
+/** Memory is sampled this often during the measured run. */
+const SAMPLE_MS = 10_000;
 
 const { values: args } = parseArgs({
-  options: { seconds: { type: "string", default: "60" }, rate: { type: "string", default: "150" }, warmup: { type: "string", default: "120" } },
+  options: { seconds: { type: "string", default: "90" }, rate: { type: "string", default: "150" }, warmup: { type: "string", default: "30" } },
 });
 const SECONDS = Number(args.seconds);
 const RATE = Number(args.rate);
@@ -38,6 +42,12 @@ const WARMUP = Number(args.warmup);
 
 const items = JSON.parse(readFileSync("models/demo/1/items.json", "utf8")) as string[];
 const rss = () => workerdMemory().reduce((n, m) => n + m.rss_mib, 0);
+
+/** Retained memory: a full collection in every isolate, then workerd's RSS and the live JS heaps (MiB). */
+async function retained(isolates: readonly IsolateSession[]): Promise<{ rss: number; heap: number; collected: number }> {
+  const { heapMiB, collected } = await collectGarbage(isolates);
+  return { rss: rss(), heap: heapMiB, collected };
+}
 let eventNo = 0;
 
 function postBody(): string {
@@ -58,9 +68,13 @@ async function main(): Promise<number> {
     process.stderr.write("▶ building the production bundle\n");
     const bundle = buildBundle(join(tmp, "dist"));
     await seed(join(tmp, "state"));
-    const mf = await startWorker(bundle, join(tmp, "state"), { logLevel: "silent", eventsConsumer: true });
+    const inspectorPort = await freePort();
+    const mf = await startWorker(bundle, join(tmp, "state"), { logLevel: "silent", eventsConsumer: true, inspectorPort });
+    let isolates: IsolateSession[] = [];
     try {
       const base = await mf.ready;
+      isolates = await connectIsolates(inspectorPort);
+      process.stderr.write(`▶ inspector: ${isolates.map((s) => s.title).join(", ")}\n`);
       const first = await fetch(new URL("/v1/events", base), { method: "POST", headers: { "content-type": "application/json", "x-edgewise-key": KEY }, body: postBody() });
       const token = first.headers.get("x-edgewise-visitor")!;
       const auth = { "x-edgewise-key": KEY, "x-edgewise-visitor": token };
@@ -87,14 +101,24 @@ async function main(): Promise<number> {
         autocannon({ url: base.href.replace(/\/$/, ""), connections: 6, overallRate: RATE, duration: seconds, requests });
       process.stderr.write(`▶ warm-up: ${WARMUP} s at ${RATE} req/s\n`);
       const warm = await run(WARMUP);
-      const rssStart = rss();
-      process.stderr.write(`▶ load: ${SECONDS} s at ${RATE} req/s over ${requests.length} endpoints (workerd RSS ${rssStart.toFixed(0)} MiB)\n`);
-      const series: number[] = [Math.round(rssStart)];
-      const sampler = setInterval(() => series.push(Math.round(rss())), SAMPLE_MS);
+      process.stderr.write(`▶ load: ${SECONDS} s at ${RATE} req/s over ${requests.length} endpoints, memory every ${SAMPLE_MS / 1000} s after a full collection\n`);
+      // Sampled under load only: workerd collects an isolate's garbage when that isolate next runs.
+      const series: Array<{ rss: number; heap: number; collected: number }> = [];
+      let sampling: Promise<void> = Promise.resolve();
+      let loaded = true;
+      const sampler = setInterval(() => {
+        sampling = sampling.then(async () => {
+          const m = await retained(isolates);
+          if (!loaded) return; // the load ended meanwhile: idle isolates would not have collected
+          series.push(m);
+          process.stderr.write(`  RSS ${m.rss.toFixed(0)} MiB, live JS heaps ${m.heap.toFixed(1)} MiB (${m.collected}/${isolates.length} isolates collected)\n`);
+        });
+      }, SAMPLE_MS);
       const res = await run(SECONDS);
+      loaded = false;
       clearInterval(sampler);
-      const rssEnd = rss();
-      series.push(Math.round(rssEnd));
+      await sampling;
+      if (series.length < 6) throw new Error(`only ${series.length} memory samples; run at least ${6 * SAMPLE_MS / 1000 + 10} s`);
       // Every accepted event reaches the log (the local queue drains once the load stops).
       const bucket = await mf.getR2Bucket("EVENT_LOG");
       let ids = new Set<string>();
@@ -113,7 +137,9 @@ async function main(): Promise<number> {
       }
       const errors = warm.errors + warm.non2xx + res.errors + res.non2xx;
       const median3 = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
-      const growth = median3(series.slice(-3)) - median3(series.slice(0, 3));
+      const growth = (pick: (s: { rss: number; heap: number }) => number) => median3(series.slice(-3).map(pick)) - median3(series.slice(0, 3).map(pick));
+      const rssGrowth = growth((s) => s.rss);
+      const heapGrowth = growth((s) => s.heap);
       const figures = {
         seconds: SECONDS,
         rate: RATE,
@@ -122,21 +148,23 @@ async function main(): Promise<number> {
         events_accepted: acceptedIds.size,
         events_logged: ids.size,
         events_lost: missing,
-        rss_start_mib: rssStart.toFixed(0),
-        rss_end_mib: rssEnd.toFixed(0),
-        rss_every_5s_mib: series.join("/"),
-        rss_median_growth_mib: growth.toFixed(1),
+        rss_every_10s_mib: series.map((s) => s.rss.toFixed(0)).join("/"),
+        rss_median_growth_mib: rssGrowth.toFixed(1),
+        heap_every_10s_mib: series.map((s) => s.heap.toFixed(1)).join("/"),
+        heap_median_growth_mib: heapGrowth.toFixed(1),
       };
       console.log(`RELIABILITY load: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
       const problems = [
         ...(errors > 0 ? [`${errors} failed requests: ${failures.join(" | ")}`] : []),
         ...(missing > 0 ? [`${missing} accepted events missing from the event log`] : []),
-        ...(growth > MAX_GROWTH_MIB ? [`workerd RSS grew ${growth.toFixed(1)} MiB from the start to the end of the run (medians of three samples; limit ${MAX_GROWTH_MIB})`] : []),
+        ...(rssGrowth > MAX_RSS_GROWTH_MIB ? [`workerd RSS after a full collection grew ${rssGrowth.toFixed(1)} MiB from the start to the end of the run (medians of three samples; limit ${MAX_RSS_GROWTH_MIB})`] : []),
+        ...(heapGrowth > MAX_HEAP_GROWTH_MIB ? [`live JS heaps grew ${heapGrowth.toFixed(1)} MiB from the start to the end of the run (medians of three samples; limit ${MAX_HEAP_GROWTH_MIB})`] : []),
         ...(res.requests.total < RATE * SECONDS * 0.9 ? [`only ${res.requests.total} requests served of ${RATE * SECONDS}`] : []),
       ];
       for (const p of problems) console.error(`FAIL ${p}`);
       return problems.length === 0 ? 0 : 1;
     } finally {
+      for (const s of isolates) s.close();
       await mf.dispose();
     }
   } finally {
