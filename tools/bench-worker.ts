@@ -13,6 +13,8 @@ import { Log, LogLevel, Miniflare, NoOpLog } from "miniflare";
 import { withLocalBucket } from "./local-r2";
 
 const DEMO_DIR = "models/demo/1";
+/** The demo tenant's HS256 secret in the benchmark worker (its JWT_SECRETS binding); test-only. */
+export const BENCH_JWT_SECRET = "bench-demo-jwt-secret-0123456789abcdef0123";
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 // ── build ────────────────────────────────────────────────────────────────────
@@ -103,7 +105,7 @@ export async function startWorker(bundle: Bundle, persist: string, opts: WorkerO
       VISITOR_SECRET: "bench-visitor-secret-0123456789abcdef0123",
       PII_SECRET: "bench-pii-secret-0123456789abcdef012345678",
       // Tenants whose JWTs are HS256 need their secret (wrangler.toml's demo tenant does).
-      JWT_SECRETS: JSON.stringify({ demo: "bench-demo-jwt-secret-0123456789abcdef0123" }),
+      JWT_SECRETS: JSON.stringify({ demo: BENCH_JWT_SECRET }),
     },
     durableObjects: {
       SESSIONS: { className: "SessionDO", useSQLite: true },

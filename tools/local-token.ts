@@ -18,6 +18,11 @@ export async function mintLocalToken(o: LocalTokenOptions): Promise<string> {
   const secrets = JSON.parse(/^JWT_SECRETS='(.*)'$/m.exec(vars)?.[1] ?? "{}") as Record<string, string>;
   const secret = secrets[o.tenant];
   if (!secret) throw new Error(`.dev.vars has no JWT_SECRETS entry for tenant ${o.tenant} (run npm run dev once to create .dev.vars)`);
+  return mintToken(o, secret);
+}
+
+/** A token for a tenant of wrangler.toml (its issuer and audience), signed HS256 with `secret`. */
+export async function mintToken(o: LocalTokenOptions, secret: string): Promise<string> {
   const tenants = JSON.parse(/^TENANTS = '(.*)'$/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? "{}") as Record<string, { id: string; auth?: { issuer: string; audience: string } }>;
   const auth = Object.values(tenants).find((t) => t.id === o.tenant)?.auth;
   if (!auth) throw new Error(`tenant ${o.tenant} has no auth block in wrangler.toml TENANTS`);

@@ -2,7 +2,11 @@
  * The load part of `npm run test:reliability`: the production bundle under
  * Miniflare, a fixed request rate over every endpoint for a fixed time. Passes
  * when no request failed, every accepted event reached the event log, and
- * workerd's memory stayed flat once warm.
+ * workerd's memory stayed flat once warm. The endpoints: `/healthz`,
+ * `/v1/features`, `/v1/session`, `/v1/recommendations` (GET and POST),
+ * `/v1/events`, `/v1/profile` (a signed-in visitor with its customer token),
+ * `/admin/api/dashboard` (admin token) and the `/admin` page. Erasure
+ * (`/v1/subjects`) is left out: it would delete the load's own visitor.
  *
  * "Flat" is judged on retained memory: before each sample the test forces a
  * full garbage collection in every isolate through workerd's inspector, then
@@ -21,10 +25,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { buildBundle, freePort, seed, startWorker, workerdMemory } from "./bench-worker";
+import { BENCH_JWT_SECRET, buildBundle, freePort, seed, startWorker, workerdMemory } from "./bench-worker";
 import { type IsolateSession, collectGarbage, connectIsolates } from "./inspector";
+import { mintToken } from "./local-token";
 
 const KEY = "pk_demo_edgewise";
+const CUSTOMER = "soak-customer";
 const EVENTS_PER_POST = 5;
 /** Median RSS after a full collection may grow by this much from the start to the end of the measured run, no more. */
 const MAX_RSS_GROWTH_MIB = 16;
@@ -78,12 +84,32 @@ async function main(): Promise<number> {
       const first = await fetch(new URL("/v1/events", base), { method: "POST", headers: { "content-type": "application/json", "x-edgewise-key": KEY }, body: postBody() });
       const token = first.headers.get("x-edgewise-visitor")!;
       const auth = { "x-edgewise-key": KEY, "x-edgewise-visitor": token };
+      // The visitor signs in (with its customer token), so the profile endpoint has a person to read.
+      const hour = 3600;
+      const customerToken = await mintToken({ tenant: "demo", scope: "identify recommendations:read", customer: CUSTOMER, ttlSeconds: hour }, BENCH_JWT_SECRET);
+      const adminToken = await mintToken({ tenant: "demo", scope: "admin", ttlSeconds: hour }, BENCH_JWT_SECRET);
+      const signIn = await fetch(new URL("/v1/events", base), {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json", authorization: `Bearer ${customerToken}` },
+        body: JSON.stringify({ events: [{ id: "soak-identify", type: "identify", timestamp: Date.now(), properties: { customer_id: CUSTOMER } }] }),
+      });
+      const signedIn = await signIn.text();
+      if (signIn.status !== 202 || (JSON.parse(signedIn) as { accepted: number }).accepted !== 1) throw new Error(`identify answered ${signIn.status}: ${signedIn}`);
+      const profileHeaders = { ...auth, authorization: `Bearer ${customerToken}` };
+      for (let tries = 0; ; tries++) {
+        const res = await fetch(new URL("/v1/profile", base), { headers: profileHeaders });
+        const last = await res.text();
+        if (res.status === 200) break;
+        if (tries === 20) throw new Error(`GET /v1/profile still answers ${res.status} after the visitor identified: ${last}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
       // Ids, not counts: an event applied under a 503 is forwarded later and may be logged without ever being "accepted".
       const acceptedIds = new Set<string>();
       const noteAccepted = (body: string) => {
         for (const r of (JSON.parse(body) as { results: Array<{ id: string; status: string }> }).results) if (r.status === "accepted") acceptedIds.add(r.id);
       };
       noteAccepted(await first.text());
+      noteAccepted(signedIn);
       const failures: string[] = [];
       const onResponse = (status: number, body: string) => {
         if (status >= 300 && failures.length < 5) failures.push(`${status} ${body.slice(0, 200)}`);
@@ -96,6 +122,9 @@ async function main(): Promise<number> {
         { method: "GET", path: "/v1/recommendations?k=10", headers: auth, onResponse },
         { method: "POST", path: "/v1/recommendations", headers: { ...auth, "content-type": "application/json" }, body: '{"type":"trending","k":5}', onResponse },
         { method: "POST", path: "/v1/events", setupRequest: (req) => ({ ...req, headers: { ...auth, "content-type": "application/json" }, body: postBody() }), onResponse },
+        { method: "GET", path: "/v1/profile", headers: profileHeaders, onResponse },
+        { method: "GET", path: "/admin/api/dashboard?hours=1", headers: { "x-edgewise-key": KEY, authorization: `Bearer ${adminToken}` }, onResponse },
+        { method: "GET", path: "/admin", onResponse },
       ];
       const run = (seconds: number) =>
         autocannon({ url: base.href.replace(/\/$/, ""), connections: 6, overallRate: RATE, duration: seconds, requests });
