@@ -5,8 +5,11 @@
  * workerd's memory stayed flat once warm. The endpoints: `/healthz`,
  * `/v1/features`, `/v1/session`, `/v1/recommendations` (GET and POST),
  * `/v1/events`, `/v1/profile` (a signed-in visitor with its customer token),
- * `/admin/api/dashboard` (admin token) and the `/admin` page. Erasure
- * (`/v1/subjects`) is left out: it would delete the load's own visitor.
+ * `/admin/api/dashboard` (admin token), the `/admin` page, and erasure
+ * (`DELETE /v1/subjects/…`) of people nobody knows — erasing the load's own
+ * visitor would end the load. Left out: the admin API's writes (they change
+ * what is served; the MLOps tests cover them) and the retention audit (it lists
+ * the whole event log, which the load keeps growing).
  *
  * "Flat" is judged on retained memory: before each sample the test forces a
  * full garbage collection in every isolate through workerd's inspector, then
@@ -55,6 +58,7 @@ async function retained(isolates: readonly IsolateSession[]): Promise<{ rss: num
   return { rss: rss(), heap: heapMiB, collected };
 }
 let eventNo = 0;
+let erasureNo = 0;
 
 function postBody(): string {
   const now = Date.now();
@@ -88,6 +92,7 @@ async function main(): Promise<number> {
       const hour = 3600;
       const customerToken = await mintToken({ tenant: "demo", scope: "identify recommendations:read", customer: CUSTOMER, ttlSeconds: hour }, BENCH_JWT_SECRET);
       const adminToken = await mintToken({ tenant: "demo", scope: "admin", ttlSeconds: hour }, BENCH_JWT_SECRET);
+      const eraseToken = await mintToken({ tenant: "demo", scope: "privacy:erase", ttlSeconds: hour }, BENCH_JWT_SECRET);
       const signIn = await fetch(new URL("/v1/events", base), {
         method: "POST",
         headers: { ...auth, "content-type": "application/json", authorization: `Bearer ${customerToken}` },
@@ -125,6 +130,12 @@ async function main(): Promise<number> {
         { method: "GET", path: "/v1/profile", headers: profileHeaders, onResponse },
         { method: "GET", path: "/admin/api/dashboard?hours=1", headers: { "x-edgewise-key": KEY, authorization: `Bearer ${adminToken}` }, onResponse },
         { method: "GET", path: "/admin", onResponse },
+        // Erasure requests for people nobody knows: the endpoint's lookup and receipt, without deleting the load's visitor.
+        {
+          method: "DELETE",
+          setupRequest: (req) => ({ ...req, path: `/v1/subjects/${encodeURIComponent(`email:nobody-${erasureNo++}@example.com`)}`, headers: { "x-edgewise-key": KEY, authorization: `Bearer ${eraseToken}` } }),
+          onResponse,
+        },
       ];
       const run = (seconds: number) =>
         autocannon({ url: base.href.replace(/\/$/, ""), connections: 6, overallRate: RATE, duration: seconds, requests });
