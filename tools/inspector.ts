@@ -15,19 +15,12 @@ export interface IsolateSession {
   close(): void;
 }
 
-/**
- * Opens a session to every isolate the inspector on `port` lists that answers.
- * Some of Miniflare's helper workers (`cache:*`, `strip-cf-connecting-ip:*`)
- * never answer: they have run no code, so they hold no heap worth measuring.
- */
+/** Opens a session to every isolate the inspector on `port` lists. */
 export async function connectIsolates(port: number): Promise<IsolateSession[]> {
   const res = await fetch(`http://127.0.0.1:${port}/json/list`);
   if (!res.ok) throw new Error(`inspector on port ${port} answered ${res.status}`);
   const targets = (await res.json()) as Array<{ title: string; webSocketDebuggerUrl: string }>;
-  const sessions = await Promise.all(targets.map((t) => open(t.title.replace(/^workerd: worker /, ""), t.webSocketDebuggerUrl)));
-  const answering = await Promise.all(sessions.map((s) => s.call("Runtime.getHeapUsage", {}, 2000).then(() => true, () => false)));
-  for (const [i, s] of sessions.entries()) if (!answering[i]) s.close();
-  return sessions.filter((_, i) => answering[i]);
+  return Promise.all(targets.map((t) => open(t.title.replace(/^workerd: worker /, ""), t.webSocketDebuggerUrl)));
 }
 
 async function open(title: string, url: string): Promise<IsolateSession> {
@@ -74,7 +67,8 @@ async function open(title: string, url: string): Promise<IsolateSession> {
  *
  * workerd runs the collection when the isolate next runs code and answers only
  * then: an isolate that stays idle for `waitMs` is not waited for (it allocates
- * nothing meanwhile; its collection runs when it wakes). Call this under load.
+ * nothing meanwhile; its collection runs when it wakes — Miniflare's `cache:*`
+ * and `strip-cf-connecting-ip:*` workers never do). Call this under load.
  */
 export async function collectGarbage(isolates: readonly IsolateSession[], waitMs = 5000): Promise<{ heapMiB: number; collected: number }> {
   const done = await Promise.all(isolates.map((s) => s.call("HeapProfiler.collectGarbage", {}, waitMs).then(() => true, () => false)));
