@@ -70,6 +70,12 @@ export interface IdentifyProps {
   customer_hash?: string;
   email_hash?: string;
   device_hash?: string;
+  /**
+   * An email or device a customer token named without the shop having signed it into
+   * the token: recorded with the claim, never linked to the customer (design 0012).
+   */
+  unproven_email_hash?: string;
+  unproven_device_hash?: string;
 }
 export interface ConsentProps {
   analytics: boolean;

@@ -1,8 +1,7 @@
 import type { Config } from "../config";
 import { node, type NodeId } from "../identity/identifiers";
 import { kindOf } from "../identity/identifiers";
-import { hmacHex } from "../auth/crypto";
-import { customerHash, emailHash } from "./pseudonymise";
+import { customerHash, deviceHash, emailHash } from "./pseudonymise";
 import { profileStore } from "../profile/select";
 import { sessionStub } from "../session/stub";
 import { markerKey, receiptKey, tombstone } from "./tombstones";
@@ -67,7 +66,7 @@ export async function subjectNode(s: Subject, tenant: string, secret: string): P
     case "email":
       return node("email", await emailHash(secret, tenant, s.value));
     case "device":
-      return node("device", await hmacHex(secret, `device:${tenant}:${s.value}`));
+      return node("device", await deviceHash(secret, tenant, s.value));
     case "visitor":
       return node("visitor", s.value);
   }
