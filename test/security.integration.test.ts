@@ -2,6 +2,7 @@
 // Each of them failed on the code before the fix.
 import { describe, expect, it } from "vitest";
 import { SHOP_A, SHOP_C, type BatchBody, call, getSession, make, newVisitor, postEvents } from "./helpers";
+import { emailHash } from "../src/privacy/pseudonymise";
 import { backendToken, bearer, customerToken, mintToken } from "./tokens";
 
 interface ProfileBody {
@@ -138,5 +139,58 @@ describe("6. the visitor cookie alone sees only its own device", () => {
     const full = await profileOf(bearer(await customerToken(`cust-shared-${tag}`)));
     expect(full.body.profile.purchased).toEqual(["sku-bought-on-phone"]);
     expect(full.body.identifiers.visitor).toBe(2);
+  });
+});
+
+describe("4. erasure reaches every place an identifier was written", () => {
+  const PII = "test-pii-secret-0123456789abcdef0123456789";
+  const erase = async (subject: string) => {
+    const res = await call(`/v1/subjects/${encodeURIComponent(subject)}`, { method: "DELETE", headers: { "x-edgewise-key": SHOP_A.key, ...bearer(await backendToken("privacy:erase")) } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { found: boolean; stores: Record<string, { found: boolean } & Record<string, unknown>> };
+  };
+
+  it("a device the over-merge guard kept with another customer is erased with the person who used it", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const shared = await newVisitor();
+    await postEvents([make.productView("sku-a"), make.identify(`first-${tag}`, `first-${tag}@example.com`)], { visitor: shared });
+    // Another customer logs in on the same laptop and buys: the laptop stays the first customer's.
+    await postEvents([make.identify(`second-${tag}`, `second-${tag}@example.com`), make.purchase(["sku-second"])], { visitor: shared });
+    expect((await getSession(shared)).events_applied).toBeGreaterThan(2);
+    const receipt = await erase(`customer:second-${tag}`);
+    expect(receipt.found).toBe(true);
+    expect(receipt.stores.sessions).toMatchObject({ found: true, visitors: 1 });
+    expect(receipt.stores.profile_store!.found).toBe(true);
+    const after = await call("/v1/session", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": shared } });
+    const body = (await after.json()) as { events_applied?: number; recent_events?: unknown[] };
+    expect(JSON.stringify(body)).not.toContain("sku-second");
+  });
+
+  it("the erased person's email leaves other persons' contested lists and merge logs", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const email = `owner-${tag}@example.com`;
+    await postEvents([make.identify(`owner-${tag}`, email)], { visitor: await newVisitor() });
+    // Another customer's backend identify names the same email: refused (claimed by the owner) and logged.
+    await postEvents([make.identify(`other-${tag}`, email)], { visitor: await newVisitor() });
+    const hash = await emailHash(PII, SHOP_A.id, email);
+    const otherProfile = async () =>
+      JSON.stringify(await (await call(`/v1/profile?customer_id=other-${tag}`, { headers: { "x-edgewise-key": SHOP_A.key, ...bearer(await backendToken("recommendations:read")) } })).json());
+    expect(await otherProfile()).toContain(hash);
+    const receipt = await erase(`email:${email}`);
+    expect(receipt.stores.profile_store).toMatchObject({ found: true, persons_edited: 1 });
+    expect(await otherProfile()).not.toContain(hash);
+  });
+
+  it("an email that was only ever claimed, never linked, is found and its traces removed", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const email = `claimed-${tag}@example.com`;
+    const token = await customerToken(`claimer-${tag}`);
+    await postEvents([make.identify(`claimer-${tag}`, email)], { visitor: await newVisitor(), headers: bearer(token) });
+    const hash = await emailHash(PII, SHOP_A.id, email);
+    const mine = async () => JSON.stringify(await (await call("/v1/profile", { headers: { "x-edgewise-key": SHOP_A.key, ...bearer(token) } })).json());
+    expect(await mine()).toContain(hash);
+    const receipt = await erase(`email:${email}`);
+    expect(receipt.found).toBe(true);
+    expect(await mine()).not.toContain(hash);
   });
 });
