@@ -1,7 +1,12 @@
 // Regression tests for the outside review's findings (issue 15), one describe per finding.
 // Each of them failed on the code before the fix.
-import { describe, expect, it } from "vitest";
-import { SHOP_A, SHOP_C, type BatchBody, call, getSession, make, newVisitor, postEvents } from "./helpers";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { app } from "../src/app";
+import type { ImpressionMessage } from "../src/events/types";
+import { setCatalog, setTenantConfig } from "./models";
+import { readEventLog } from "./r2";
+import { SHOP_A, SHOP_B, SHOP_C, type BatchBody, call, getSession, make, newVisitor, postEvents } from "./helpers";
 import { emailHash } from "../src/privacy/pseudonymise";
 import { backendToken, bearer, customerToken, mintToken } from "./tokens";
 
@@ -192,5 +197,124 @@ describe("4. erasure reaches every place an identifier was written", () => {
     const receipt = await erase(`email:${email}`);
     expect(receipt.found).toBe(true);
     expect(await mine()).not.toContain(hash);
+  });
+});
+
+describe("7. nothing identifying in the access log, from any path, header or body", () => {
+  it("erasure paths, a client request id and long paths are not logged in clear", async () => {
+    const lines: string[] = [];
+    for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+    try {
+      const debugEnv = { ...env, LOG_LEVEL: "debug" };
+      const admin = bearer(await backendToken("privacy:erase"));
+      await app.request(`https://edge.test/v1/subjects/${encodeURIComponent("customer:ada-lovelace")}`, { method: "DELETE", headers: { "x-edgewise-key": SHOP_A.key, ...admin } }, debugEnv);
+      await app.request(`https://edge.test/v1/subjects/${encodeURIComponent("device:ios-install-ABCDEF")}`, { method: "DELETE", headers: { "x-edgewise-key": SHOP_A.key, ...admin } }, debugEnv);
+      const res = await app.request("https://edge.test/v1/nope/ada-lovelace", { headers: { "x-request-id": "4915112345678" } }, debugEnv);
+      expect(res.headers.get("x-request-id")).not.toBe("4915112345678");
+      const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "request");
+      expect(access.map((a) => a.path)).toEqual(["/v1/subjects/:subject", "/v1/subjects/:subject", "(no route)"]);
+      for (const line of lines) for (const canary of ["ada-lovelace", "ios-install-ABCDEF", "4915112345678"]) expect(line).not.toContain(canary);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});
+
+describe("8. forced variants stay out of experiment statistics", () => {
+  it("a list forced by a browser is marked and logged without its experiment", async () => {
+    const params = (await import("../src/experiments/config")).DEFAULT_VARIANT_PARAMS;
+    await setTenantConfig(SHOP_A.id, {
+      default_model: null,
+      experiment: { name: "exp-forced", salt: "s", variants: [{ name: "control", weight: 50, model: null, params }, { name: "treatment", weight: 50, model: null, params }] },
+    });
+    try {
+      const v = await newVisitor();
+      await postEvents([make.productView("sku-f1"), make.productView("sku-f2")], { visitor: v });
+      await vi.waitUntil(async () => (await env.TRENDING.getByName(SHOP_A.id).top(10)).length >= 2, { timeout: 10_000, interval: 50 });
+      const res = await call("/v1/recommendations?type=trending&k=2", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v, "x-edgewise-variant": "treatment" } });
+      const body = (await res.json()) as { impression_id: string; forced?: boolean; variant: string; items: unknown[] };
+      expect(body).toMatchObject({ variant: "treatment", forced: true });
+      expect(body.items.length).toBeGreaterThan(0);
+      const line = await vi.waitUntil(async () => (await readEventLog("impressions/")).map((x) => x.line as unknown as ImpressionMessage).find((l) => l.impression_id === body.impression_id), { timeout: 10_000, interval: 100 });
+      expect(line).toMatchObject({ experiment: null, forced: true, variant: "treatment" });
+    } finally {
+      await setTenantConfig(SHOP_A.id, { default_model: null });
+    }
+  });
+});
+
+describe("9. rate limits and trending caps", () => {
+  it("per client address: 429 rate_limited with Retry-After in the envelope, and the refused batch changes nothing", async () => {
+    const v = await newVisitor();
+    const headers = { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v, "cf-connecting-ip": "198.51.100.23" };
+    let limited: Response | null = null;
+    // The suite's limit is 40 per 10 s per address (vitest.config.ts; production: wrangler.toml).
+    for (let round = 0; round < 4 && !limited; round++) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => call("/v1/session", { headers })));
+      for (const res of answers) {
+        if (res.status === 429 && !limited) limited = res;
+        else await res.arrayBuffer();
+      }
+    }
+    expect(limited).not.toBeNull();
+    expect(limited!.headers.get("retry-after")).toBe("10");
+    expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    const refused = await call("/v1/events", { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ events: [make.productView("sku-late")] }) });
+    expect(refused.status).toBe(429);
+    expect((await getSession(v)).events_applied).toBe(0);
+  });
+
+  it("one visitor's 500-event request moves trending by at most a purchase's weight", async () => {
+    const tenant = "shop-b";
+    const v = await newVisitor(SHOP_B.key);
+    const events = Array.from({ length: 500 }, () => make.productView("attacker-item"));
+    await postEvents(events, { key: SHOP_B.key, visitor: v });
+    const honest = await newVisitor(SHOP_B.key);
+    await postEvents([make.productView("real-item"), make.addToCart("real-item")], { key: SHOP_B.key, visitor: honest });
+    const top = await vi.waitUntil(async () => {
+      const t = await env.TRENDING.getByName(tenant).top(10);
+      return t.some((x) => x.item_id === "attacker-item") && t.some((x) => x.item_id === "real-item") ? t : false;
+    }, { timeout: 10_000, interval: 50 });
+    expect(top.find((x) => x.item_id === "attacker-item")!.score).toBeLessThanOrEqual(5.01);
+  });
+
+  it("a tenant with a catalog never shows an item id outside it", async () => {
+    await setCatalog(SHOP_B.id, [{ item_id: "real-item", name: "Real", category: "c" }]);
+    try {
+      const res = await call("/v1/recommendations?type=trending&k=10", { headers: { "x-edgewise-key": SHOP_B.key } });
+      const ids = ((await res.json()) as { items: Array<{ item_id: string }> }).items.map((i) => i.item_id);
+      expect(ids).not.toContain("attacker-item");
+    } finally {
+      await env.MODELS.delete(`tenants/${SHOP_B.id}/catalog.json`);
+    }
+  });
+});
+
+describe("10. smaller findings", () => {
+  it("results_count is bounded; a full-width ＠ email is refused in identifier fields", async () => {
+    const v = await newVisitor();
+    const res = await postEvents(
+      [
+        { ...make.search("boots"), properties: { query: "boots", results_count: 1e308 } },
+        make.productView("ada＠example.com"),
+        { ...make.productView("sku-1"), properties: { item_id: "sku-1", category: "ａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ" } },
+      ],
+      { visitor: v },
+    );
+    expect(await codes(res)).toEqual(["invalid_event", "invalid_event", "invalid_event"]);
+  });
+
+  it("a full-width email in a search query is scrubbed", async () => {
+    const v = await newVisitor();
+    await postEvents([make.search("order for ａｄａ＠example.com")], { visitor: v });
+    const s = await getSession(v);
+    expect(JSON.stringify(s)).not.toMatch(/ada/);
+  });
+
+  it("API answers carry X-Content-Type-Options: nosniff, errors included", async () => {
+    expect((await call("/healthz")).headers.get("x-content-type-options")).toBe("nosniff");
+    expect((await call("/v1/nope")).headers.get("x-content-type-options")).toBe("nosniff");
   });
 });

@@ -166,6 +166,11 @@ export interface ImpressionMessage {
   degraded: string | null;
   /** Time from request to response in ms (for MLOps latency guard rails). Optional: older messages lack it. */
   latency_ms?: number;
+  /**
+   * The variant was forced with `X-Edgewise-Variant` (QA): `experiment` is then `null`, so the
+   * list and whatever is attributed to it stay out of experiment statistics and rollout guard rails.
+   */
+  forced?: true;
   features: ServedFeatures;
   items: Array<{ item_id: string; position: number; score: number }>;
 }

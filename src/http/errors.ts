@@ -23,6 +23,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "too_many_events"
   | "unsupported_media_type"
+  | "rate_limited"
   | "enqueue_failed"
   | "identity_unavailable"
   | "erasure_incomplete"
