@@ -1,6 +1,7 @@
 // Regression tests for the outside review's findings (issue 15), one describe per finding.
 // Each of them failed on the code before the fix.
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
 import type { ImpressionMessage } from "../src/events/types";
@@ -124,6 +125,21 @@ describe("5. consent is ordered by the time we received it", () => {
     // The laptop keeps browsing under its own (future-stamped) grant: it must not feed the person again.
     await postEvents([make.productView("sku-06")], { key: SHOP_C.key, visitor: laptop });
     expect((await reco(await newVisitor(SHOP_C.key), SHOP_C.key, bearer(token))).profile_used).toBe(false);
+  });
+});
+
+describe("5b. fuzz: future- and past-dated consent", () => {
+  it("whatever the client clocks say, the consent in force is the one received last", async () => {
+    const declaration = fc.record({ analytics: fc.boolean(), personalization: fc.boolean(), offsetMs: fc.integer({ min: -29 * 86_400_000, max: 23 * 3600_000 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(declaration, { minLength: 2, maxLength: 4 }), async (sequence) => {
+        const v = await newVisitor(SHOP_C.key);
+        for (const d of sequence) await postEvents([make.consent(d.analytics, d.personalization, Date.now() + d.offsetMs)], { key: SHOP_C.key, visitor: v });
+        const last = sequence.at(-1)!;
+        expect((await getSession(v, SHOP_C.key)).features.consent).toMatchObject({ analytics: last.analytics, personalization: last.personalization });
+      }),
+      { numRuns: 12, seed: 20261204 },
+    );
   });
 });
 
