@@ -325,8 +325,9 @@ describe("10. smaller findings", () => {
   it("a full-width email in a search query is scrubbed", async () => {
     const v = await newVisitor();
     await postEvents([make.search("order for ａｄａ＠example.com")], { visitor: v });
-    const s = await getSession(v);
-    expect(JSON.stringify(s)).not.toMatch(/ada/);
+    const s = JSON.stringify(await getSession(v));
+    expect(s).toContain("order for [email]");
+    expect(s).not.toMatch(/example/);
   });
 
   it("API answers carry X-Content-Type-Options: nosniff, errors included", async () => {
