@@ -83,8 +83,13 @@ export function normaliseText(text: string): string {
   return text.normalize("NFKC");
 }
 
+// Every character whose NFKC form holds "@" or "%" (the only ways an address can start its domain part).
+const AT_OR_PERCENT = /[@%\uFE6A\uFE6B\uFF05\uFF20]/;
+
 /** True when a value contains something shaped like an email address (after NFKC). */
 export function looksLikeEmail(text: string): boolean {
+  // Fast path for the common case (item ids, categories): no "@" or "%" in any form, no address.
+  if (!AT_OR_PERCENT.test(text)) return false;
   return emailSpans(normaliseText(text), true).length > 0;
 }
 
