@@ -12,6 +12,7 @@ import { featuresRoute, healthRoute } from "./ops/health";
 import { subjectsRoute } from "./privacy/route";
 import { profileRoute } from "./profile/route";
 import { recommendationsRoute } from "./recommend/route";
+import { segmentRoute } from "./segment/route";
 import { sessionRoute } from "./session/route";
 
 /** The HTTP API: middleware chain and routes. */
@@ -28,6 +29,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1/subjects", subjectsRoute)
   .route("/admin/api", adminApiRoute)
   .route("/admin", dashboardRoute)
+  .route("/v1", segmentRoute)
   .all("/v1/events", () => {
     throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
   })
