@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { demoShopRoute } from "./demo-shop/route";
 import { eventsRoute } from "./events/route";
 import { requestContext } from "./http/context";
 import { storefrontCors } from "./http/cors";
@@ -30,6 +31,7 @@ export const app = new Hono<AppEnv>()
   .route("/admin/api", adminApiRoute)
   .route("/admin", dashboardRoute)
   .route("/v1", segmentRoute)
+  .route("/", demoShopRoute)
   .all("/v1/events", () => {
     throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
   })
