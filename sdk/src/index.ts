@@ -132,24 +132,25 @@ export function init(options: Options): Edgewise {
   }
 
   function schedule(): void {
-    if (queue.length >= batchSize) void flush();
+    if (queue.length >= batchSize) void flush(false);
     else if (timer === undefined && queue.length > 0) timer = setTimeout(() => void flush(), flushInterval);
   }
 
-  function flush(): Promise<void> {
+  /** Sends full batches (`all`: everything queued, as the timer and an explicit flush do). */
+  function flush(all = true): Promise<void> {
     clearTimeout(timer);
     timer = undefined;
-    sending ??= drain().then((done) => {
+    if (sending) return all ? sending.then(() => flush()) : sending;
+    return (sending = drain(all).then((done) => {
       sending = null;
       // After maxAttempts the queue waits for the next event, `online`, or page load.
       if (done) schedule();
-    });
-    return sending;
+    }));
   }
 
-  async function drain(): Promise<boolean> {
+  async function drain(all: boolean): Promise<boolean> {
     let attempt = 0;
-    while (queue.length > 0) {
+    while (queue.length > 0 && (all || queue.length >= batchSize)) {
       if (attempt >= maxAttempts) return false;
       const batch = queue.slice(0, 100);
       let wait: number | null;
@@ -231,7 +232,7 @@ export function init(options: Options): Edgewise {
   }, true);
   schedule();
 
-  return { track, flush, consent: setConsent, recommendations, click, visitor: () => store?.getItem(vKey) ?? null };
+  return { track, flush: () => flush(), consent: setConsent, recommendations, click, visitor: () => store?.getItem(vKey) ?? null };
 }
 
 function safeStorage(): Storage | null {
