@@ -57,7 +57,7 @@ describe("Segment HTTP Tracking API", () => {
     const a = anon();
     const { res, body } = await batch(
       [
-        { type: "track", event: "Product Viewed", messageId: mid(), anonymousId: a, properties: { product_id: "sku-3" } },
+        { type: "track", event: "Product Viewed", messageId: mid(), anonymousId: a, userId: null, properties: { product_id: "sku-3" } },
         { type: "identify", messageId: mid(), anonymousId: a, userId: "cust-1", traits: { email: "ada@example.com" } },
         { type: "track", event: "Order Completed", messageId: mid(), anonymousId: a, properties: { order_id: "o-2", products: [{ product_id: "sku-3" }] } },
       ],

@@ -61,7 +61,7 @@ export function mapSegmentMessage(msg: SegmentMessage, eventId: string, received
     }
     case "identify": {
       const email = msg.traits?.email;
-      return { ok: true, event: { ...base, type: "identify", properties: compact({ customer_id: msg.userId, email }) } };
+      return { ok: true, event: { ...base, type: "identify", properties: compact({ customer_id: msg.userId ?? undefined, email }) } };
     }
     case "track": {
       const mapper = TRACK[msg.event.toLowerCase()];

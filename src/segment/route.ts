@@ -93,7 +93,7 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
       continue;
     }
     const msg: SegmentMessage = parsed.output;
-    if (msg.anonymousId === undefined && msg.userId === undefined) {
+    if (msg.anonymousId == null && msg.userId == null) {
       reject("invalid_event", "a message needs anonymousId or userId");
       continue;
     }
@@ -103,8 +103,9 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
       reject(mapped.code, mapped.message);
       continue;
     }
-    const visitorId = await segmentVisitorId(visitorSecret, source.tenant.id, msg);
-    const group = groups.get(visitorId) ?? { who: msg.anonymousId ?? msg.userId!, items: [] };
+    const who = msg.anonymousId != null ? { anonymousId: msg.anonymousId } : { userId: msg.userId! };
+    const visitorId = await segmentVisitorId(visitorSecret, source.tenant.id, who);
+    const group = groups.get(visitorId) ?? { who: who.anonymousId ?? who.userId!, items: [] };
     group.items.push({ index, event: mapped.event });
     groups.set(visitorId, group);
   }

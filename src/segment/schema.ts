@@ -13,8 +13,9 @@ const record = v.record(v.string(), v.unknown());
 /** Fields every Segment call has. */
 export const SegmentCommon = {
   messageId: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64, "messageId is at most 64 characters (it is our event id)"))),
-  anonymousId: v.optional(id("anonymousId")),
-  userId: v.optional(id("userId")),
+  // analytics.js sends `"userId": null` before identify.
+  anonymousId: v.nullish(id("anonymousId")),
+  userId: v.nullish(id("userId")),
   timestamp: v.optional(iso),
   originalTimestamp: v.optional(iso),
   sentAt: v.optional(iso),
