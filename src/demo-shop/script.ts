@@ -34,6 +34,7 @@ async function list(title, testid, request) {
     const res = await ew.recommendations(request);
     section.dataset.impression = res.impression_id;
     section.dataset.degraded = res.degraded || "";
+    section.dataset.variant = res.variant;
     section.lastChild.remove();
     if (res.degraded === "no_consent") section.append(h("p", { class: "notice", "data-testid": "personalisation-off" }, "Personalisation is off (no consent): these are the shop's trending items."));
     section.append(h("div", { class: "grid" }, res.items.map((r) => card({ ...byId.get(r.item_id), ...r }, r))));
@@ -90,6 +91,7 @@ function route() {
   window.scrollTo(0, 0);
   const done = path.startsWith("/p/") ? product(path.slice(3)) : path === "/cart" ? cartView() : home(path.startsWith("/c/") ? path.slice(3) : null);
   document.body.dataset.ready = "false";
+  document.body.dataset.route = path;
   done.finally(() => (document.body.dataset.ready = "true"));
 }
 
