@@ -9,6 +9,7 @@ import { onError, onNotFound } from "./http/error-handler";
 import type { AppEnv } from "./http/types";
 import { adminApiRoute } from "./mlops/admin/route";
 import { dashboardRoute } from "./mlops/dashboard/route";
+import { openApiRoute } from "./openapi/route";
 import { featuresRoute, healthRoute } from "./ops/health";
 import { subjectsRoute } from "./privacy/route";
 import { profileRoute } from "./profile/route";
@@ -32,6 +33,7 @@ export const app = new Hono<AppEnv>()
   .route("/admin", dashboardRoute)
   .route("/v1", segmentRoute)
   .route("/", demoShopRoute)
+  .route("/", openApiRoute)
   .all("/v1/events", () => {
     throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
   })

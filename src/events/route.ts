@@ -26,7 +26,7 @@ export type EventResult =
   | { index: number; id: string | null; status: "accepted" | "duplicate" }
   | { index: number; id: string | null; status: "rejected"; code: RejectCode; message: string };
 
-const BodySchema = v.strictObject({
+export const BodySchema = v.strictObject({
   events: v.array(v.unknown()),
   /** When the SDK sent the batch (its clock); corrects every event timestamp for client clock skew. */
   sent_at: v.optional(v.union([v.pipe(v.number(), v.safeInteger(), v.minValue(0)), v.pipe(v.string(), v.isoTimestamp())])),
