@@ -77,6 +77,7 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
 
   const results: SegmentResult[] = new Array(messages.length);
   const groups = new Map<string, { who: string; items: Array<{ index: number; event: Record<string, unknown> }> }>();
+  const derived = new Map<string, string>();
   for (const [index, raw] of messages.entries()) {
     const messageId = messageIdOf(raw);
     const reject = (code: RejectCode | SegmentRejectCode, message: string) => (results[index] = { index, messageId, status: "rejected", code, message });
@@ -104,7 +105,10 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
       continue;
     }
     const who = msg.anonymousId != null ? { anonymousId: msg.anonymousId } : { userId: msg.userId! };
-    const visitorId = await segmentVisitorId(visitorSecret, source.tenant.id, who);
+    const whoKey = who.anonymousId !== undefined ? `a:${who.anonymousId}` : `u:${who.userId}`;
+    // A batch usually speaks for one person: one HMAC per person, not per message.
+    const visitorId = derived.get(whoKey) ?? (await segmentVisitorId(visitorSecret, source.tenant.id, who));
+    derived.set(whoKey, visitorId);
     const group = groups.get(visitorId) ?? { who: who.anonymousId ?? who.userId!, items: [] };
     group.items.push({ index, event: mapped.event });
     groups.set(visitorId, group);
