@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SHOP_A, SHOP_B, call, getSession } from "./helpers";
 
@@ -119,5 +120,28 @@ describe("Segment HTTP Tracking API", () => {
     expect(await req("/v1/track", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: JSON.stringify({ event: "x", properties: { p: "x".repeat(33 * 1024) } }) })).toEqual({ status: 413, code: "payload_too_large" });
     // Shop A's write key is not shop B's; a browser source from a foreign origin is refused.
     expect(await req("/v1/batch", { headers: { ...json, authorization: basic(SHOP_B.key), origin: SHOP_A.origin }, body: JSON.stringify({ batch: [{ type: "page", anonymousId: "a" }] }) })).toEqual({ status: 403, code: "forbidden_origin" });
+  });
+});
+
+describe("Segment API under arbitrary input", () => {
+  it("never answers 500: any JSON as a batch, a message or a field value is a 200 with per-message codes or a 4xx envelope", async () => {
+    const message = fc.oneof(
+      fc.anything(),
+      fc.record({ type: fc.constantFrom("track", "page", "identify", "screen", "x"), event: fc.oneof(fc.string(), fc.anything()), anonymousId: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), messageId: fc.oneof(fc.string(), fc.anything()), timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()), properties: fc.anything() }, { requiredKeys: [] }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.oneof(fc.constant(undefined), fc.string(), fc.anything()), async (batchBody, sentAt) => {
+        const res = await call("/v1/batch", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: basic(WRITE_KEY) },
+          body: JSON.stringify({ batch: batchBody, ...(sentAt === undefined ? {} : { sentAt }) }),
+        });
+        const body = (await res.json()) as SegmentBody & { error?: { code: string } };
+        expect(res.status === 200 || (res.status >= 400 && res.status < 500), `${res.status} ${JSON.stringify(body)}`).toBe(true);
+        if (res.status === 200) expect(body.results).toHaveLength(batchBody.length);
+        else expect(body.error?.code).toEqual(expect.any(String));
+      }),
+      { numRuns: 150 },
+    );
   });
 });
