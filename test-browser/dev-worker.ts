@@ -16,7 +16,7 @@ export const KEY = "pk_demo_edgewise";
 export const TENANT = "demo";
 /** The demo tenant's secret Segment write key in these tests. */
 export const SEGMENT_WRITE_KEY = "storefront-test-segment-write-key-0123456789";
-const DEMO_JWT_SECRET = JSON.parse(/^JWT_SECRETS='(.+)'$/m.exec(readFileSync(".dev.vars.example", "utf8"))![1]!).demo as string;
+export const DEMO_JWT_SECRET = JSON.parse(/^JWT_SECRETS='(.+)'$/m.exec(readFileSync(".dev.vars.example", "utf8"))![1]!).demo as string;
 
 export interface DevWorker {
   base: string;

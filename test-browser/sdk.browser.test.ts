@@ -2,9 +2,10 @@
 // `wrangler dev`: batching, one request per event with batching off, the keepalive flush
 // on page hide, retry after a 503 honouring Retry-After (and none after a 400), consent
 // gating and GPC, the bounded offline queue, recommendations and click attribution.
+import { SignJWT } from "jose";
 import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevWorker, KEY, launchChromium, session, startDevWorker, waitFor } from "./dev-worker";
+import { DEMO_JWT_SECRET, type DevWorker, KEY, launchChromium, session, startDevWorker, waitFor } from "./dev-worker";
 
 let worker: DevWorker;
 let browser: Browser;
@@ -202,5 +203,32 @@ describe("the browser SDK in Chromium, against wrangler dev", () => {
       return x.recent_events.some((e) => e.type === "recommendation_click") ? x : false;
     }, 10_000);
     expect(s.recent_events.find((e) => e.type === "recommendation_click")!.properties).toEqual({ impression_id: shown.impression, item_id: shown.items[1]!.item_id, position: 2 });
+  });
+
+  it("sends identify and purchase with a customer token the shop minted; without one they are refused per event", async () => {
+    const customer = await new SignJWT({ scope: "identify events:write", customer_id: "cust-7" })
+      .setProtectedHeader({ alg: "HS256" }).setIssuer("https://demo.edgewise.local").setAudience("edgewise").setSubject("cust-7").setExpirationTime("10m")
+      .sign(new TextEncoder().encode(DEMO_JWT_SECRET));
+    const { page } = await sdkPage();
+    const results = await page.evaluate(async ({ key, customer }) => {
+      const answers: unknown[] = [];
+      const orig = window.fetch;
+      window.fetch = async (...a) => {
+        const res = await orig(...a);
+        if (String(a[0]).includes("/v1/events")) answers.push(await res.clone().json());
+        return res;
+      };
+      const anonymous = Edgewise.init({ key, batchSize: 1 });
+      anonymous.track("identify", { customer_id: "cust-7" });
+      await anonymous.flush();
+      const signedIn = Edgewise.init({ key, batchSize: 1, token: () => customer });
+      signedIn.track("identify", { customer_id: "cust-7" });
+      signedIn.track("purchase", { order_id: "o-7", items: [{ item_id: "sku-00001", quantity: 1 }] });
+      await signedIn.flush();
+      return { answers, token: signedIn.visitor() };
+    }, { key: KEY, customer });
+    const codes = (results.answers as Array<{ results: Array<{ status: string; code?: string }> }>).flatMap((a) => a.results.map((r) => r.code ?? r.status));
+    expect(codes).toEqual(["token_required", "accepted", "accepted"]);
+    expect((await session(worker.base, results.token!)).features.purchased_items).toEqual(["sku-00001"]);
   });
 });

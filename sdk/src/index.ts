@@ -26,6 +26,8 @@ export interface Options {
    * (`navigator.globalPrivacyControl`) always withholds the analytics purpose.
    */
   consent?: "required" | "implied";
+  /** A customer token the shop's backend minted (scopes `identify`, `events:write`): lets the browser send `identify` and `purchase`. */
+  token?: string | (() => string | null | undefined);
   /** `header` (default): keep the visitor token in `localStorage` and send it as a header, for API hosts that are not first-party; `cookie`: rely on the `ew_vid` cookie. */
   visitor?: "header" | "cookie";
 }
@@ -119,6 +121,8 @@ export function init(options: Options): Edgewise {
     if (json) h["content-type"] = "application/json";
     const token = useHeader ? store?.getItem(vKey) : null;
     if (token) h[VISITOR] = token;
+    const jwt = typeof options.token === "function" ? options.token() : options.token;
+    if (jwt) h.authorization = `Bearer ${jwt}`;
     return h;
   }
 
