@@ -40,6 +40,7 @@ export default defineConfig({
           VISITOR_SECRET: "test-visitor-secret-0123456789abcdef0123",
           PII_SECRET: "test-pii-secret-0123456789abcdef0123456789",
           JWT_SECRETS: JSON.stringify(TEST_JWT_SECRETS),
+          SEGMENT_WRITE_KEYS: JSON.stringify({ "shop-a": "test-segment-write-key-shop-a-0123456789" }),
           LOG_LEVEL: "error",
           // Test files that score load ORT themselves; the rest stay fast.
           ORT_WARMUP: "false",

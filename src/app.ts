@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { demoShopRoute } from "./demo-shop/route";
 import { eventsRoute } from "./events/route";
 import { requestContext } from "./http/context";
 import { storefrontCors } from "./http/cors";
@@ -9,10 +10,12 @@ import { clientRequestIdCheck, securityHeaders } from "./http/headers";
 import type { AppEnv } from "./http/types";
 import { adminApiRoute } from "./mlops/admin/route";
 import { dashboardRoute } from "./mlops/dashboard/route";
+import { openApiRoute } from "./openapi/route";
 import { featuresRoute, healthRoute } from "./ops/health";
 import { subjectsRoute } from "./privacy/route";
 import { profileRoute } from "./profile/route";
 import { recommendationsRoute } from "./recommend/route";
+import { segmentRoute } from "./segment/route";
 import { sessionRoute } from "./session/route";
 
 /** The HTTP API: middleware chain and routes. */
@@ -31,6 +34,9 @@ export const app = new Hono<AppEnv>()
   .route("/v1/subjects", subjectsRoute)
   .route("/admin/api", adminApiRoute)
   .route("/admin", dashboardRoute)
+  .route("/v1", segmentRoute)
+  .route("/", demoShopRoute)
+  .route("/", openApiRoute)
   .all("/v1/events", () => {
     throw new ApiError(405, "method_not_allowed", "Use POST /v1/events");
   })

@@ -65,8 +65,17 @@ describe.skipIf(!upstash)("local Upstash REST server: the wire protocol", () => 
     expect(await post("/", ["GET", k], { base64: false })).toEqual({ status: 200, body: { result: "a" } });
   });
 
+  it("takes JSON booleans as the strings true/false, so one boolean does not sink an auto-pipelined batch", async () => {
+    const k = key("bool");
+    const res = await post("/pipeline", [["SET", k, true, "EX", 60], ["HSET", `${k}:h`, "flag", false], ["EXPIRE", `${k}:h`, 60], ["GET", k]], { base64: false });
+    expect(res).toEqual({ status: 200, body: [{ result: "OK" }, { result: 1 }, { result: 1 }, { result: "true" }] });
+    expect(await post("/", ["HGET", `${k}:h`, "flag"], { base64: false })).toEqual({ status: 200, body: { result: "false" } });
+    expect(await post("/multi-exec", [["SET", k, false, "EX", 60], ["GET", k]], { base64: false })).toEqual({ status: 200, body: [{ result: "OK" }, { result: "false" }] });
+  });
+
   it("answers malformed commands with 400 JSON", async () => {
     expect(await post("/", { not: "a command" })).toEqual({ status: 400, body: { error: expect.stringMatching(/^ERR /) } });
+    expect(await post("/", ["SET", "k", { no: "objects" }])).toEqual({ status: 400, body: { error: expect.stringMatching(/^ERR /) } });
     expect(await post("/pipeline", [["GET"], 5])).toEqual({ status: 400, body: { error: expect.stringMatching(/^ERR /) } });
     expect(await post("/", ["NOSUCHCOMMAND"])).toEqual({ status: 400, body: { error: expect.stringMatching(/^ERR /) } });
   });

@@ -18,6 +18,7 @@ import { buildSessionTopKModel, PADDING_BIAS } from "../src/models/onnx/session-
 import { type Ort, OrtSession, runSessionTopK } from "../src/models/ort-session";
 import { Random } from "../src/offline/synthetic/random";
 import { buildBundle, machine, seed, startWorker, workerdMemory } from "./bench-worker";
+import { SEGMENT_PER_REQUEST, segmentComparison } from "./bench-segment";
 
 const KEY = "pk_demo_edgewise";
 const DEMO_DIR = "models/demo/1";
@@ -310,6 +311,8 @@ computed from every response's time (sub-millisecond), not autocannon's integer 
 ${row(base, "baseline", null)}
 ${row(r.load.recommendations, `≥ ${TARGETS.recommendations.throughput}× req/s, ≤ ${TARGETS.recommendations.p99}× p99`, r.targets.recommendations)}
 ${row(r.load.events, `≥ ${TARGETS.events.throughput}× req/s`, r.targets.events)}
+${row(r.load.events100, "reference for the next row", null)}
+${row(r.load.segment100, `≥ 1× the req/s of the row above (${(r.load.segment100.rps / r.load.events100.rps).toFixed(2)}×)`, r.targets.segment)}
 
 Delivery (the event log read back after each phase, dedup by visitor and event id): after the recommendation load ${r.delivery.after_recommendations.impressions_logged} impressions logged (${r.delivery.after_recommendations.waited_s} s to drain);
 after the event load ${r.delivery.after_events.logged_events} of ${r.delivery.after_events.expected_events} events the API took are in the log (${Math.max(0, r.delivery.after_events.expected_events - r.delivery.after_events.logged_events)} missing, ${Math.max(0, r.delivery.after_events.logged_events - r.delivery.after_events.expected_events)} more than counted — requests still in flight when the load stopped are applied but their answers are not tallied, and a 503 is counted as 20 held events; accepted ${r.delivery.events_tally.accepted}, applied and held after a 503 ${r.delivery.events_tally.held}), ${r.delivery.after_events.duplicate_lines} duplicate lines, ${r.delivery.after_events.waited_s} s to drain.
@@ -398,6 +401,10 @@ async function run() {
       const eventsLoad = await load("events", "POST /v1/events (20 views)", events, DURATION, true, eventFailures);
       const memory = workerdMemory();
       const afterEvents = await drain(mf, warmEvents + tally.accepted + tally.held, 120);
+      step(`Segment ingest: POST /v1/batch vs POST /v1/events, ${SEGMENT_PER_REQUEST} product views per request`);
+      const compare = segmentComparison(url, KEY, demoItems, visitors, rand);
+      const events100 = await load("events100", `POST /v1/events (${SEGMENT_PER_REQUEST} views)`, compare.events, DURATION);
+      const segment100 = await load("segment100", `POST /v1/batch (${SEGMENT_PER_REQUEST} Segment messages)`, compare.segment, DURATION);
       await mf.dispose();
       step("diagnostic: the same routes with EVENTS bound to a queue without a consumer (Miniflare's broker answers and discards)");
       const noQueue = await diagnostic(bundle, join(tmp, "state-diagnostic"));
@@ -412,7 +419,7 @@ async function run() {
         duration_s: DURATION,
         warmup_s: warmup,
         events_per_request: 20,
-        load: { baseline, recommendations, events: eventsLoad },
+        load: { baseline, recommendations, events: eventsLoad, events100, segment100 },
         delivery: { after_recommendations: afterReco, after_events: afterEvents, events_tally: tally },
         diagnostic_without_queue_delivery: noQueue,
         ratios: {
@@ -425,6 +432,7 @@ async function run() {
             recommendations.p99_ms <= TARGETS.recommendations.p99 * baseline.p99_ms &&
             recommendations.errors + recommendations.non2xx === 0,
           events: eventsLoad.rps >= TARGETS.events.throughput * baseline.rps && eventsLoad.errors + eventsLoad.non2xx === 0,
+          segment: segment100.rps >= events100.rps && segment100.errors + segment100.non2xx === 0,
         },
         recommendation_check: check,
         inference: { demo, large },

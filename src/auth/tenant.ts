@@ -22,7 +22,8 @@ export function tenantAuth(): MiddlewareHandler<AppEnv> {
     const tenant = c.get("config").tenantsByKey.get(key);
     if (!tenant) throw new ApiError(401, "unknown_key", "Unknown publishable key");
     const origin = c.req.header("origin");
-    if (origin && !tenant.origins.includes(origin)) {
+    // Pages this worker serves itself (the demo shop at `/`) are same-origin, not a storefront to configure.
+    if (origin && !tenant.origins.includes(origin) && origin !== new URL(c.req.url).origin) {
       throw new ApiError(403, "forbidden_origin", "This origin is not a configured storefront of the tenant");
     }
     c.set("tenant", tenant);

@@ -27,7 +27,7 @@ export type EventResult =
   | { index: number; id: string | null; status: "accepted" | "duplicate" }
   | { index: number; id: string | null; status: "rejected"; code: RejectCode; message: string };
 
-const BodySchema = v.strictObject({
+export const BodySchema = v.strictObject({
   events: v.array(v.unknown()),
   /** When the SDK sent the batch (its clock); corrects every event timestamp for client clock skew. */
   sent_at: v.optional(v.union([v.pipe(v.number(), v.safeInteger(), v.minValue(0)), v.pipe(v.string(), v.isoTimestamp())])),
@@ -48,6 +48,20 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
     throw new ApiError(413, "too_many_events", `${events.length} events; the limit is ${LIMITS.maxEventsPerRequest} per request`);
   }
   const skewMs = clockSkew(body.output.sent_at, receivedAt);
+  const results = await ingestEvents(c, events, receivedAt, skewMs);
+  const count = (s: EventResult["status"]) => results.filter((r) => r.status === s).length;
+  const summary = { accepted: count("accepted"), duplicate: count("duplicate"), rejected: count("rejected") };
+  c.get("log").info("events_ingested", { tenant: c.get("tenant").id, ...summary });
+  c.header("server-timing", serverTiming(c.get("timings")));
+  return c.json({ ...summary, results }, 202);
+});
+
+/**
+ * The one ingest path (`/v1/events` and the Segment API): validate, authorize against
+ * `principal`, pseudonymise, apply to the session of `visitorId`, forward, link identities.
+ * Throws `ApiError` 503 when a store is unavailable (the batch is idempotent: retry it).
+ */
+export async function ingestEvents(c: Context<AppEnv>, events: readonly unknown[], receivedAt: number, skewMs: number): Promise<EventResult[]> {
   const tenant = c.get("tenant");
   const { piiSecret, piiKeyId } = c.get("config");
 
@@ -119,12 +133,8 @@ export const eventsRoute = new Hono<AppEnv>().post("/", tenantAuth(), visitorIde
     }
   }
 
-  const count = (s: EventResult["status"]) => results.filter((r) => r.status === s).length;
-  const summary = { accepted: count("accepted"), duplicate: count("duplicate"), rejected: count("rejected") };
-  c.get("log").info("events_ingested", { tenant: tenant.id, ...summary });
-  c.header("server-timing", serverTiming(c.get("timings")));
-  return c.json({ ...summary, results }, 202);
-});
+  return results;
+}
 
 /**
  * `identify` and `purchase` change who a visitor is and what they own, so a

@@ -13,7 +13,7 @@ export function storefrontCors(): MiddlewareHandler<AppEnv> {
   return cors({
     origin: (origin, c) => ((c.get("config")?.allOrigins.has(origin) ?? false) ? origin : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["content-type", KEY_HEADER, VISITOR_HEADER, "x-edgewise-variant"],
+    allowHeaders: ["content-type", "authorization", KEY_HEADER, VISITOR_HEADER, "x-edgewise-variant"],
     exposeHeaders: [VISITOR_HEADER, "x-edgewise-variant", "x-request-id", "server-timing", "retry-after"],
     credentials: true,
     maxAge: 600,

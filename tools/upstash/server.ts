@@ -63,14 +63,14 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<{ 
       return json(res, 400, { error: "ERR failed to parse command" });
     }
     if (path === "/" || path === "") {
-      if (!isCommand(parsed)) return json(res, 400, { error: "ERR a command is a JSON array of strings and numbers" });
-      const [reply] = await redis.send([parsed]);
+      if (!isCommand(parsed)) return json(res, 400, { error: "ERR a command is a JSON array of strings, numbers and booleans" });
+      const [reply] = await redis.send([toRedis(parsed)]);
       if (reply instanceof RespError) return json(res, 400, { error: reply.message });
       return json(res, 200, { result: encode(reply!, base64) });
     }
     if (path === "/pipeline" || path === "/multi-exec") {
       if (!Array.isArray(parsed) || !parsed.every(isCommand)) return json(res, 400, { error: "ERR a pipeline is a JSON array of commands" });
-      const commands = parsed as Array<Array<string | number>>;
+      const commands = (parsed as Arg[][]).map(toRedis);
       if (path === "/pipeline") {
         const replies = await redis.send(commands);
         return json(res, 200, replies.map((r) => (r instanceof RespError ? { error: r.message } : { result: encode(r, base64) })));
@@ -104,8 +104,15 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<{ 
   };
 }
 
-function isCommand(x: unknown): x is Array<string | number> {
-  return Array.isArray(x) && x.length > 0 && x.every((a) => typeof a === "string" || typeof a === "number");
+type Arg = string | number | boolean;
+
+function isCommand(x: unknown): x is Arg[] {
+  return Array.isArray(x) && x.length > 0 && x.every((a) => typeof a === "string" || typeof a === "number" || typeof a === "boolean");
+}
+
+/** Redis has no booleans: like Upstash, send JSON `true` / `false` as the strings "true" / "false". */
+function toRedis(command: Arg[]): Array<string | number> {
+  return command.map((a) => (typeof a === "boolean" ? String(a) : a));
 }
 
 /** Upstash's encoding: with base64 every string is base64 except the status "OK"; numbers, nil and nesting stay. */
