@@ -32,7 +32,7 @@ export function linkIdentify(store: ProfileStore, tenant: string, visitorId: str
  * The person behind a session's identity: derived directly from the customer
  * (no round trip), or looked up for a guest known only by email.
  */
-export async function personOf(store: ProfileStore, tenant: string, identity: Pick<IdentityValue, "customer_hash" | "email_hash">): Promise<string | null> {
+export async function personOf(store: Pick<ProfileStore, "resolve">, tenant: string, identity: Pick<IdentityValue, "customer_hash" | "email_hash">): Promise<string | null> {
   if (identity.customer_hash) return personIdOf(identity.customer_hash);
   if (identity.email_hash) return store.resolve(tenant, node("email", identity.email_hash));
   return null;

@@ -12,13 +12,12 @@ import { ModelLoadError } from "../models/errors";
 import { type LoadedModel, loadModel } from "../models/registry";
 import type { ConsentValue, IdentityValue } from "../features/definitions/visitor";
 import { effectivePurposes, gpcHeader } from "../privacy/consent";
-import { personOf } from "../identity/service";
 import { customerHash } from "../privacy/pseudonymise";
-import { type ProfileView, profileView, withProfile } from "../profile/profile";
-import type { PersonConsent } from "../profile/operations";
+import { withProfile } from "../profile/profile";
 import { profileStore } from "../profile/select";
 import { sessionStub } from "../session/stub";
 import { impressionMessage, logImpression, takePendingImpressions } from "./impression";
+import { type PersonContext, readPerson } from "./person";
 import { type RecoRequest, parseBody, parseQuery } from "./params";
 import { recommend } from "./recommend";
 import { tenantCatalog, tenantConfig, trending } from "./sources";
@@ -72,15 +71,22 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     trending(c.env, tenant.id, ttl).catch(() => []),
   ]);
 
-  // Consent: without `personalization` nothing about this visitor shapes the list.
+  // Consent: without `personalization` nothing about this visitor shapes the list. The person (consent,
+  // profile) is read once, and only when it can matter: a signed-in customer on a device that declared
+  // nothing follows the person's own consent; any identified visitor with personalization gets the profile.
   const declared = features === "failed" ? null : ((features?.consent as ConsentValue | null | undefined) ?? null);
   const consentCtx = { mode: tenant.consent, gpc: gpcHeader(c.req.header("sec-gpc")) };
-  // A signed-in customer on a device that declared nothing: the person's own consent applies.
-  const person = declared === null && c.get("principal")?.customerId ? await time("consent", () => customerConsent(c)) : { consent: null, failed: false };
-  const purposes = effectivePurposes(declared ?? person.consent, consentCtx);
+  const fromToken = c.var.principal?.kind === "customer" ? { customer_hash: await customerHash(config.piiSecret, tenant.id, c.var.principal.customerId), email_hash: null } : null;
+  const identity = fromToken ?? (features === "failed" ? null : ((features?.identity as IdentityValue | null | undefined) ?? null));
+  const decidedWithoutPerson = declared !== null || fromToken === null;
+  const person: PersonContext =
+    identity === null || (decidedWithoutPerson && !effectivePurposes(declared, consentCtx).personalization)
+      ? { found: false }
+      : await time("profile", () => readPerson(profileStore(c.env, config), tenant.id, identity, visitorId, now, log));
+  const personConsent = declared === null && fromToken !== null && person.found ? person.consent : null;
+  const purposes = effectivePurposes(declared ?? personConsent, consentCtx);
   const sessionFeatures = features === "failed" || !purposes.personalization ? null : features;
-  // A store that just failed (or ran out of budget) is not asked again: one budget per request, not two.
-  const profile = !purposes.personalization ? { view: null, failed: false } : person.failed ? { view: null, failed: true } : await time("profile", () => loadProfile(c, sessionFeatures, now));
+  const profile = { view: purposes.personalization && person.found ? person.view : null, failed: purposes.personalization && "failed" in person };
   const result = await recommend({
     request,
     features: profile.view ? withProfile(sessionFeatures, profile.view) : sessionFeatures,
@@ -132,48 +138,6 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     profile_used: profile.view !== null,
     items,
   });
-}
-
-/**
- * The consent a customer declared on any identified device: `null` when unknown
- * or when the store failed (then the tenant's default stands, and `failed` says so).
- */
-async function customerConsent(c: Context<AppEnv>): Promise<{ consent: PersonConsent | null; failed: boolean }> {
-  const { principal, tenant, config, log } = c.var;
-  const store = profileStore(c.env, config);
-  try {
-    const person = await personOf(store, tenant.id, { customer_hash: await customerHash(config.piiSecret, tenant.id, principal!.customerId!), email_hash: null });
-    return { consent: person ? await store.consent(tenant.id, person) : null, failed: false };
-  } catch (err) {
-    log.warn("person_consent_unavailable", { backend: store.backend, error: err instanceof Error ? err.message : String(err) });
-    return { consent: null, failed: true };
-  }
-}
-
-/**
- * The long-term profile of an identified visitor — from the session's identity,
- * or the customer token of a storefront on a new device — within the profile
- * store's budget. Failure is an expected outcome: the list is then served from
- * the session alone and says `profile_unavailable`.
- */
-async function loadProfile(c: Context<AppEnv>, features: FeatureVector | null, now: number): Promise<{ view: ProfileView | null; failed: boolean }> {
-  const { principal, tenant, config, visitorId, log } = c.var;
-  const fromToken = principal?.customerId ? { customer_hash: await customerHash(config.piiSecret, tenant.id, principal.customerId), email_hash: null } : null;
-  const identity = fromToken ?? (features?.identity as IdentityValue | null | undefined) ?? null;
-  if (!identity) return { view: null, failed: false };
-  const store = profileStore(c.env, config);
-  try {
-    const person = await personOf(store, tenant.id, identity);
-    if (!person) return { view: null, failed: false };
-    const [contributions, consent] = await Promise.all([store.contributions(tenant.id, person), store.consent(tenant.id, person)]);
-    // The person withdrew personalization on some device: their profile is not used anywhere.
-    if (consent && !consent.personalization) return { view: null, failed: false };
-    const view = profileView(person, contributions, now, visitorId);
-    return { view: view.sessions > 0 ? view : null, failed: false };
-  } catch (err) {
-    log.warn("profile_unavailable", { backend: store.backend, error: err instanceof Error ? err.message : String(err) });
-    return { view: null, failed: true };
-  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
