@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { TenantConfig } from "../src/experiments/config";
+import type { ExperimentConfig } from "../src/experiments/config";
 import { SEQ_LEN } from "../src/models/inputs";
 import { type SessionTopKWeights, type VersionInfo, buildModelVersion } from "../src/offline/export/model-version";
 
@@ -48,7 +48,7 @@ export async function publishTestModel(
 }
 
 /** Sets a tenant's experiment config. */
-export async function setTenantConfig(tenant: string, config: TenantConfig): Promise<void> {
+export async function setTenantConfig(tenant: string, config: ExperimentConfig): Promise<void> {
   await env.MODELS.put(`tenants/${tenant}/experiments.json`, JSON.stringify(config));
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_VARIANT_PARAMS, type TenantConfig, type Variant } from "./config";
+import { DEFAULT_VARIANT_PARAMS, type ExperimentConfig, type Variant } from "./config";
 
 /** Buckets per 100 %: weights are resolved to 1/10,000 of traffic. */
 const BUCKETS = 10_000;
@@ -19,7 +19,7 @@ export type AssignResult = { ok: true; assignment: Assignment } | { ok: false; u
  * deterministic hash of (experiment salt, unit id) picks a weighted bucket, so
  * a visitor keeps the same variant on every request and every edge location.
  */
-export function assignVariant(config: TenantConfig | null, unitId: string, forced: string | undefined): AssignResult {
+export function assignVariant(config: ExperimentConfig | null, unitId: string, forced: string | undefined): AssignResult {
   const exp = config?.experiment;
   if (!exp) {
     const variant: Variant = { name: "default", weight: 1, model: config?.default_model ?? null, params: DEFAULT_VARIANT_PARAMS };

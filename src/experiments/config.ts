@@ -24,7 +24,7 @@ const VariantSchema = v.object({
  * `tenants/<tenant>/experiments.json` in the MODELS bucket: the model serving
  * by default, and optionally one experiment whose variants split traffic.
  */
-export const TenantConfigSchema = v.object({
+export const ExperimentConfigSchema = v.object({
   default_model: v.nullable(ModelId),
   experiment: v.optional(
     v.pipe(
@@ -35,15 +35,15 @@ export const TenantConfigSchema = v.object({
   ),
 });
 
-export type TenantConfig = v.InferOutput<typeof TenantConfigSchema>;
+export type ExperimentConfig = v.InferOutput<typeof ExperimentConfigSchema>;
 export type Variant = v.InferOutput<typeof VariantSchema>;
 export type VariantParams = v.InferOutput<typeof VariantParamsSchema>;
 /** The parameters of a variant that sets none. */
 export const DEFAULT_VARIANT_PARAMS: VariantParams = v.parse(VariantParamsSchema, {});
 
 /** Parses a tenant config; throws a readable error on a malformed one. */
-export function parseTenantConfig(raw: unknown): TenantConfig {
-  const parsed = v.safeParse(TenantConfigSchema, raw);
+export function parseTenantConfig(raw: unknown): ExperimentConfig {
+  const parsed = v.safeParse(ExperimentConfigSchema, raw);
   if (!parsed.success) throw new Error(`experiments.json: ${v.summarize(parsed.issues).split("\n")[0]}`);
   return parsed.output;
 }

@@ -1,5 +1,5 @@
 import type { Principal } from "../auth/scopes";
-import type { Tenant } from "../auth/tenant";
+import type { TenantConfig } from "../config";
 import type { Config } from "../config";
 import type { Logger } from "./log";
 
@@ -8,7 +8,7 @@ export interface AppVariables {
   requestId: string;
   config: Config;
   log: Logger;
-  tenant: Tenant;
+  tenant: TenantConfig;
   visitorId: string;
   /** True when this request had no visitor token and got a new one. */
   visitorIssued: boolean;

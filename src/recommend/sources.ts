@@ -1,5 +1,5 @@
 import { type Catalog, catalogKey, parseCatalog } from "../catalog/catalog";
-import { type TenantConfig, parseTenantConfig, tenantConfigKey } from "../experiments/config";
+import { type ExperimentConfig, parseTenantConfig, tenantConfigKey } from "../experiments/config";
 import { cachedJson } from "../registry/r2-json";
 import type { Scored } from "./rules";
 
@@ -8,7 +8,7 @@ const TRENDING_DEPTH = 200;
 const trendingCache = new Map<string, { at: number; list: Promise<Scored[]> }>();
 
 /** The tenant's experiment config from R2 (cached per isolate), or `null` if none is published. */
-export function tenantConfig(env: Env, tenant: string, ttlMs: number): Promise<TenantConfig | null> {
+export function tenantConfig(env: Env, tenant: string, ttlMs: number): Promise<ExperimentConfig | null> {
   return cachedJson(env.MODELS, tenantConfigKey(tenant), ttlMs, parseTenantConfig);
 }
 

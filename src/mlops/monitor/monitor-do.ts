@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { TenantConfig } from "../../experiments/config";
+import type { ExperimentConfig } from "../../experiments/config";
 import { type Manifest, parseManifest } from "../../models/manifest";
 import { cachedJson } from "../../registry/r2-json";
 import type { DriftSettings } from "../drift/status";
@@ -31,7 +31,7 @@ export interface DashboardData {
   generated_at: number;
   hours: number;
   settings: DriftSettings;
-  config: TenantConfig | null;
+  config: ExperimentConfig | null;
   config_problem: string | null;
   models: ModelInfo[];
   drift: ModelDrift[];
@@ -167,11 +167,11 @@ export class MonitorDO extends DurableObject<Env> {
   }
 
   /** Changes the weights of the running experiment (not of a rollout: promote or roll back those). */
-  async setWeights(tenant: string, weights: Record<string, number>, by: string): Promise<AdminResult<TenantConfig>> {
+  async setWeights(tenant: string, weights: Record<string, number>, by: string): Promise<AdminResult<ExperimentConfig>> {
     return this.rollouts.setWeights(tenant, weights, by);
   }
 
-  private async models(config: TenantConfig | null, now: number): Promise<ModelInfo[]> {
+  private async models(config: ExperimentConfig | null, now: number): Promise<ModelInfo[]> {
     const roles = new Map<string, Set<string>>();
     const add = (model: string | null | undefined, role: string) => {
       if (!model) return;

@@ -1,4 +1,4 @@
-import type { TenantConfig } from "../../experiments/config";
+import type { ExperimentConfig } from "../../experiments/config";
 import type { Manifest } from "../../models/manifest";
 import { type GuardRailVerdict, checkGuardRails } from "../rollout/guard-rails";
 import { readTenantConfig, weightsOf, writeTenantConfig } from "../rollout/config-store";
@@ -78,7 +78,7 @@ export class RolloutController {
   }
 
   /** Changes the weights of the running experiment (not of a rollout: promote or roll back those). */
-  async setWeights(tenant: string, weights: Record<string, number>, by: string): Promise<AdminResult<TenantConfig>> {
+  async setWeights(tenant: string, weights: Record<string, number>, by: string): Promise<AdminResult<ExperimentConfig>> {
     return this.exclusive(async () => {
       const stored = await readTenantConfig(this.models, tenant);
       if (stored.invalid) return problem(409, "conflict", `The tenant's experiments.json is invalid (${stored.invalid}); fix it first`);
@@ -183,7 +183,7 @@ export class RolloutController {
     return run;
   }
 
-  weightsFor(experiment: string, current: TenantConfig | null): Record<string, number> | null {
+  weightsFor(experiment: string, current: ExperimentConfig | null): Record<string, number> | null {
     if (current?.experiment?.name === experiment) return weightsOf(current);
     const m = /^(ro\d+)-s(\d+)$/.exec(experiment);
     const r = m ? this.rollout(m[1]!) : null;
@@ -195,7 +195,7 @@ export class RolloutController {
     return row ? (JSON.parse(row.weights) as Record<string, number>) : null;
   }
 
-  rememberWeights(config: TenantConfig | null): void {
+  rememberWeights(config: ExperimentConfig | null): void {
     const w = weightsOf(config);
     if (w) this.storage.sql.exec("INSERT OR REPLACE INTO exp_weights (experiment, weights) VALUES (?, ?)", config!.experiment!.name, JSON.stringify(w));
   }

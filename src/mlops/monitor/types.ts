@@ -1,4 +1,4 @@
-import type { TenantConfig } from "../../experiments/config";
+import type { ExperimentConfig } from "../../experiments/config";
 
 /** An admin action's outcome: the value, or a client-facing problem (mapped to ApiError by the route). */
 export type AdminResult<T> = { ok: true; value: T } | { ok: false; status: 400 | 404 | 409; code: "unknown_model" | "not_found" | "conflict" | "invalid_body"; message: string };
@@ -23,7 +23,7 @@ export interface HistoryDetail {
   experiment?: string;
   from?: Record<string, number> | null;
   to?: Record<string, number>;
-  config?: TenantConfig;
+  config?: ExperimentConfig;
 }
 
 /** A client-facing problem of an admin action. */

@@ -1,8 +1,8 @@
-import { type TenantConfig, parseTenantConfig, tenantConfigKey } from "../../experiments/config";
+import { type ExperimentConfig, parseTenantConfig, tenantConfigKey } from "../../experiments/config";
 
 /** A tenant's experiment config as read from R2, with its etag for a conditional write. */
 export interface StoredConfig {
-  config: TenantConfig | null;
+  config: ExperimentConfig | null;
   etag: string | null;
   /** Set when the stored document does not parse (serving falls back; admins must fix it). */
   invalid: string | null;
@@ -24,7 +24,7 @@ export async function readTenantConfig(bucket: R2Bucket, tenant: string): Promis
  * only if the object is unchanged since it was read: `false` means someone else
  * wrote it in between (the caller reports a conflict instead of clobbering it).
  */
-export async function writeTenantConfig(bucket: R2Bucket, tenant: string, config: TenantConfig, etag: string | null): Promise<boolean> {
+export async function writeTenantConfig(bucket: R2Bucket, tenant: string, config: ExperimentConfig, etag: string | null): Promise<boolean> {
   const body = JSON.stringify(parseTenantConfig(config), null, 2);
   const written = await bucket.put(tenantConfigKey(tenant), body, {
     httpMetadata: { contentType: "application/json" },
@@ -34,7 +34,7 @@ export async function writeTenantConfig(bucket: R2Bucket, tenant: string, config
 }
 
 /** Variant → weight of the config's experiment, or null. */
-export function weightsOf(config: TenantConfig | null): Record<string, number> | null {
+export function weightsOf(config: ExperimentConfig | null): Record<string, number> | null {
   const exp = config?.experiment;
   return exp ? Object.fromEntries(exp.variants.map((x) => [x.name, x.weight])) : null;
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { DEFAULT_VARIANT_PARAMS, type TenantConfig } from "../../experiments/config";
+import { DEFAULT_VARIANT_PARAMS, type ExperimentConfig } from "../../experiments/config";
 import { type GuardRails, GuardRailsSchema } from "./guard-rails";
 
 const ModelId = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}\/[A-Za-z0-9._-]{1,32}$/, "model ids look like name/version"));
@@ -46,7 +46,7 @@ export function stepExperiment(r: Pick<Rollout, "id" | "step">): string {
 }
 
 /** The tenant config serving a rollout's current step: stable and canary split by the step's percentage. */
-export function stepConfig(r: Rollout): TenantConfig {
+export function stepConfig(r: Rollout): ExperimentConfig {
   const p = r.steps[r.step]!;
   if (p >= 100) return { default_model: r.model };
   const params = DEFAULT_VARIANT_PARAMS;
@@ -65,7 +65,7 @@ export function stepConfig(r: Rollout): TenantConfig {
 }
 
 /** The config after a rollback: the baseline model serves everyone. */
-export function rolledBackConfig(r: Rollout): TenantConfig {
+export function rolledBackConfig(r: Rollout): ExperimentConfig {
   return { default_model: r.baseline };
 }
 
@@ -73,7 +73,7 @@ export function rolledBackConfig(r: Rollout): TenantConfig {
  * The current experiment with new weights. Returns a problem (as data) for an
  * unknown or missing variant, or no positive weight.
  */
-export function withWeights(config: TenantConfig | null, weights: Record<string, number>): { ok: true; config: TenantConfig } | { ok: false; message: string } {
+export function withWeights(config: ExperimentConfig | null, weights: Record<string, number>): { ok: true; config: ExperimentConfig } | { ok: false; message: string } {
   const exp = config?.experiment;
   if (!config || !exp) return { ok: false, message: "No experiment is running; there are no weights to change" };
   const names = exp.variants.map((x) => x.name);
