@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { EVENT_SCHEMA_VERSION, type EventMessage } from "../src/events/types";
+import { EVENT_SCHEMA_VERSION, type EventMessage } from "../src/contracts/events";
 import { hmacHex } from "../src/auth/crypto";
 import { personIdOf } from "../src/identity/identifiers";
 import { honourTombstones } from "../src/offline/replay/tombstones";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TrackedEvent } from "../src/events/types";
+import type { TrackedEvent } from "../src/contracts/events";
 import { FEATURES, applyEvent, assertValidRegistry, featureSpecs, initialState, materialise, replay } from "../src/features";
 
 const opts = { sessionGapMs: 30 * 60_000 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EventMessage } from "../src/events/types";
+import type { EventMessage } from "../src/contracts/events";
 import { featuresFromLog } from "../src/offline/replay/replay-log";
 import { SHOP_A, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
 import { waitForVisitorLines } from "./r2";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EventMessage, TrackedEvent } from "../src/events/types";
+import type { EventMessage, TrackedEvent } from "../src/contracts/events";
 import { sessionsToMessages } from "../src/offline/replay/dataset";
 import { orderedStreams, trainingExamples, viewSessionsFromLog } from "../src/offline/replay/replay-log";
 

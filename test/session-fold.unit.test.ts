@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TrackedEvent } from "../src/events/types";
+import type { TrackedEvent } from "../src/contracts/events";
 import { initialState } from "../src/features/engine";
 import { foldBatch } from "../src/session/fold";
 import type { StoredImpression } from "../src/session/attribution";

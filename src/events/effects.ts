@@ -1,10 +1,10 @@
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { IdentityValue } from "../contracts/values";
 import type { Logger } from "../http/log";
 import { linkIdentify, personOf } from "../identity/service";
 import type { PersonConsent } from "../profile/operations";
 import type { ProfileStore } from "../profile/store";
 import type { SessionIdentityInfo, SessionWithdrawal } from "../session/types";
-import type { TrackedEvent } from "./types";
+import type { TrackedEvent } from "../contracts/events";
 
 /**
  * What an applied batch changes beyond the visitor's session — in the identity graph

@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/scopes";
 import { type Unproven, normaliseEmail, pseudonymise } from "../privacy/pseudonymise";
 import type { IncomingEvent } from "./schema";
-import type { TrackedEvent } from "./types";
+import type { TrackedEvent } from "../contracts/events";
 import { type EventCheck, type RejectCode, validateEvent } from "./validate";
 
 /** Per-index result of a batch. */

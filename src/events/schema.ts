@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { purposesFromTcf } from "../privacy/consent";
 import { looksLikeEmail } from "../privacy/scrub";
-import { EVENT_TYPES } from "./types";
+import { EVENT_TYPES } from "../contracts/events";
 
 /**
  * Wire schemas of incoming events (valibot: tree-shakes to a few KB in the edge

@@ -1,6 +1,6 @@
-import type { TrackedEvent } from "../events/types";
+import type { TrackedEvent } from "../contracts/events";
 import { type ConsentContext, type Purposes, effectivePurposes } from "../privacy/consent";
-import type { ConsentValue, IdentityValue } from "./definitions/visitor";
+import type { ConsentValue, IdentityValue } from "../contracts/values";
 import { type EngineOptions, type FeatureState, applyEvent, initialState } from "./engine";
 
 /** What the consent gate decided for one event. */

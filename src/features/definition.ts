@@ -1,4 +1,4 @@
-import type { EventType, TrackedEvent } from "../events/types";
+import type { EventType, TrackedEvent } from "../contracts/events";
 
 /** A duration such as `"5m"`, `"1h"`, `"30d"`. */
 export type Duration = `${number}${"s" | "m" | "h" | "d"}`;

@@ -1,4 +1,4 @@
-import type { TrackedEvent } from "../events/types";
+import type { TrackedEvent } from "../contracts/events";
 import { type FeatureDefinition, type SessionContext, durationMs } from "./definition";
 import { FEATURES } from "./registry";
 

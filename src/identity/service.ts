@@ -1,5 +1,5 @@
-import type { IdentifyProps, TrackedEvent } from "../events/types";
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { IdentifyProps, TrackedEvent } from "../contracts/events";
+import type { IdentityValue } from "../contracts/values";
 import type { ProfileStore } from "../profile/store";
 import type { IdentifyClaim, LinkResult } from "./graph";
 import { type NodeId, node, personIdOf } from "./identifiers";

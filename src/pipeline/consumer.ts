@@ -1,4 +1,4 @@
-import type { QueueMessage } from "../events/types";
+import type { QueueMessage } from "../contracts/events";
 import type { Logger } from "../http/log";
 import { partition } from "./event-log";
 import { isLineBatch, linesOf } from "./message";

@@ -1,4 +1,4 @@
-import type { QueueMessage } from "../events/types";
+import type { QueueMessage } from "../contracts/events";
 import { messageTime } from "./message";
 
 /** Top-level folder of each message kind in the log bucket. */

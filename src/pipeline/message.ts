@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type LineBatchMessage, type QueueMessage } from "../events/types";
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type LineBatchMessage, type QueueMessage } from "../contracts/events";
 
 /**
  * Shape checks for queue messages. The producers are our own worker and

@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA_VERSION, type QueueBody } from "../events/types";
+import { EVENT_SCHEMA_VERSION, type QueueBody } from "../contracts/events";
 
 /**
  * Bytes of one packed queue message. Queues accepts up to 128 KB per message;

@@ -1,4 +1,4 @@
-import type { ConsentValue } from "../features/definitions/visitor";
+import type { ConsentValue } from "../contracts/values";
 
 /** What a tenant assumes before a visitor has said anything. */
 export type ConsentMode = "opt-in" | "opt-out";

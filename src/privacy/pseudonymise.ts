@@ -1,6 +1,6 @@
 import { hmacHex } from "../auth/crypto";
 import type { IncomingEvent } from "../events/schema";
-import type { IdentifyProps, TrackedEvent } from "../events/types";
+import type { IdentifyProps, TrackedEvent } from "../contracts/events";
 import { scrubFreeText } from "./scrub";
 
 /** Normalises an email before hashing so that case and spaces do not split a person. */

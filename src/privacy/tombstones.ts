@@ -1,5 +1,5 @@
 import { hmacHex } from "../auth/crypto";
-import { EVENT_SCHEMA_VERSION, type QueueMessage } from "../events/types";
+import { EVENT_SCHEMA_VERSION, type QueueMessage } from "../contracts/events";
 import { markerSubject } from "./marker";
 
 /** A tombstone travels through the event queue so the consumer purges the subject from the R2 log. */

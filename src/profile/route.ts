@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { optionalToken } from "../auth/backend";
 import { tenantAuth } from "../auth/tenant";
 import { visitorIdentity } from "../auth/visitor";
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { IdentityValue } from "../contracts/values";
 import type { FeatureVector } from "../features/engine";
 import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/types";

@@ -1,4 +1,4 @@
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { IdentityValue } from "../contracts/values";
 import type { Logger } from "../http/log";
 import { personOf } from "../identity/service";
 import type { PersonConsent } from "../profile/operations";

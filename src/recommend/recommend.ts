@@ -1,5 +1,5 @@
 import type { Catalog } from "../catalog/catalog";
-import type { ServedFeatures } from "../events/types";
+import type { ServedFeatures } from "../contracts/events";
 import type { VariantParams } from "../experiments/config";
 import type { FeatureVector } from "../features/engine";
 import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";

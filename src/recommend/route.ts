@@ -10,7 +10,7 @@ import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { ModelLoadError } from "../models/errors";
 import { type LoadedModel, loadModel } from "../models/registry";
-import type { ConsentValue, IdentityValue } from "../features/definitions/visitor";
+import type { ConsentValue, IdentityValue } from "../contracts/values";
 import { effectivePurposes, gpcHeader } from "../privacy/consent";
 import { customerHash } from "../privacy/pseudonymise";
 import { withProfile } from "../profile/profile";

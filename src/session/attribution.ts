@@ -1,4 +1,4 @@
-import type { Attribution, TrackedEvent } from "../events/types";
+import type { Attribution, TrackedEvent } from "../contracts/events";
 import { ATTRIBUTION_WINDOW_MS } from "./schema";
 
 /** What the SessionDO remembers of an impression it served to this visitor. */
@@ -11,8 +11,6 @@ export interface StoredImpression {
   items: string[];
 }
 
-/** Event types that can be attributed to an impression; other events need no impressions read. */
-export const ATTRIBUTED_TYPES: ReadonlySet<string> = new Set(["recommendation_click", "add_to_cart", "purchase"]);
 
 /**
  * Attributes a click, add-to-cart or purchase to the impressions that showed its

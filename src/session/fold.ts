@@ -1,8 +1,8 @@
-import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent } from "../events/types";
+import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent, isOutcomeType } from "../contracts/events";
 import { applyWithConsent } from "../features/consent-gate";
 import type { EngineOptions, FeatureState } from "../features/engine";
 import type { ConsentContext } from "../privacy/consent";
-import { ATTRIBUTED_TYPES, type StoredImpression, attribute } from "./attribution";
+import { type StoredImpression, attribute } from "./attribution";
 import type { IngestOutcome, SessionIdentity, SessionWithdrawal } from "./types";
 
 /** What one batch fold needs to know of the session before it. */
@@ -65,7 +65,8 @@ export function foldBatch(input: FoldInput): FoldResult {
     seen.add(event.id);
     state = gate.state;
     const message: EventMessage = { kind: "event", schema_version: EVENT_SCHEMA_VERSION, tenant: who.tenant, visitor_id: who.visitorId, seq, received_at: receivedAt, event };
-    if (ATTRIBUTED_TYPES.has(event.type)) {
+    // Only outcomes are attributed; other events need no served lists read.
+    if (isOutcomeType(event.type)) {
       const attribution = attribute(event, (impressions ??= input.impressions()));
       if (attribution.length > 0) message.attribution = attribution;
     }

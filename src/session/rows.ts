@@ -1,4 +1,4 @@
-import type { TrackedEvent } from "../events/types";
+import type { TrackedEvent } from "../contracts/events";
 import type { FeatureState } from "../features/engine";
 import type { FoldResult } from "./fold";
 import { DEDUP_HORIZON_MS, HISTORY_LIMIT, SEEN_PRUNE_EVERY_MS } from "./schema";

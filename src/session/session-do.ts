@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
-import type { TrackedEvent } from "../events/types";
+import type { TrackedEvent } from "../contracts/events";
 import { declaredConsent } from "../features/consent-gate";
-import type { IdentityValue } from "../features/definitions/visitor";
+import type { IdentityValue } from "../contracts/values";
 import { type FeatureState, type FeatureVector, initialState, materialise } from "../features/engine";
 import { createLogger } from "../http/log";
 import { type ConsentContext, effectivePurposes } from "../privacy/consent";

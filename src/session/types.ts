@@ -1,6 +1,6 @@
-import type { TrackedEvent } from "../events/types";
+import type { TrackedEvent } from "../contracts/events";
 import type { FeatureVector } from "../features/engine";
-import type { ConsentValue, IdentityValue } from "../features/definitions/visitor";
+import type { ConsentValue, IdentityValue } from "../contracts/values";
 import type { SessionContribution } from "../profile/profile";
 
 /** Who a session belongs to; always derived from verified ids by the caller. */

@@ -1,4 +1,4 @@
-import type { TrackedEvent } from "../../events/types";
+import type { TrackedEvent } from "../../contracts/events";
 import { defineFeature, durationMs } from "../definition";
 
 const HALF_LIFE = "1h" as const;

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EventType } from "../../events/types";
+import { EVENT_TYPES, type EventType } from "../../contracts/events";
 import { type Duration, defineFeature, durationMs } from "../definition";
 
 /** Counts by event type; only types that occurred appear. */

@@ -1,4 +1,4 @@
-import type { EventType } from "../../events/types";
+import type { EventType } from "../../contracts/events";
 import { defineFeature } from "../definition";
 
 /** Seconds since the latest event of `type` (by event time), `null` if none. */

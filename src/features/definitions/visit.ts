@@ -1,4 +1,4 @@
-import { EVENT_TYPES } from "../../events/types";
+import { EVENT_TYPES } from "../../contracts/events";
 import { defineFeature } from "../definition";
 
 /** The current visit: number, start, length in seconds and events. */

@@ -1,11 +1,5 @@
+import type { ConsentValue, IdentityValue } from "../../contracts/values";
 import { defineFeature } from "../definition";
-
-/** Consent as last declared by the visitor. */
-export interface ConsentValue {
-  analytics: boolean;
-  personalization: boolean;
-  updated_at: number;
-}
 
 /**
  * The latest consent declaration (by event time). The API stamps consent events with the time
@@ -28,14 +22,6 @@ export const consentState = defineFeature({
   },
   value: (state) => state,
 });
-
-/** Whether the visitor identified, and as whom (pseudonymised). */
-export interface IdentityValue {
-  /** `null` after an email-only identify (guest checkout). */
-  customer_hash: string | null;
-  email_hash: string | null;
-  identified_at: number;
-}
 
 /** The latest identify event (by event time); the customer id is a keyed HMAC. */
 export const identity = defineFeature({

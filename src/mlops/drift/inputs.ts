@@ -1,4 +1,4 @@
-import type { ServedFeatures } from "../../events/types";
+import type { ServedFeatures } from "../../contracts/events";
 
 /**
  * Monitored model inputs, named as the manifest's baseline histograms name them

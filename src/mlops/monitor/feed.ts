@@ -1,8 +1,7 @@
-import type { QueueMessage } from "../../events/types";
+import { type QueueMessage, isOutcomeType } from "../../contracts/events";
 import { MODEL_INPUT_TYPES, monitoredValues } from "../drift/inputs";
 import { type ImpressionRecord, type MonitorBatch, type OutcomeRecord, hourOf } from "./records";
 
-const OUTCOME_TYPES = new Set(["recommendation_click", "add_to_cart", "purchase"]);
 
 /** Splits consumer messages into one compact MonitorBatch per tenant. */
 export function monitorBatches(messages: readonly QueueMessage[]): Map<string, MonitorBatch> {
@@ -38,10 +37,10 @@ export function monitorBatches(messages: readonly QueueMessage[]): Map<string, M
     const perType = received.get(key) ?? new Map<string, number>();
     perType.set(m.event.type, (perType.get(m.event.type) ?? 0) + 1);
     received.set(key, perType);
-    if (OUTCOME_TYPES.has(m.event.type) && m.attribution && m.attribution.length > 0) {
+    if (isOutcomeType(m.event.type) && m.attribution && m.attribution.length > 0) {
       const seen = new Map<string, OutcomeRecord["impressions"][number]>();
       for (const a of m.attribution) seen.set(a.impression_id, { impression_id: a.impression_id, experiment: a.experiment, variant: a.variant });
-      batch.outcomes.push({ id: `${m.visitor_id}:${m.event.id}`, type: m.event.type as OutcomeRecord["type"], at: m.received_at, impressions: [...seen.values()] });
+      batch.outcomes.push({ id: `${m.visitor_id}:${m.event.id}`, type: m.event.type, at: m.received_at, impressions: [...seen.values()] });
     }
   }
   for (const [key, perType] of received) {

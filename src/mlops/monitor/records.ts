@@ -1,3 +1,4 @@
+import type { OutcomeType } from "../../contracts/events";
 /**
  * What the queue consumer hands the tenant's MonitorDO per batch: compact
  * records (not whole messages) with exactly what the aggregates need.
@@ -26,7 +27,7 @@ export interface ImpressionRecord {
 /** One click, add-to-cart or purchase attributed to impressions. `id` is `<visitor>:<event id>`. */
 export interface OutcomeRecord {
   id: string;
-  type: "recommendation_click" | "add_to_cart" | "purchase";
+  type: OutcomeType;
   at: number;
   /** Distinct impressions the event is attributed to, with their experiment and variant. */
   impressions: Array<{ impression_id: string; experiment: string | null; variant: string }>;

@@ -1,5 +1,5 @@
 import { DEFAULT_VARIANT_PARAMS } from "../../experiments/config";
-import type { TrackedEvent } from "../../events/types";
+import type { TrackedEvent } from "../../contracts/events";
 import { type EngineOptions, type FeatureState, applyEvent, initialState, materialise } from "../../features/engine";
 import type { LoadedModel } from "../../models/loaded-model";
 import { recommend } from "../../recommend/recommend";

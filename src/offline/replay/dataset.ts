@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA_VERSION, type EventMessage } from "../../events/types";
+import { EVENT_SCHEMA_VERSION, type EventMessage } from "../../contracts/events";
 
 /** Minutes between clicks and days between sessions when a dataset has no timestamps. */
 const CLICK_GAP_MS = 60_000;

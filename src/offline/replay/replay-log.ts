@@ -1,4 +1,4 @@
-import type { EventMessage, EventType } from "../../events/types";
+import type { EventMessage, EventType } from "../../contracts/events";
 import { LOG_REPLAY_CONTEXT, applyWithConsent } from "../../features/consent-gate";
 import { type EngineOptions, type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../../features/engine";
 

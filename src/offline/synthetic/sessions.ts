@@ -4,7 +4,7 @@
  * popularity skew, moves to stylistically related items, re-views, and a
  * cart → purchase funnel. Deterministic for a seed; pure code.
  */
-import type { EventType, PurchaseItem, TrackedEvent, TrackedEventOf } from "../../events/types";
+import type { EventType, PurchaseItem, TrackedEvent, TrackedEventOf } from "../../contracts/events";
 import type { Catalog, CatalogItem } from "./catalog";
 import { deriveSeed, Random, weightedSampler, type WeightedSampler } from "./random";
 

@@ -18,6 +18,18 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Outcomes of a recommendation: the event types attributed to the lists that showed
+ * their items (SessionDO) and counted per experiment (MonitorDO). One set, both use it.
+ */
+export const OUTCOME_TYPES = ["recommendation_click", "add_to_cart", "purchase"] as const satisfies readonly EventType[];
+export type OutcomeType = (typeof OUTCOME_TYPES)[number];
+
+/** Whether an event type is an outcome (narrows the type). */
+export function isOutcomeType(type: EventType): type is OutcomeType {
+  return (OUTCOME_TYPES as readonly string[]).includes(type);
+}
+
 export interface PageViewProps {
   path?: string;
   page_type?: string;
