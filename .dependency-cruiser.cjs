@@ -1,10 +1,40 @@
 /**
- * The layering rules (docs/design/0017-layering.md), checked in CI by `npm run lint:deps`.
- * Type-only imports count too (tsPreCompilationDeps): a type is a dependency.
+ * The layering rules (docs/design/0017-layering.md), checked in CI by `npm run lint:deps`:
+ * a violation fails the build. Type-only imports count too (tsPreCompilationDeps).
  */
+const RUNTIME = "^src/(app|index)\\.ts$|^src/(auth|catalog|demo-shop|events|experiments|http|identity|mlops|models|ops|openapi|pipeline|profile|recommend|registry|segment|session|trending)/";
+
 module.exports = {
   forbidden: [
     { name: "no-circular", severity: "error", comment: "Import cycles hide which module owns what.", from: {}, to: { circular: true } },
+    {
+      name: "contracts-are-the-ground-floor",
+      severity: "error",
+      comment: "src/contracts holds the types every capability shares; it imports nothing of ours above it.",
+      from: { path: "^src/contracts/" },
+      to: { path: "^src/", pathNot: "^src/contracts/" },
+    },
+    {
+      name: "features-are-pure",
+      severity: "error",
+      comment: "Feature definitions run in the worker and in the offline replay alike: no runtime, no platform.",
+      from: { path: "^src/features/" },
+      to: { path: [RUNTIME, "^cloudflare:", "^hono"], pathNot: "^src/privacy/consent\\.ts$" },
+    },
+    {
+      name: "edge-never-imports-offline",
+      severity: "error",
+      comment: "Training, evaluation and export run in Node; the edge bundle must not pull them in.",
+      from: { path: "^src/", pathNot: "^src/offline/" },
+      to: { path: "^src/offline/" },
+    },
+    {
+      name: "routes-reach-storage-through-interfaces",
+      severity: "error",
+      comment: "A route talks to a Durable Object stub or a store interface, never to a store's implementation.",
+      from: { path: "/route\\.ts$" },
+      to: { path: "^src/profile/(upstash-store|do-store|sqlite-kv|kv|profile-do)\\.ts$|^src/session/(session-do|rows|outbox)\\.ts$" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },
