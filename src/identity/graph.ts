@@ -1,4 +1,4 @@
-import type { ProfileKV } from "../profile/kv";
+import type { ProfileKV } from "./kv";
 import { type NodeId, kindOf, personIdOf } from "./identifiers";
 
 /** Most members one person may have; a merge that would pass it is refused and flagged. */

@@ -1,7 +1,12 @@
 import type { IdentifyProps, TrackedEvent } from "../contracts/events";
 import type { IdentityValue } from "../contracts/values";
-import type { ProfileStore } from "../profile/store";
 import type { IdentifyClaim, LinkResult } from "./graph";
+
+/** What identity needs of a store (the profile stores satisfy it). */
+export interface IdentityStore {
+  link(tenant: string, claim: IdentifyClaim): Promise<LinkResult>;
+  resolve(tenant: string, n: NodeId): Promise<string | null>;
+}
 import { type NodeId, node, personIdOf } from "./identifiers";
 
 /** The graph claim of an (authenticated, pseudonymised) identify event seen on a visitor. */
@@ -24,7 +29,7 @@ export function claimOf(visitorId: string, event: TrackedEvent & { type: "identi
 }
 
 /** Links an identify into the tenant's identity graph. */
-export function linkIdentify(store: ProfileStore, tenant: string, visitorId: string, event: TrackedEvent & { type: "identify" }): Promise<LinkResult> {
+export function linkIdentify(store: Pick<IdentityStore, "link">, tenant: string, visitorId: string, event: TrackedEvent & { type: "identify" }): Promise<LinkResult> {
   return store.link(tenant, claimOf(visitorId, event));
 }
 
@@ -32,7 +37,7 @@ export function linkIdentify(store: ProfileStore, tenant: string, visitorId: str
  * The person behind a session's identity: derived directly from the customer
  * (no round trip), or looked up for a guest known only by email.
  */
-export async function personOf(store: Pick<ProfileStore, "resolve">, tenant: string, identity: Pick<IdentityValue, "customer_hash" | "email_hash">): Promise<string | null> {
+export async function personOf(store: Pick<IdentityStore, "resolve">, tenant: string, identity: Pick<IdentityValue, "customer_hash" | "email_hash">): Promise<string | null> {
   if (identity.customer_hash) return personIdOf(identity.customer_hash);
   if (identity.email_hash) return store.resolve(tenant, node("email", identity.email_hash));
   return null;

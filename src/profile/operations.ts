@@ -1,6 +1,6 @@
 import { type FlagRecord, type IdentifyClaim, type LinkResult, type PersonRecord, keys, link } from "../identity/graph";
 import { type NodeId, personIdOf } from "../identity/identifiers";
-import type { ProfileKV } from "./kv";
+import type { ProfileKV } from "../identity/kv";
 import { SESSIONS_PER_PROFILE, type SessionContribution } from "./profile";
 
 /** A person's consent as last declared on any identified device. */

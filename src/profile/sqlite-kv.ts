@@ -1,4 +1,4 @@
-import type { ProfileKV, WriteBatch } from "./kv";
+import type { ProfileKV, WriteBatch } from "../identity/kv";
 
 /** Schema of the embedded store: string keys and hash fields, each with an expiry. */
 export const PROFILE_SCHEMA_SQL = `

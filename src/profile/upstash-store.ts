@@ -1,7 +1,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import type { IdentifyClaim, LinkResult, PersonRecord } from "../identity/graph";
 import type { NodeId } from "../identity/identifiers";
-import type { ProfileKV, WriteBatch } from "./kv";
+import type { ProfileKV, WriteBatch } from "../identity/kv";
 import { type PersonConsent, type RetentionAudit, type StoreErasure, operations } from "./operations";
 import type { SessionContribution } from "./profile";
 import { type ProfileStore, ProfileStoreError, deadline } from "./store";
