@@ -22,6 +22,13 @@ module.exports = {
       to: { path: [RUNTIME, "^cloudflare:", "^hono"], pathNot: "^src/privacy/consent\\.ts$" },
     },
     {
+      name: "identity-below-profile",
+      severity: "error",
+      comment: "Profiles are built on the identity graph, not the other way round.",
+      from: { path: "^src/identity/" },
+      to: { path: "^src/profile/" },
+    },
+    {
       name: "edge-never-imports-offline",
       severity: "error",
       comment: "Training, evaluation and export run in Node; the edge bundle must not pull them in.",
