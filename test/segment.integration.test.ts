@@ -94,6 +94,20 @@ describe("Segment HTTP Tracking API", () => {
     expect(Math.abs(s.recent_events[0]!.timestamp - Date.now())).toBeLessThan(60_000);
   });
 
+  it("a batch-level context applies to messages without their own (page path from context.page)", async () => {
+    const a = anon();
+    const { body } = await batch(
+      [
+        { type: "page", messageId: mid(), anonymousId: a },
+        { type: "page", messageId: mid(), anonymousId: a, context: { page: { path: "/own" } } },
+      ],
+      { extra: { context: { page: { path: "/shared" } } } },
+    );
+    expect(body.accepted).toBe(2);
+    const s = await getSession(body.visitors![a]!);
+    expect(s.recent_events.map((e) => e.properties.path).sort()).toEqual(["/own", "/shared"]);
+  });
+
   it("single-message endpoints take the type from the path", async () => {
     const a = anon();
     const res = await call("/v1/track", {

@@ -31,7 +31,10 @@ for (const path of ["/batch", "/b"]) {
     const raw = await readSegmentBody(c, LIMITS.maxRequestBytes);
     const body = v.safeParse(SegmentBatchSchema, raw);
     if (!body.success) throw new ApiError(400, "invalid_body", `Body must be { "batch": [ … ] }: ${v.summarize(body.issues).split("\n")[0]}`);
-    return ingestSegment(c, early ?? (await authenticate(c, body.output.writeKey)), body.output.batch, body.output.sentAt);
+    // Segment's batch-level `context` applies to every message that has none of its own.
+    const shared = body.output.context;
+    const batch = shared ? body.output.batch.map((m) => (typeof m === "object" && m !== null && !Array.isArray(m) && !("context" in m) ? { ...m, context: shared } : m)) : body.output.batch;
+    return ingestSegment(c, early ?? (await authenticate(c, body.output.writeKey)), batch, body.output.sentAt);
   });
 }
 for (const [type, paths] of [["track", ["/track", "/t"]], ["page", ["/page", "/p"]], ["identify", ["/identify", "/i"]]] as const) {
