@@ -49,6 +49,14 @@ export default defineConfig({
           // Erasure tests check the event-log purge without waiting a minute.
           ERASURE_PURGE_DELAY_SECONDS: "0",
         },
+        // The fuzz and reliability tests send thousands of requests as one visitor within seconds:
+        // the per-visitor limit is lifted for the suite. The per-address limit is lowered so the
+        // rate-limit test reaches it within one 10 s window (it counts only requests with
+        // CF-Connecting-IP, which only that test and one log test send).
+        ratelimits: {
+          VISITOR_RATE_LIMIT: { simple: { limit: 1_000_000, period: 10 } },
+          IP_RATE_LIMIT: { simple: { limit: 40, period: 10 } },
+        },
         // Deliver queue batches quickly in round-trip tests.
         queueConsumers: {
           "edgewise-events": { maxBatchTimeout: 0.05 },

@@ -6,6 +6,7 @@ import { requestContext } from "./http/context";
 import { storefrontCors } from "./http/cors";
 import { ApiError } from "./http/errors";
 import { onError, onNotFound } from "./http/error-handler";
+import { clientRequestIdCheck, securityHeaders } from "./http/headers";
 import type { AppEnv } from "./http/types";
 import { adminApiRoute } from "./mlops/admin/route";
 import { dashboardRoute } from "./mlops/dashboard/route";
@@ -19,7 +20,9 @@ import { sessionRoute } from "./session/route";
 
 /** The HTTP API: middleware chain and routes. */
 export const app = new Hono<AppEnv>()
-  .use(requestId())
+  .use(requestId({ limitLength: 64, generator: () => crypto.randomUUID() }))
+  .use(clientRequestIdCheck())
+  .use(securityHeaders())
   .use(requestContext())
   .use(storefrontCors())
   .route("/healthz", healthRoute)

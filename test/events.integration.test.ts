@@ -75,9 +75,14 @@ describe("POST /v1/events: each event type is accepted and reflected in features
 
   it("consent", async () => {
     const v = await newVisitor();
-    const ev = make.consent(true, false);
+    // Stamped hours ahead by the client: consent is ordered by when we received it (issue 15, finding 5).
+    const ev = make.consent(true, false, Date.now() + 3 * 3600_000);
+    const before = Date.now();
     await post(v, [ev]);
-    expect((await getSession(v)).features.consent).toEqual({ analytics: true, personalization: false, updated_at: ev.timestamp });
+    const consent = (await getSession(v)).features.consent as { updated_at: number };
+    expect(consent).toEqual({ analytics: true, personalization: false, updated_at: expect.any(Number) });
+    expect(consent.updated_at).toBeGreaterThanOrEqual(before);
+    expect(consent.updated_at).toBeLessThanOrEqual(Date.now());
   });
 
   it("accepts ISO 8601 timestamps and corrects client clock skew with sent_at", async () => {

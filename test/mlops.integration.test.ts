@@ -214,8 +214,9 @@ describe("experiment analysis from the event stream", () => {
       default_model: null,
       experiment: { name: "exp-srm", salt: "s-srm", variants: [{ name: "control", weight: 50, model: null, params: PARAMS }, { name: "treatment", weight: 50, model: null, params: PARAMS }] },
     });
-    // A CDN rule that forces everyone into treatment: 30 visitors, none in control.
-    for (let i = 0; i < 30; i++) await recommend(await newVisitor(), "type=trending&k=2", { "x-edgewise-variant": "treatment" });
+    // A CDN rule (the shop's edge, holding a backend token) that forces everyone into treatment: 30 visitors, none in control.
+    const edge = bearer(await backendToken("recommendations:read"));
+    for (let i = 0; i < 30; i++) await recommend(await newVisitor(), "type=trending&k=2", { "x-edgewise-variant": "treatment", ...edge });
     const exp = await vi.waitUntil(async () => {
       const e = (await dashboard()).experiments.find((x) => x.experiment === "exp-srm");
       return e && e.variants.reduce((a, v) => a + v.impressions, 0) === 30 ? e : false;
@@ -307,8 +308,9 @@ describe("canary rollout", () => {
     expect(started.status).toBe(201);
     const r = (await started.json()) as Rollout;
 
+    const edge = bearer(await backendToken("recommendations:read"));
     for (let i = 0; i < 6; i++) {
-      const reco = await recommend(await newVisitor(), "type=personalized&k=3", { "x-edgewise-variant": "canary" });
+      const reco = await recommend(await newVisitor(), "type=personalized&k=3", { "x-edgewise-variant": "canary", ...edge });
       expect(reco).toMatchObject({ experiment: `${r.id}-s1`, variant: "canary", degraded: "model_unavailable" });
     }
     const rolled = await vi.waitUntil(async () => {

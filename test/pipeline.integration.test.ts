@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../src/session/stub";
 import { type BatchBody, SHOP_A, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
-import { readEventLog, waitForVisitorLines } from "./r2";
+import { readEventLog, waitForVisitorLines, settleVisitorLog } from "./r2";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -60,9 +60,9 @@ describe("queue → R2 event log", () => {
     await postEvents(batch, { visitor: v });
     await postEvents([make.pageView()], { visitor: v });
     const lines = await waitForVisitorLines(visitorIdOf(v), 3);
-    // Give a straggler the chance to show up before asserting there is none.
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(v))).toHaveLength(3);
+    // A straggler would be logged before a later marker: wait for the marker, then assert there is none.
+    const marker = await settleVisitorLog(visitorIdOf(v), (e) => postEvents([e], { visitor: v }));
+    expect((await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(v) && x.line.event.id !== marker)).toHaveLength(3);
     expect(new Set(lines.map((l) => l.line.event.id)).size).toBe(3);
   });
 
@@ -117,8 +117,8 @@ describe("enqueue failure", () => {
     expect(after.features.cart).toMatchObject({ quantity: 1, value: 10 });
 
     const lines = await waitForVisitorLines(id, 3);
-    await new Promise((r) => setTimeout(r, 300));
-    const all = (await readEventLog()).filter((x) => x.line.visitor_id === id);
+    const marker = await settleVisitorLog(id, (e) => postEvents([e], { visitor: v }));
+    const all = (await readEventLog()).filter((x) => x.line.visitor_id === id && x.line.event.id !== marker);
     expect(all).toHaveLength(3);
     expect(new Set(lines.map((l) => l.line.event.id))).toEqual(new Set([...batch.map((e) => e.id), all.find((x) => x.line.seq === 1)!.line.event.id]));
   });
@@ -162,8 +162,8 @@ describe("enqueue failure", () => {
     const retried = (await (await postEvents(batch, { visitor: v })).json()) as BatchBody;
     expect(retried.duplicate).toBe(400);
     const lines = await waitForVisitorLines(visitorIdOf(v), 401);
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(v))).toHaveLength(401);
+    const marker = await settleVisitorLog(visitorIdOf(v), (e) => postEvents([e], { visitor: v }));
+    expect((await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(v) && x.line.event.id !== marker)).toHaveLength(401);
     expect(new Set(lines.map((l) => l.line.seq)).size).toBe(401);
   });
 

@@ -8,6 +8,8 @@ export interface LocalTokenOptions {
   tenant: string;
   scope: string;
   customer?: string;
+  /** With `customer`: an email the shop vouches for (a customer token's identify links only signed identifiers). */
+  email?: string;
   subject?: string;
   ttlSeconds: number;
 }
@@ -28,6 +30,7 @@ export async function mintToken(o: LocalTokenOptions, secret: string): Promise<s
   if (!auth) throw new Error(`tenant ${o.tenant} has no auth block in wrangler.toml TENANTS`);
   const claims: Record<string, string> = { scope: o.scope };
   if (o.customer) claims.customer_id = o.customer;
+  if (o.customer && o.email) claims.email = o.email;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(auth.issuer)

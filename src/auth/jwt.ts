@@ -1,7 +1,7 @@
 import { type JWTPayload, type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, jwtVerify } from "jose";
 import type { TenantConfig } from "../config";
 import { ApiError } from "../http/errors";
-import { CUSTOMER_SCOPES, type Principal, parseScopes } from "./scopes";
+import { CUSTOMER_SCOPES, MAX_CUSTOMER_ID_LENGTH, type Principal, type Scope, parseScopes } from "./scopes";
 
 /** Longer tokens are refused before parsing: a JWT carrying scopes and a subject is far below this. */
 export const MAX_TOKEN_LENGTH = 8192;
@@ -36,11 +36,43 @@ export async function verifyTenantToken(token: string, tenant: TenantConfig, hsS
   } catch (err) {
     throw new ApiError(401, "invalid_token", `Token rejected: ${reason(err)}`);
   }
-  const customerId = typeof payload.customer_id === "string" && payload.customer_id.length > 0 ? payload.customer_id.slice(0, 256) : null;
-  let scopes = parseScopes(payload.scope, payload.scp);
+  return principalOf(payload);
+}
+
+/**
+ * Reads the claims we act on, each type-checked: `sub` a string; `scope` a string or
+ * `scp` an array of strings; `customer_id`, when present, a non-empty string of at most
+ * 256 characters (its presence makes a customer token); `email` and `device_id`, when
+ * present, strings. Anything else is a 401 `invalid_token`: a malformed claim never
+ * falls back to a more powerful kind of token.
+ */
+export function principalOf(payload: JWTPayload): Principal {
+  const bad = (claim: string, why: string): never => {
+    throw new ApiError(401, "invalid_token", `Token rejected: claim ${claim} ${why}`);
+  };
+  if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 1024) bad("sub", "must be a non-empty string");
+  if (payload.scope !== undefined && typeof payload.scope !== "string") bad("scope", "must be a space-separated string");
+  if (payload.scp !== undefined && (!Array.isArray(payload.scp) || !payload.scp.every((s) => typeof s === "string"))) bad("scp", "must be an array of strings");
+  const scopes = parseScopes(payload.scope, payload.scp);
+  if (!("customer_id" in payload)) return { kind: "backend", subject: payload.sub as string, scopes, customerId: null };
+  const customerId = payload.customer_id;
+  if (typeof customerId !== "string" || customerId.length === 0) bad("customer_id", "must be a non-empty string");
+  if ((customerId as string).length > MAX_CUSTOMER_ID_LENGTH) bad("customer_id", `is longer than ${MAX_CUSTOMER_ID_LENGTH} characters`);
+  const optionalText = (claim: "email" | "device_id", max: number): string | null => {
+    const value = payload[claim];
+    if (value === undefined) return null;
+    if (typeof value !== "string" || value.length === 0 || value.length > max) bad(claim, `must be a string of 1-${max} characters`);
+    return value as string;
+  };
   // A token a storefront holds can never carry backend powers, whatever its issuer put in it.
-  if (customerId !== null) scopes = new Set([...scopes].filter((s) => CUSTOMER_SCOPES.has(s)));
-  return { kind: customerId === null ? "backend" : "customer", subject: String(payload.sub), scopes, customerId };
+  const customerScopes = new Set<Scope>([...scopes].filter((s) => CUSTOMER_SCOPES.has(s)));
+  return {
+    kind: "customer",
+    subject: payload.sub as string,
+    scopes: customerScopes,
+    customerId: customerId as string,
+    proven: { email: optionalText("email", 320), deviceId: optionalText("device_id", 128) },
+  };
 }
 
 function keySource(tenant: TenantConfig, hsSecret: string | undefined): KeySource {

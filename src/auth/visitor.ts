@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { ApiError } from "../http/errors";
+import { limitByAddress, limitByVisitor } from "../http/rate-limit";
 import type { AppEnv } from "../http/types";
 import { base64UrlEncode, hmacBase64Url, hmacVerify } from "./crypto";
 
@@ -32,7 +33,8 @@ function sign(secret: string, tenantId: string, id: string): Promise<string> {
 }
 
 /**
- * Resolves the visitor from the header or cookie. A missing token gets a new one
+ * Resolves the visitor from the header or cookie, within the rate limits (per
+ * client address first, then per visitor: src/http/rate-limit.ts). A missing token gets a new one
  * (returned as cookie and header); a bad token is refused with 401 and the cookie
  * cleared, so a browser holding a stale token recovers on its next call.
  */
@@ -40,6 +42,7 @@ export function visitorIdentity(): MiddlewareHandler<AppEnv> {
   return async function visitorIdentity(c, next) {
     const { visitorSecret } = c.get("config");
     const tenant = c.get("tenant");
+    await limitByAddress(c);
     const presented = c.req.header(VISITOR_HEADER) ?? getCookie(c, VISITOR_COOKIE);
     if (presented) {
       const id = await verifyVisitorToken(visitorSecret, tenant.id, presented);
@@ -47,6 +50,7 @@ export function visitorIdentity(): MiddlewareHandler<AppEnv> {
         setCookie(c, VISITOR_COOKIE, "", { ...cookieOptions(c), maxAge: 0 });
         throw new ApiError(401, "invalid_visitor", "The visitor token is invalid; drop it and call again to get a new one");
       }
+      await limitByVisitor(c, id);
       c.set("visitorId", id);
       c.set("visitorIssued", false);
       c.header(VISITOR_HEADER, presented);

@@ -11,13 +11,14 @@ import type { AppEnv } from "../http/types";
 import type { IdentityValue } from "../features/definitions/visitor";
 import { linkIdentify, personOf } from "../identity/service";
 import { gpcHeader } from "../privacy/consent";
-import { pseudonymise } from "../privacy/pseudonymise";
+import { type Unproven, normaliseEmail, pseudonymise } from "../privacy/pseudonymise";
 import type { PersonConsent } from "../profile/operations";
 import { profileStore } from "../profile/select";
 import type { SessionIdentityInfo } from "../session/session-do";
 import { sessionStub } from "../session/stub";
 import { takePendingImpressions } from "../recommend/impression";
 import { LIMITS } from "./limits";
+import type { IncomingEvent } from "./schema";
 import type { TrackedEvent } from "./types";
 import { type EventCheck, type RejectCode, validateEvent } from "./validate";
 
@@ -68,13 +69,17 @@ export async function ingestEvents(c: Context<AppEnv>, events: readonly unknown[
   const valid: Array<{ index: number; event: TrackedEvent }> = [];
   await timed(c, "validate", async () => {
     for (const [index, rawEvent] of events.entries()) {
-      const check = authorizeEvent(validateEvent(rawEvent, receivedAt, skewMs), c.get("principal"));
+      const principal = c.get("principal");
+      const check = authorizeEvent(validateEvent(rawEvent, receivedAt, skewMs), principal);
       const id = eventIdOf(rawEvent);
       if (!check.ok) {
         results[index] = { index, id, status: "rejected", code: check.code, message: check.message };
         continue;
       }
-      valid.push({ index, event: await pseudonymise(check.event, tenant.id, piiSecret, piiKeyId) });
+      // Consent is ordered by when we received it, not by the client's clock: a grant stamped
+      // hours ahead must not outvote a withdrawal that arrives after it.
+      const event = check.event.type === "consent" ? { ...check.event, timestamp: receivedAt } : check.event;
+      valid.push({ index, event: await pseudonymise(event, tenant.id, piiSecret, piiKeyId, unprovenOf(event, principal)) });
     }
   });
 
@@ -112,7 +117,7 @@ export async function ingestEvents(c: Context<AppEnv>, events: readonly unknown[
     const declared = valid.map((x) => x.event).filter((e): e is TrackedEvent & { type: "consent" } => e.type === "consent");
     const who = outcome.identified?.identity ?? outcome.withdrawn?.identity ?? null;
     if (who && (declared.length > 0 || (outcome.identified?.consent && valid.some((x) => x.event.type === "identify")))) {
-      const latest = declared.sort((a, b) => b.timestamp - a.timestamp)[0];
+      const latest = declared.at(-1); // stamped with the receipt time: the last one applied is the newest
       const value = latest ? { analytics: latest.properties.analytics, personalization: latest.properties.personalization, updated_at: latest.timestamp } : outcome.identified!.consent!;
       await timed(c, "profile", () => recordPersonConsent(c, who, value));
     }
@@ -147,6 +152,22 @@ function authorizeEvent(check: EventCheck, principal: Principal | null): EventCh
     return { ok: false, code: "identity_mismatch", message: "A customer token can only identify its own customer_id" };
   }
   return check;
+}
+
+/**
+ * What a customer token's identify names beyond what the shop signed into the token:
+ * an email or device id the storefront merely asserts. Those are recorded, never linked
+ * (anyone holding their own customer token could otherwise claim a stranger's email and
+ * merge that guest's history into their account). Backend tokens speak for the shop.
+ */
+function unprovenOf(event: IncomingEvent, principal: Principal | null): Unproven {
+  if (event.type !== "identify" || principal?.kind !== "customer") return { email: false, device: false };
+  const { email, device_id } = event.properties;
+  const provenEmail = principal.proven.email;
+  return {
+    email: email !== undefined && (provenEmail === null || normaliseEmail(provenEmail) !== normaliseEmail(email)),
+    device: device_id !== undefined && device_id !== principal.proven.deviceId,
+  };
 }
 
 async function linkAll(c: Context<AppEnv>, events: Array<TrackedEvent & { type: "identify" }>): Promise<void> {

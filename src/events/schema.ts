@@ -64,7 +64,7 @@ const Search = v.strictObject({
   type: v.literal("search"),
   properties: props({
     query: wellFormed(256),
-    results_count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    results_count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(1_000_000_000))),
   }),
 });
 const AddToCart = v.strictObject({

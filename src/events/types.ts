@@ -70,6 +70,12 @@ export interface IdentifyProps {
   customer_hash?: string;
   email_hash?: string;
   device_hash?: string;
+  /**
+   * An email or device a customer token named without the shop having signed it into
+   * the token: recorded with the claim, never linked to the customer (design 0012).
+   */
+  unproven_email_hash?: string;
+  unproven_device_hash?: string;
 }
 export interface ConsentProps {
   analytics: boolean;
@@ -160,6 +166,11 @@ export interface ImpressionMessage {
   degraded: string | null;
   /** Time from request to response in ms (for MLOps latency guard rails). Optional: older messages lack it. */
   latency_ms?: number;
+  /**
+   * The variant was forced with `X-Edgewise-Variant` (QA): `experiment` is then `null`, so the
+   * list and whatever is attributed to it stay out of experiment statistics and rollout guard rails.
+   */
+  forced?: true;
   features: ServedFeatures;
   items: Array<{ item_id: string; position: number; score: number }>;
 }

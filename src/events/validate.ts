@@ -40,7 +40,8 @@ export function validateEvent(raw: unknown, now: number, skewMs = 0): EventCheck
   if (!isKnownType(type)) {
     return reject("unknown_type", `unknown event type ${JSON.stringify(type)?.slice(0, 80) ?? "undefined"}`);
   }
-  const parsed = v.safeParse(IncomingEventSchema, raw);
+  // abortPipeEarly: a field that failed its length limit is not also run through the patterns.
+  const parsed = v.safeParse(IncomingEventSchema, raw, { abortPipeEarly: true });
   if (!parsed.success) return reject("invalid_event", describeIssue(parsed.issues[0]));
   const ts = parsed.output.timestamp + skewMs;
   if (ts > now + LIMITS.maxFutureMs) {

@@ -1,13 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { loadConfig } from "../config";
-import { scrubFreeText } from "../privacy/scrub";
+import { routePath } from "hono/route";
 import { createLogger } from "./log";
 import type { AppEnv } from "./types";
 
 /**
  * Loads configuration and a request-scoped logger, and writes one access-log
- * line per request: method, route, status and duration; never bodies, IPs or ids
- * that identify a person.
+ * line per request: method, route pattern, status and duration; never bodies, IPs
+ * or ids that identify a person. The pattern (`/v1/subjects/:subject`), not the
+ * path: paths carry identifiers (erasure requests name the person to forget), and
+ * scrubbing an attacker-sized path cost more CPU than the request.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
@@ -20,18 +22,15 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     await next();
     log.info("request", {
       method: c.req.method,
-      // A path may carry an identifier someone pasted into a URL: logged scrubbed.
-      path: scrubFreeText(safeDecode(new URL(c.req.url).pathname)),
+      // The route pattern, never the raw path (see above).
+      path: c.res.status === 404 && !matched(c) ? "(no route)" : routePath(c, -1),
       status: c.res.status,
       duration_ms: Math.round((performance.now() - start) * 10) / 10,
     });
   };
 }
 
-function safeDecode(path: string): string {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
-  }
+/** Whether a handler (not only the catch-all middleware) matched the request. */
+function matched(c: Parameters<MiddlewareHandler<AppEnv>>[0]): boolean {
+  return !routePath(c, -1).endsWith("*");
 }

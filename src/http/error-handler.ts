@@ -20,7 +20,11 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
 
 /** Unknown routes answer 404 in the same envelope. */
 export const onNotFound: NotFoundHandler<AppEnv> = (c: Context<AppEnv>) =>
-  c.json(errorBody("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404);
+  c.json(errorBody("not_found", `No route for ${c.req.method} ${truncate(new URL(c.req.url).pathname, 200)}`), 404);
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

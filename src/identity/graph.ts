@@ -16,7 +16,7 @@ export interface MergeLogEntry {
   from?: string[];
   /** Identifiers added, or refused (for `refused`). */
   nodes: NodeId[];
-  reason?: "claimed_by_other_customer" | "too_many_members";
+  reason?: "claimed_by_other_customer" | "too_many_members" | "unproven";
 }
 
 /** A person: the connected component of identifiers that belong together. */
@@ -37,8 +37,10 @@ export interface PersonRecord {
 /** An identifier claimed by more than one customer: kept with its first owner, never merged again. */
 export interface FlagRecord {
   node: NodeId;
-  /** The customer nodes that claimed it, the first one owning it. */
+  /** The customer nodes that claimed it, the first one owning it (empty when only unproven claims were made). */
   claims: NodeId[];
+  /** Customers whose token named it without the shop vouching for it: recorded, never linked. */
+  unproven?: NodeId[];
   first_at: number;
   last_at: number;
 }
@@ -49,6 +51,8 @@ export interface IdentifyClaim {
   email: NodeId | null;
   /** Visitor and device nodes asserted together with the customer or email. */
   others: NodeId[];
+  /** Identifiers the caller named but did not prove: recorded on their flag record, never linked. */
+  unproven?: NodeId[];
   at: number;
   event_id: string;
   key_id?: string;
@@ -156,8 +160,24 @@ export async function link(kv: ProfileKV, claim: IdentifyClaim): Promise<LinkRes
     flagged.forEach((n, i) => {
       const prev = flags[i] ? (JSON.parse(flags[i]!) as FlagRecord) : null;
       const first = records.get(owners[nodes.indexOf(n)]!)!.customer!;
-      const claims = [...new Set([...(prev?.claims ?? [first]), ...(customer ? [customer] : [])])];
-      sets.push([keys.flag(n), JSON.stringify({ node: n, claims, first_at: prev?.first_at ?? claim.at, last_at: claim.at } satisfies FlagRecord)]);
+      const claims = [...new Set([...(prev?.claims?.length ? prev.claims : [first]), ...(customer ? [customer] : [])])];
+      sets.push([keys.flag(n), JSON.stringify({ ...prev, node: n, claims, first_at: prev?.first_at ?? claim.at, last_at: claim.at } satisfies FlagRecord)]);
+    });
+  }
+  const unproven = (claim.unproven ?? []).filter((n) => !nodes.includes(n) && !target.members.includes(n));
+  if (unproven.length > 0 && customer) {
+    log.push({ at: claim.at, event_id: claim.event_id, action: "refused", nodes: unproven, reason: "unproven" });
+    const flags = await kv.mget(unproven.map(keys.flag));
+    unproven.forEach((n, i) => {
+      const prev = flags[i] ? (JSON.parse(flags[i]!) as FlagRecord) : null;
+      const record: FlagRecord = {
+        node: n,
+        claims: prev?.claims ?? [],
+        unproven: [...new Set([...(prev?.unproven ?? []), customer])].slice(-MAX_MEMBERS),
+        first_at: prev?.first_at ?? claim.at,
+        last_at: claim.at,
+      };
+      sets.push([keys.flag(n), JSON.stringify(record)]);
     });
   }
   target.updated_at = Math.max(target.updated_at, claim.at);

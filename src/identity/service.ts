@@ -9,10 +9,14 @@ export function claimOf(visitorId: string, event: TrackedEvent & { type: "identi
   const p: IdentifyProps = event.properties;
   const others: NodeId[] = [node("visitor", visitorId)];
   if (p.device_hash) others.push(node("device", p.device_hash));
+  const unproven: NodeId[] = [];
+  if (p.unproven_email_hash) unproven.push(node("email", p.unproven_email_hash));
+  if (p.unproven_device_hash) unproven.push(node("device", p.unproven_device_hash));
   return {
     customer: p.customer_hash ? node("customer", p.customer_hash) : null,
     email: p.email_hash ? node("email", p.email_hash) : null,
     others,
+    unproven,
     at: event.timestamp,
     event_id: event.id,
     ...(p.key_id ? { key_id: p.key_id } : {}),

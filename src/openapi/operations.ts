@@ -1,21 +1,14 @@
 import * as v from "valibot";
 import { BodySchema as EventsBodySchema } from "../events/route";
 import { IncomingEventSchema } from "../events/schema";
-import type { ErrorCode } from "../http/errors";
+import { ERROR_CODES } from "../http/errors";
+
+export { ERROR_CODES };
 import { RollbackSchema, WeightsSchema } from "../mlops/admin/route";
 import { DriftSettingsPatchSchema } from "../mlops/monitor/settings";
 import { StartRolloutSchema } from "../mlops/rollout/plan";
 import { RequestSchema as RecoRequestSchema } from "../recommend/params";
 import { SegmentBatchSchema, SegmentIdentify, SegmentMessageSchema, SegmentPage, SegmentTrack } from "../segment/schema";
-
-/** Every error code, checked against the union by the compiler (a new code must be added here). */
-export const ERROR_CODES = Object.keys({
-  bad_request: true, malformed_json: true, invalid_body: true, empty_batch: true, missing_key: true, unknown_key: true, invalid_visitor: true,
-  missing_token: true, invalid_token: true, insufficient_scope: true, forbidden: true, forbidden_origin: true, invalid_parameter: true,
-  unknown_variant: true, unknown_model: true, conflict: true, not_found: true, method_not_allowed: true, payload_too_large: true,
-  too_many_events: true, unsupported_media_type: true, enqueue_failed: true, identity_unavailable: true, erasure_incomplete: true,
-  profile_unavailable: true, session_unavailable: true, misconfigured: true, internal_error: true,
-} satisfies Record<ErrorCode, true>) as ErrorCode[];
 
 /** The error envelope every failure carries. */
 export const ErrorEnvelopeSchema = v.strictObject({ error: v.strictObject({ code: v.picklist(ERROR_CODES), message: v.string() }) });

@@ -1,9 +1,9 @@
-import type { EventMessage, QueueMessage } from "../events/types";
+import type { QueueMessage } from "../events/types";
 import type { Logger } from "../http/log";
-import { feedMonitor } from "../mlops/monitor/feed";
-import { trendingWeights } from "../trending/weights";
-import { eventLogKey, objectName, partition, toNdjson } from "./event-log";
-import { isLineBatch, linesOf, messageTime } from "./message";
+import { partition } from "./event-log";
+import { isLineBatch, linesOf } from "./message";
+import { type LogLine, SINKS } from "./sinks";
+import { eventLogSink } from "./sinks/event-log";
 import { loadConfig } from "../config";
 import { type TombstoneMessage, dropErased, isTombstone, purgeLog, receiptKey } from "../privacy/tombstones";
 
@@ -31,9 +31,9 @@ interface Line {
 }
 
 /**
- * Writes a batch of queue messages to the R2 log as NDJSON, one line per event
- * or served list (a line batch carries many), one object per partition, then
- * feeds the MLOps monitor and trending. Acks or retries each message
+ * Delivers a batch of queue messages — one log line per event or served list (a
+ * line batch carries many) — to the registered sinks (src/pipeline/sinks): the R2
+ * log, the MLOps monitor, then trending. Acks or retries each message
  * individually — a message is acked only when every line it carries is logged —
  * and never throws: a throw after an ack would redeliver acked messages. Poison
  * goes to the dead-letter queue at once rather than burning retries.
@@ -86,34 +86,33 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
     }
   }
 
-  for (const group of partition(lines).values()) {
-    const first = group[0]!.body;
-    const at = messageTime(first);
-    try {
-      const name = await objectName(at, group.map((l) => `${l.message.id}:${l.index}`));
-      await env.EVENT_LOG.put(eventLogKey(first.tenant, at, name, first.kind), toNdjson(group), {
-        httpMetadata: { contentType: "application/x-ndjson" },
-      });
-      report.written += group.length;
-      report.objects++;
-    } catch (err) {
-      for (const l of group) failed.add(l.message);
-      log.error("event_log_write_failed", { tenant: first.tenant, count: group.length, error: describe(err) });
+  // Exact sinks in order, each on the lines every earlier one took; a message is retried
+  // whole when any of its lines failed. Best-effort sinks then see the acked messages' lines.
+  const carrier = new Map<LogLine, Message<unknown>>();
+  let taken: LogLine[] = lines
+    .filter((l) => !failed.has(l.message))
+    .map((l) => {
+      const line: LogLine = { key: `${l.message.id}:${l.index}`, body: l.body };
+      carrier.set(line, l.message);
+      return line;
+    });
+  for (const sink of SINKS.filter((s) => s.delivery === "exact")) {
+    const refused = await sink.accept(taken, env, log);
+    if (sink === eventLogSink) {
+      const written = taken.filter((l) => !refused.has(l));
+      report.written = written.length;
+      report.objects = partition(written).size;
     }
+    for (const l of refused) failed.add(carrier.get(l)!);
+    taken = taken.filter((l) => !failed.has(carrier.get(l)!));
   }
-  // MLOps aggregates must be exact: a tenant whose MonitorDO failed gets its
-  // messages again (the DO deduplicates; the log's readers deduplicate too).
-  const complete = lines.filter((l) => !failed.has(l.message));
-  const monitorFailed = await feedMonitor(env, complete.map((l) => l.body), log);
-  for (const l of complete) if (monitorFailed.has(l.body.tenant)) failed.add(l.message);
   for (const m of carriers) {
     if (failed.has(m)) {
       m.retry({ delaySeconds: RETRY_DELAY_S });
       report.retried++;
     } else m.ack();
   }
-  const logged = complete.filter((l) => !failed.has(l.message) && l.body.kind === "event").map((l) => l.body as EventMessage);
-  await feedTrending(env, logged, log);
+  for (const sink of SINKS.filter((s) => s.delivery === "best_effort")) await sink.accept(taken, env, log);
   return report;
 }
 
@@ -133,22 +132,6 @@ async function applyTombstone(env: Env, m: Message<TombstoneMessage>, log: Logge
   } catch (err) {
     m.retry({ delaySeconds: RETRY_DELAY_S });
     log.error("erasure_log_purge_failed", { erasure_id: m.body.erasure_id, error: describe(err) });
-  }
-}
-
-/**
- * Adds the batch's views, add-to-carts and purchases to each tenant's trending
- * counts. Best effort: the log is the source of truth, so a failure is logged,
- * not retried (a redelivered batch may count twice, which trending tolerates).
- */
-async function feedTrending(env: Env, messages: EventMessage[], log: Logger): Promise<void> {
-  const now = Date.now();
-  for (const [tenant, items] of trendingWeights(messages)) {
-    try {
-      await env.TRENDING.getByName(tenant).record([...items], now);
-    } catch (err) {
-      log.warn("trending_update_failed", { tenant, error: describe(err) });
-    }
   }
 }
 

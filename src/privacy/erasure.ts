@@ -1,8 +1,7 @@
 import type { Config } from "../config";
 import { node, type NodeId } from "../identity/identifiers";
 import { kindOf } from "../identity/identifiers";
-import { hmacHex } from "../auth/crypto";
-import { customerHash, emailHash } from "./pseudonymise";
+import { customerHash, deviceHash, emailHash } from "./pseudonymise";
 import { profileStore } from "../profile/select";
 import { sessionStub } from "../session/stub";
 import { markerKey, receiptKey, tombstone } from "./tombstones";
@@ -25,9 +24,10 @@ export interface ErasureReceipt {
   /** `false` when no store knew the subject (nothing to erase; still a valid answer). */
   found: boolean;
   stores: {
-    sessions: { visitors: number; rows_deleted: number; erased_at: number };
-    profile_store: { backend: string; keys_deleted: number; flags_edited: number; erased_at: number };
-    mlops_monitor: { rows_deleted: number; erased_at: number };
+    /** Per store: whether it held anything of the subject, and what it removed. */
+    sessions: { found: boolean; visitors: number; sessions_found: number; rows_deleted: number; erased_at: number };
+    profile_store: { found: boolean; backend: string; keys_deleted: number; flags_edited: number; persons_edited: number; erased_at: number };
+    mlops_monitor: { found: boolean; rows_deleted: number; erased_at: number };
     in_flight: { markers: number; policy: string };
     event_log: { status: "scheduled" | "done" | "nothing_to_purge"; purge_after?: number };
   };
@@ -67,7 +67,7 @@ export async function subjectNode(s: Subject, tenant: string, secret: string): P
     case "email":
       return node("email", await emailHash(secret, tenant, s.value));
     case "device":
-      return node("device", await hmacHex(secret, `device:${tenant}:${s.value}`));
+      return node("device", await deviceHash(secret, tenant, s.value));
     case "visitor":
       return node("visitor", s.value);
   }
@@ -87,7 +87,9 @@ export async function eraseSubject(env: Env, config: Config, tenant: string, sub
   const n = await subjectNode(subject, tenant, config.piiSecret);
   const person = await store.resolve(tenant, n);
   const record = person ? await store.person(tenant, person) : null;
-  const visitors = new Set((record?.members ?? []).filter((m) => kindOf(m) === "visitor").map((m) => m.slice(2)));
+  // Devices the person used that the over-merge guard kept with another customer (a shared laptop)
+  // hold this person's events too: their sessions are erased with the rest.
+  const visitors = new Set([...(record?.members ?? []), ...(record?.contested ?? [])].filter((m) => kindOf(m) === "visitor").map((m) => m.slice(2)));
   if (subject.kind === "visitor") visitors.add(subject.value);
   const ids = [...visitors];
 
@@ -99,22 +101,35 @@ export async function eraseSubject(env: Env, config: Config, tenant: string, sub
     });
   }
   let rows = 0;
-  for (const v of ids) rows += (await sessionStub(env, tenant, v).erase()).rows_deleted;
+  let sessionsFound = 0;
+  for (const v of ids) {
+    const erased = (await sessionStub(env, tenant, v).erase()).rows_deleted;
+    rows += erased;
+    if (erased > 0) sessionsFound++;
+  }
   const monitor = ids.length > 0 ? await env.MONITOR.getByName(tenant).eraseVisitors(ids) : { rows_deleted: 0 };
   const purgeAfter = requestedAt + purgeDelayS * 1000;
   if (ids.length > 0) await env.EVENTS.send(tombstone(tenant, erasureId, ids, requestedAt), { contentType: "json", delaySeconds: purgeDelayS });
-  const erased = person ? await store.erase(tenant, person) : { keys_deleted: 0, flags_edited: 0 };
+  const erased = await store.erase(tenant, person, [n]);
+  const profileFound = erased.keys_deleted > 0 || erased.flags_edited > 0 || erased.persons_edited > 0;
   const now = Date.now();
   const receipt: ErasureReceipt = {
     erasure_id: erasureId,
     tenant,
     subject: { kind: subject.kind },
     requested_at: requestedAt,
-    found: person !== null || rows > 0,
+    found: person !== null || rows > 0 || profileFound || monitor.rows_deleted > 0,
     stores: {
-      sessions: { visitors: ids.length, rows_deleted: rows, erased_at: now },
-      profile_store: { backend: store.backend, keys_deleted: erased.keys_deleted, flags_edited: erased.flags_edited, erased_at: now },
-      mlops_monitor: { rows_deleted: monitor.rows_deleted, erased_at: now },
+      sessions: { found: sessionsFound > 0, visitors: ids.length, sessions_found: sessionsFound, rows_deleted: rows, erased_at: now },
+      profile_store: {
+        found: profileFound,
+        backend: store.backend,
+        keys_deleted: erased.keys_deleted,
+        flags_edited: erased.flags_edited,
+        persons_edited: erased.persons_edited,
+        erased_at: now,
+      },
+      mlops_monitor: { found: monitor.rows_deleted > 0, rows_deleted: monitor.rows_deleted, erased_at: now },
       in_flight: { markers: ids.length, policy: "queue messages of these visitors received before requested_at are dropped on delivery" },
       event_log: ids.length > 0 ? { status: "scheduled", purge_after: purgeAfter } : { status: "nothing_to_purge" },
     },

@@ -13,6 +13,19 @@ export function customerHash(secret: string, tenantId: string, customerId: strin
   return hmacHex(secret, `customer:${tenantId}:${customerId}`);
 }
 
+/** The keyed HMAC of a device id (an app's install id or similar). */
+export function deviceHash(secret: string, tenantId: string, deviceId: string): Promise<string> {
+  return hmacHex(secret, `device:${tenantId}:${deviceId}`);
+}
+
+/** Which identifiers of an identify the caller has not proven (a customer token naming what the shop did not sign). */
+export interface Unproven {
+  email: boolean;
+  device: boolean;
+}
+
+const ALL_PROVEN: Unproven = { email: false, device: false };
+
 /** The keyed HMAC of a normalised email. */
 export function emailHash(secret: string, tenantId: string, email: string): Promise<string> {
   return hmacHex(secret, `email:${tenantId}:${normaliseEmail(email)}`);
@@ -23,14 +36,14 @@ export function emailHash(secret: string, tenantId: string, email: string): Prom
  * customer ids and emails become keyed HMACs (domain-separated by a prefix),
  * search queries are scrubbed. Nothing downstream ever sees the clear values.
  */
-export async function pseudonymise(event: IncomingEvent, tenantId: string, secret: string, keyId = "1"): Promise<TrackedEvent> {
+export async function pseudonymise(event: IncomingEvent, tenantId: string, secret: string, keyId = "1", unproven: Unproven = ALL_PROVEN): Promise<TrackedEvent> {
   switch (event.type) {
     case "identify": {
       const { customer_id, email, device_id } = event.properties;
       const properties: IdentifyProps = { key_id: keyId };
       if (customer_id !== undefined) properties.customer_hash = await customerHash(secret, tenantId, customer_id);
-      if (email !== undefined) properties.email_hash = await emailHash(secret, tenantId, email);
-      if (device_id !== undefined) properties.device_hash = await hmacHex(secret, `device:${tenantId}:${device_id}`);
+      if (email !== undefined) properties[unproven.email ? "unproven_email_hash" : "email_hash"] = await emailHash(secret, tenantId, email);
+      if (device_id !== undefined) properties[unproven.device ? "unproven_device_hash" : "device_hash"] = await deviceHash(secret, tenantId, device_id);
       return { id: event.id, type: "identify", timestamp: event.timestamp, properties };
     }
     case "search":

@@ -46,8 +46,8 @@ export class DurableProfileStore implements ProfileStore {
   contributions(tenant: string, personId: string): Promise<SessionContribution[]> {
     return this.call("contributions", () => this.stub(tenant).contributions(personId));
   }
-  erase(tenant: string, personId: string): Promise<StoreErasure> {
-    return this.call("erase", () => this.stub(tenant).erase(personId));
+  erase(tenant: string, personId: string | null, nodes: NodeId[] = []): Promise<StoreErasure> {
+    return this.call("erase", () => this.stub(tenant).erase(personId, nodes));
   }
   audit(tenant: string): Promise<RetentionAudit> {
     return this.call("audit", () => this.stub(tenant).audit());

@@ -1,5 +1,5 @@
 import { type FlagRecord, type IdentifyClaim, type LinkResult, type PersonRecord, keys, link } from "../identity/graph";
-import type { NodeId } from "../identity/identifiers";
+import { type NodeId, personIdOf } from "../identity/identifiers";
 import type { ProfileKV } from "./kv";
 import { SESSIONS_PER_PROFILE, type SessionContribution } from "./profile";
 
@@ -17,6 +17,8 @@ export interface StoreErasure {
   keys_deleted: number;
   /** Other identifiers' flag records this person's customer was removed from. */
   flags_edited: number;
+  /** Other persons whose contested lists or merge logs named this person's identifiers. */
+  persons_edited: number;
 }
 
 /** Result of a retention audit: every key must carry an expiry. */
@@ -79,19 +81,28 @@ export const operations = {
     return Object.values(fields).map((raw) => JSON.parse(raw) as SessionContribution);
   },
 
-  /** Deletes a person everywhere in this store: every member node, flags naming them, the record and the profile. */
-  async erase(kv: ProfileKV, personId: string): Promise<StoreErasure> {
-    const record = await this.person(kv, personId);
-    const doomed = new Set<string>([keys.person(personId), keys.profile(personId), keys.consent(personId)]);
-    for (const m of record?.members ?? []) {
-      doomed.add(keys.node(m));
+  /**
+   * Deletes a person everywhere in this store: every member node, flags naming them,
+   * the record and the profile; then every trace of the person's identifiers in
+   * *other* persons (the contested lists and merge logs of customers whose claims on
+   * them were refused or unproven, found through the identifiers' flag records).
+   * `nodes`: identifiers of the request that belong to no person (a claimed but never
+   * linked email, say) — their flags and traces go too.
+   */
+  async erase(kv: ProfileKV, personId: string | null, nodes: NodeId[] = []): Promise<StoreErasure> {
+    const record = personId ? await this.person(kv, personId) : null;
+    const members = [...new Set([...(record?.members ?? []), ...nodes])];
+    const doomed = new Set<string>();
+    if (personId) for (const k of [keys.person(personId), keys.profile(personId), keys.consent(personId)]) doomed.add(k);
+    for (const m of members) {
+      if (record?.members.includes(m)) doomed.add(keys.node(m));
       doomed.add(keys.flag(m));
     }
     const present = await kv.mget([...doomed].filter((k) => !k.startsWith("pr:")));
-    const profileFields = Object.keys(await kv.hgetall(keys.profile(personId))).length;
+    const profileFields = personId ? Object.keys(await kv.hgetall(keys.profile(personId))).length : 0;
     const count = present.filter((x) => x !== null).length + (profileFields > 0 ? 1 : 0);
-    // Flags on identifiers other customers own still name this person's customer: take it out of them.
     const sets: Array<[string, string]> = [];
+    // Flags on identifiers other customers own still name this person's customer: take it out of them.
     const contested = (record?.contested ?? []).filter((n) => !record!.members.includes(n));
     const flags = await kv.mget(contested.map(keys.flag));
     let flagsEdited = 0;
@@ -99,13 +110,37 @@ export const operations = {
       if (!flags[i] || !record?.customer) return;
       const flag = JSON.parse(flags[i]!) as FlagRecord;
       const claims = flag.claims.filter((c) => c !== record.customer);
-      if (claims.length === flag.claims.length) return;
+      const unproven = (flag.unproven ?? []).filter((c) => c !== record.customer);
+      if (claims.length === flag.claims.length && unproven.length === (flag.unproven ?? []).length) return;
       flagsEdited++;
-      if (claims.length <= 1) doomed.add(keys.flag(n));
-      else sets.push([keys.flag(n), JSON.stringify({ ...flag, claims })]);
+      if (claims.length <= 1 && unproven.length === 0) doomed.add(keys.flag(n));
+      else sets.push([keys.flag(n), JSON.stringify({ ...flag, claims, unproven })]);
+    });
+    // The other way round: customers who claimed this person's identifiers keep them in their own records.
+    const ownFlags = await kv.mget(members.map(keys.flag));
+    const claimants = new Set<NodeId>();
+    for (const raw of ownFlags) {
+      if (!raw) continue;
+      const flag = JSON.parse(raw) as FlagRecord;
+      for (const c of [...flag.claims, ...(flag.unproven ?? [])]) if (c !== record?.customer) claimants.add(c);
+    }
+    const others = [...claimants].map((c) => personIdOf(c.slice(2))).filter((p) => p !== personId);
+    const otherRecords = await kv.mget(others.map(keys.person));
+    const gone = new Set<string>(members);
+    let personsEdited = 0;
+    otherRecords.forEach((raw) => {
+      if (!raw) return;
+      const other = JSON.parse(raw) as PersonRecord;
+      const merges = other.merges
+        .map((m) => ({ ...m, nodes: m.nodes.filter((n) => !gone.has(n)) }))
+        .filter((m) => m.nodes.length > 0 || m.action === "merged");
+      const stripped: PersonRecord = { ...other, merges, ...(other.contested ? { contested: other.contested.filter((n) => !gone.has(n)) } : {}) };
+      if (JSON.stringify(stripped) === raw) return;
+      personsEdited++;
+      sets.push([keys.person(other.id), JSON.stringify(stripped)]);
     });
     await kv.write({ sets, dels: [...doomed] });
-    return { person: record ? personId : null, keys_deleted: count, flags_edited: flagsEdited };
+    return { person: record ? personId : null, keys_deleted: count, flags_edited: flagsEdited, persons_edited: personsEdited };
   },
 
   async audit(kv: ProfileKV): Promise<RetentionAudit> {

@@ -52,8 +52,8 @@ export class ProfileDO extends DurableObject<Env> {
   contributions(personId: string): Promise<SessionContribution[]> {
     return operations.contributions(this.kv, personId);
   }
-  erase(personId: string): Promise<StoreErasure> {
-    return operations.erase(this.kv, personId);
+  erase(personId: string | null, nodes: NodeId[] = []): Promise<StoreErasure> {
+    return operations.erase(this.kv, personId, nodes);
   }
   audit(): Promise<RetentionAudit> {
     return operations.audit(this.kv);

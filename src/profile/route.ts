@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { optionalToken } from "../auth/backend";
 import { tenantAuth } from "../auth/tenant";
 import { visitorIdentity } from "../auth/visitor";
@@ -35,8 +35,7 @@ export const profileRoute = new Hono<AppEnv>().get("/", tenantAuth(), visitorIde
     identity = { customer_hash: await customerHash(config.piiSecret, tenant.id, asked), email_hash: null };
   } else {
     if (asked !== undefined) throw new ApiError(401, "missing_token", "Reading another customer's profile needs a backend token");
-    const features = (await sessionStub(c.env, tenant.id, visitorId).features()) as FeatureVector | null;
-    identity = (features?.identity as IdentityValue | null | undefined) ?? null;
+    return c.json(await deviceProfile(c));
   }
   if (!identity) throw new ApiError(404, "not_found", "No profile: this visitor has not identified");
   const store = profileStore(c.env, config);
@@ -56,6 +55,24 @@ export const profileRoute = new Hono<AppEnv>().get("/", tenantAuth(), visitorIde
     profile: profileView(person, contributions, Date.now()),
   });
 });
+
+/**
+ * What a browser holding only its visitor cookie may read: this device's own
+ * contribution to its person's profile. A cookie proves the device, not the person
+ * (a shared laptop keeps it for 400 days): other devices' views and purchases, the
+ * identifier counts and the merge log need the customer token.
+ */
+async function deviceProfile(c: Context<AppEnv>) {
+  const { tenant, config, visitorId } = c.var;
+  const features = (await sessionStub(c.env, tenant.id, visitorId).features()) as FeatureVector | null;
+  const identity = (features?.identity as IdentityValue | null | undefined) ?? null;
+  if (!identity) throw new ApiError(404, "not_found", "No profile: this visitor has not identified");
+  const store = profileStore(c.env, config);
+  const person = await personOf(store, tenant.id, identity).catch(unavailable);
+  if (!person) throw new ApiError(404, "not_found", "No profile for this visitor");
+  const own = (await store.contributions(tenant.id, person).catch(unavailable)).filter((x) => x.visitor === visitorId);
+  return { person, store: store.backend, scope: "this_device", profile: profileView(person, own, Date.now()) };
+}
 
 function unavailable(err: unknown): never {
   throw new ApiError(503, "profile_unavailable", `The profile store is unavailable: ${err instanceof Error ? err.message : String(err)}`, { "retry-after": "2" });

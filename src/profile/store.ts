@@ -23,7 +23,8 @@ export interface ProfileStore {
   setConsent(tenant: string, personId: string, consent: PersonConsent): Promise<void>;
   /** Removes one device's contribution (consent withdrawn on it). */
   forget(tenant: string, personId: string, visitor: string): Promise<void>;
-  erase(tenant: string, personId: string): Promise<StoreErasure>;
+  /** Erases a person (or `null`) and every trace of `nodes` — the request's own identifiers — in this store. */
+  erase(tenant: string, personId: string | null, nodes?: NodeId[]): Promise<StoreErasure>;
   audit(tenant: string): Promise<RetentionAudit>;
 }
 

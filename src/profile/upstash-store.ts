@@ -158,9 +158,9 @@ export class UpstashProfileStore implements ProfileStore {
   contributions(tenant: string, personId: string): Promise<SessionContribution[]> {
     return this.call("contributions", () => operations.contributions(this.kv(tenant), personId));
   }
-  erase(tenant: string, personId: string): Promise<StoreErasure> {
+  erase(tenant: string, personId: string | null, nodes: NodeId[] = []): Promise<StoreErasure> {
     const kv = this.kv(tenant);
-    return this.call("erase", () => kv.locked(() => operations.erase(kv, personId), this.timeoutMs * 4), this.timeoutMs * 8);
+    return this.call("erase", () => kv.locked(() => operations.erase(kv, personId, nodes), this.timeoutMs * 4), this.timeoutMs * 8);
   }
   audit(tenant: string): Promise<RetentionAudit> {
     return this.call("audit", () => operations.audit(this.kv(tenant)), 30_000);

@@ -47,7 +47,7 @@ export function parseBody(body: unknown): RecoRequest {
 
 function parse(input: Record<string, unknown>): RecoRequest {
   const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-  const parsed = v.safeParse(RequestSchema, defined);
+  const parsed = v.safeParse(RequestSchema, defined, { abortPipeEarly: true });
   if (!parsed.success) {
     const issue = parsed.issues[0]!;
     const path = v.getDotPath(issue);

@@ -48,7 +48,11 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   if (!assigned.ok) {
     throw new ApiError(400, "unknown_variant", `Unknown variant ${JSON.stringify(assigned.unknownVariant).slice(0, 80)}; known: ${assigned.known.join(", ")}`);
   }
-  const { experiment, variant } = assigned.assignment;
+  const { experiment, variant, via } = assigned.assignment;
+  // Anyone with the publishable key can force a variant (QA): such lists are marked and kept out of the
+  // experiment's statistics and the rollout guard rails, so one browser cannot skew a result or roll a
+  // model back. Routing by header from the shop's own edge (with a backend token) is real traffic and counts.
+  const forced = via === "header" && c.var.principal?.kind !== "backend";
   c.header(VARIANT_HEADER, variant.name);
   const time = <T>(name: string, fn: () => Promise<T>) => timed(c, name, fn);
 
@@ -103,7 +107,8 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
       impression_id: impressionId,
       served_at: now,
       type: request.type,
-      experiment,
+      experiment: forced ? null : experiment,
+      ...(forced ? { forced: true as const } : {}),
       variant: variant.name,
       model: model?.id ?? null,
       degraded: result.degraded,
@@ -121,6 +126,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     type: request.type,
     experiment,
     variant: variant.name,
+    ...(forced ? { forced: true } : {}),
     model: model?.id ?? null,
     degraded: result.degraded,
     profile_used: profile.view !== null,

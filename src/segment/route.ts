@@ -5,6 +5,7 @@ import { LIMITS } from "../events/limits";
 import type { RejectCode } from "../events/validate";
 import { readJsonBody } from "../http/body";
 import { ApiError } from "../http/errors";
+import { limitByAddress, limitByVisitor } from "../http/rate-limit";
 import { serverTiming } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { type SegmentRejectCode, mapSegmentMessage } from "./map";
@@ -76,6 +77,8 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   if (messages.length > LIMITS.maxEventsPerRequest) throw new ApiError(413, "too_many_events", `${messages.length} messages; the limit is ${LIMITS.maxEventsPerRequest} per request`);
   c.set("tenant", source.tenant);
   c.set("principal", source.principal);
+  // A browser source is a browser call like any other: the same per-address limit (and per visitor, below).
+  if (source.kind === "browser") await limitByAddress(c);
   const { visitorSecret } = c.get("config");
 
   const results: SegmentResult[] = new Array(messages.length);
@@ -124,6 +127,7 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   // One ingest per visitor (one SessionDO transaction each), through the /v1/events path.
   const visitors: Record<string, string> = {};
   for (const [visitorId, group] of groups) {
+    if (source.kind === "browser") await limitByVisitor(c, visitorId);
     c.set("visitorId", visitorId);
     c.set("visitorIssued", false);
     const out: EventResult[] = await ingestEvents(c, group.items.map((x) => x.event), receivedAt, 0);

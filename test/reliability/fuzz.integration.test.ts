@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { sessionStub } from "../../src/session/stub";
 import { SHOP_A, visitorIdOf } from "../helpers";
 import { readEventLog, waitForVisitorLines } from "../r2";
+import { mintToken } from "../tokens";
 import { ERROR_CODES, callWorker, countingQueue, summary } from "./harness";
 
 /**
@@ -48,6 +49,33 @@ function validEvent(type: (typeof EVENT_TYPES)[number], id: string): Record<stri
   return { id, type, timestamp: now, properties: properties[type] };
 }
 
+/**
+ * Characters that made the old email pattern backtrack (local-part runs, "%40" chains,
+ * full-width "＠"), in strings longer than the field allows: each is rejected by its
+ * length before any pattern runs, whatever it holds.
+ */
+const adversarialUnit = fc.constantFrom("a", ".", "%40", "-", "+", "@", "＠", "1", " ", "é");
+const TEXT_LIMITS: Record<string, Array<[field: string, max: number]>> = {
+  page_view: [["path", 1024], ["referrer", 2048], ["page_type", 32]],
+  product_view: [["item_id", 128], ["category", 128]],
+  search: [["query", 256]],
+  add_to_cart: [["item_id", 128], ["category", 128]],
+  remove_from_cart: [["item_id", 128]],
+  purchase: [["order_id", 128]],
+  recommendation_click: [["impression_id", 128], ["item_id", 128]],
+  identify: [["customer_id", 256], ["device_id", 128]],
+  consent: [["tcf", 4096]],
+};
+const longAdversarial = fc
+  .tuple(fc.nat(), fc.array(adversarialUnit, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 3000 }))
+  .map(([pick, units, extra]) => (e: Record<string, unknown>) => {
+    const fields = TEXT_LIMITS[String(e.type)] ?? [["path", 1024]];
+    const [field, max] = fields[pick % fields.length]!;
+    let value = "";
+    while (value.length <= max + extra) value += units.join("");
+    e.properties = { ...(e.properties as Record<string, unknown>), [field]: value };
+  });
+
 /** Mutations that each make an event invalid on their own. */
 const brokenEvent = fc
   .record({
@@ -65,6 +93,7 @@ const brokenEvent = fc
         Object.defineProperty(props, `zz_${k}`, { value: val, enumerable: true });
         e.properties = props;
       }),
+      longAdversarial,
       surrogate.map((s) => (e: Record<string, unknown>) => {
         // A lone surrogate in a text field: not well-formed Unicode.
         if (e.type === "page_view") e.properties = { path: `/a${s}` };
@@ -107,6 +136,23 @@ const badRecoBody = fc.oneof(
   fc.constantFrom("", "{", '{"k":', '{"exclude":"a"}', '{"type":"similar","item":""}', '{"k":0}', '{"__proto__":{"k":5}}', '{"constructor":1}'),
 );
 
+/**
+ * Tokens the tenant really signed, each with one claim of the wrong type or size: the
+ * kind of a token is explicit, so every one of them is a 401 — never a backend token
+ * by default (issue 15, finding 3).
+ */
+const MALFORMED_CLAIMS: Array<Record<string, unknown>> = [
+  ...[4242, "", ["x"], null, true, { id: "x" }, "c".repeat(257)].map((customer_id) => ({ scope: "admin privacy:erase recommendations:read identify events:write", customer_id })),
+  ...[42, ["admin"], null, { admin: true }].map((scope) => ({ scope })),
+  ...["admin", [1, "admin"], [null], { 0: "admin" }].map((scp) => ({ scp })),
+  ...[7, "", ["x"], null].map((sub) => ({ scope: "admin", sub })),
+  ...[7, ["a@b.co"], null, ""].map((email) => ({ scope: "identify", customer_id: "c-1", email })),
+  ...[7, ["d"], null, ""].map((device_id) => ({ scope: "identify", customer_id: "c-1", device_id })),
+];
+const malformedTokens = await Promise.all(
+  MALFORMED_CLAIMS.map((claims) => ("sub" in claims ? mintToken("shop-a", claims, { subject: null }) : mintToken("shop-a", claims))),
+);
+
 type Credentials = "valid" | "missing" | "unknown" | "other-tenant";
 interface Input {
   method: string;
@@ -132,7 +178,12 @@ const input: fc.Arbitrary<Input> = fc
     visitor: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<Input["visitor"]>("session", "none") }, fc.constantFrom<Input["visitor"]>("forged", "junk")),
     contentType: fc.oneof({ weight: 8, arbitrary: fc.constant("application/json") }, fc.constant(null), fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx", "application/json; charset=utf-16"), headerText),
     origin: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, fc.constantFrom("https://evil.example", "null", SHOP_A.origin)),
-    auth: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, fc.constantFrom("Bearer x.y.z", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "Basic YTpi", "Bearer"), headerText.map((t) => `Bearer ${t}`)),
+    auth: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(null) },
+      fc.constantFrom("Bearer x.y.z", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "Basic YTpi", "Bearer"),
+      headerText.map((t) => `Bearer ${t}`),
+      fc.constantFrom(...malformedTokens).map((t) => `Bearer ${t}`),
+    ),
     eventsBody,
     badRecoQuery,
     badRecoBody,

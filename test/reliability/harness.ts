@@ -29,6 +29,7 @@ const CODES = {
   payload_too_large: true,
   too_many_events: true,
   unsupported_media_type: true,
+  rate_limited: true,
   enqueue_failed: true,
   identity_unavailable: true,
   erasure_incomplete: true,

@@ -7,7 +7,11 @@ export interface ConsentValue {
   updated_at: number;
 }
 
-/** The latest consent declaration (by event time). */
+/**
+ * The latest consent declaration (by event time). The API stamps consent events with the time
+ * it received them (src/events/route.ts), so this is the last one received: a client clock
+ * running hours ahead cannot outvote a later withdrawal.
+ */
 export const consentState = defineFeature({
   name: "consent",
   version: 1,

@@ -78,7 +78,7 @@ function rolloutId(c: Context<AppEnv>): string {
 
 async function parsed<S extends v.GenericSchema>(c: Context<AppEnv>, schema: S): Promise<v.InferOutput<S>> {
   requireJson(c);
-  const result = v.safeParse(schema, await readJsonBody(c, 16 * 1024));
+  const result = v.safeParse(schema, await readJsonBody(c, 16 * 1024), { abortPipeEarly: true });
   if (!result.success) throw new ApiError(400, "invalid_body", v.summarize(result.issues).split("\n")[0] ?? "invalid body");
   return result.output;
 }

@@ -1,5 +1,4 @@
 import type { QueueMessage } from "../../events/types";
-import type { Logger } from "../../http/log";
 import { MODEL_INPUT_TYPES, monitoredValues } from "../drift/inputs";
 import { type ImpressionRecord, type MonitorBatch, type OutcomeRecord, hourOf } from "./records";
 
@@ -50,21 +49,4 @@ export function monitorBatches(messages: readonly QueueMessage[]): Map<string, M
     for (const [type, count] of perType) batchOf(tenant).received.push({ hour: Number(hour), type, count });
   }
   return out;
-}
-
-/**
- * Feeds each tenant's MonitorDO. Returns the tenants whose feed failed: the
- * consumer retries their messages (the DO deduplicates, so counts stay exact).
- */
-export async function feedMonitor(env: Env, messages: readonly QueueMessage[], log: Logger): Promise<Set<string>> {
-  const failed = new Set<string>();
-  for (const [tenant, batch] of monitorBatches(messages)) {
-    try {
-      await env.MONITOR.getByName(tenant).ingest(tenant, batch);
-    } catch (err) {
-      failed.add(tenant);
-      log.error("monitor_feed_failed", { tenant, error: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  return failed;
 }

@@ -3,40 +3,16 @@ import type { TenantConfig } from "../../experiments/config";
 import { type Manifest, parseManifest } from "../../models/manifest";
 import { cachedJson } from "../../registry/r2-json";
 import type { DriftSettings } from "../drift/status";
-import { type GuardRailVerdict, checkGuardRails } from "../rollout/guard-rails";
-import { readTenantConfig, weightsOf, writeTenantConfig } from "../rollout/config-store";
-import { type Rollout, type StartRollout, rolledBackConfig, stepConfig, stepExperiment, withWeights } from "../rollout/plan";
+import { readTenantConfig } from "../rollout/config-store";
+import { type Rollout, type StartRollout, stepExperiment } from "../rollout/plan";
 import { type IngestReport, type ModelRef, applyBatch } from "./ingest";
 import type { MonitorBatch } from "./records";
-import { type IngestionReport, type ModelDrift, armStats, driftReport, experimentReport, ingestionReport } from "./reports";
-import { DEDUP_TTL_MS, EXPERIMENT_TTL_MS, HISTORY_ROWS, RETENTION_HOURS, SCHEMA } from "./schema";
+import { type IngestionReport, type ModelDrift, driftReport, experimentReport, ingestionReport } from "./reports";
+import { RolloutController } from "./rollout-controller";
+import { DEDUP_TTL_MS, EXPERIMENT_TTL_MS, RETENTION_HOURS, SCHEMA } from "./schema";
 import { type DriftSettingsPatch, mergeSettings } from "./settings";
-
-/** An admin action's outcome: the value, or a client-facing problem (mapped to ApiError by the route). */
-export type AdminResult<T> = { ok: true; value: T } | { ok: false; status: 400 | 404 | 409; code: "unknown_model" | "not_found" | "conflict" | "invalid_body"; message: string };
-
-/** One line of the rollout and configuration history. */
-export interface HistoryEntry {
-  seq: number;
-  at: number;
-  kind: "rollout_started" | "rollout_promoted" | "rollout_completed" | "rollout_rolled_back" | "weights_changed";
-  rollout: string | null;
-  detail: HistoryDetail;
-}
-
-/** What a history line records; which fields are set depends on its kind. */
-export interface HistoryDetail {
-  by?: string;
-  model?: string;
-  baseline?: string | null;
-  percent?: number;
-  steps?: number[];
-  reason?: string;
-  experiment?: string;
-  from?: Record<string, number> | null;
-  to?: Record<string, number>;
-  config?: TenantConfig;
-}
+import type { AdminResult, HistoryEntry } from "./types";
+export type { AdminResult, HistoryDetail, HistoryEntry } from "./types";
 
 /** A model the tenant serves or has served, with what its manifest says. */
 export interface ModelInfo {
@@ -66,6 +42,11 @@ export interface DashboardData {
 }
 
 const MANIFEST_TTL_MS = 5 * 60_000;
+/** kv: the tenant whose running rollout the alarm must judge. */
+const GUARD_DUE = "guard_due";
+/** kv: when the next retention pass is due. */
+const PRUNE_AT = "prune_at";
+const RETENTION_PASS_MS = 86_400_000;
 
 /**
  * Per-tenant MLOps state (SQLite): drift histograms, exact experiment counts,
@@ -75,36 +56,47 @@ const MANIFEST_TTL_MS = 5 * 60_000;
  * REGISTRY_REFRESH_SECONDS.
  */
 export class MonitorDO extends DurableObject<Env> {
+  private readonly rollouts: RolloutController;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.rollouts = new RolloutController(ctx.storage, env.MODELS, {
+      manifest: (id, ttl) => this.manifest(id, ttl),
+      kv: (key) => this.kv(key),
+      setKv: (key, value) => this.setKv(key, value),
+    });
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(SCHEMA);
     });
   }
 
-  /** Adds one consumer batch (deduplicated), then checks a running rollout's guard rails. */
-  async ingest(tenant: string, batch: MonitorBatch): Promise<IngestReport & { guard_rails: GuardRailVerdict | null }> {
+  /**
+   * Adds one consumer batch (deduplicated). A running rollout whose experiment the
+   * batch touched is judged from the alarm, right after — never inside the delivery:
+   * a queue batch must not wait on (or fail with) a rollback's R2 writes.
+   */
+  async ingest(tenant: string, batch: MonitorBatch): Promise<IngestReport> {
     const modelIds = new Set(batch.impressions.flatMap((i) => (i.model ? [i.model] : [])));
     const refs = new Map<string, ModelRef>();
     for (const id of modelIds) refs.set(id, await this.modelRef(id));
     const sql = this.ctx.storage.sql;
+    const touched = new Set([...batch.impressions.map((i) => i.experiment), ...batch.outcomes.flatMap((o) => o.impressions.map((i) => i.experiment))]);
+    const running = this.rollouts.running();
+    const judge = running !== null && touched.has(stepExperiment(running));
     const report = this.ctx.storage.transactionSync(() => {
       const r = applyBatch(sql, batch, refs);
       this.prune(Date.now());
+      if (judge) this.setKv(GUARD_DUE, tenant);
       return r;
     });
-    // Retention runs even when traffic stops: an alarm prunes at least daily.
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 86_400_000);
-    const touched = new Set([...batch.impressions.map((i) => i.experiment), ...batch.outcomes.flatMap((o) => o.impressions.map((i) => i.experiment))]);
-    const running = this.running();
-    const guard = running && touched.has(stepExperiment(running)) ? await this.checkRollout(tenant, running.id) : null;
-    return { ...report, guard_rails: guard };
+    await this.planAlarm(judge);
+    return report;
   }
 
   /** Everything the dashboard shows, over the last `hours`. */
   async dashboard(tenant: string, hours: number, now = Date.now()): Promise<DashboardData> {
     const stored = await readTenantConfig(this.env.MODELS, tenant);
-    this.rememberWeights(stored.config);
+    this.rollouts.rememberWeights(stored.config);
     const settings = this.settings();
     const models = await this.models(stored.config, now);
     const manifests = new Map<string, Manifest | null>();
@@ -118,9 +110,9 @@ export class MonitorDO extends DurableObject<Env> {
       config_problem: stored.invalid,
       models,
       drift: driftReport(this.ctx.storage.sql, manifests, now, hours, settings),
-      experiments: experimentReport(this.ctx.storage.sql, (e) => this.weightsFor(e, stored.config)),
-      rollouts: this.rollouts(),
-      history: this.history(),
+      experiments: experimentReport(this.ctx.storage.sql, (e) => this.rollouts.weightsFor(e, stored.config)),
+      rollouts: this.rollouts.rollouts(),
+      history: this.rollouts.history(),
       ingestion: ingestionReport(this.ctx.storage.sql, now, hours),
     };
   }
@@ -156,181 +148,27 @@ export class MonitorDO extends DurableObject<Env> {
 
   /** Rollouts, newest first. */
   async listRollouts(): Promise<{ rollouts: Rollout[]; history: HistoryEntry[] }> {
-    return { rollouts: this.rollouts(), history: this.history() };
+    return { rollouts: this.rollouts.rollouts(), history: this.rollouts.history() };
   }
 
   /** Starts rolling `req.model` out to the first step's share of traffic. */
   async startRollout(tenant: string, req: StartRollout, by: string): Promise<AdminResult<Rollout>> {
-    return this.exclusive(async () => {
-      if (!(await this.manifest(req.model, 0))) return problem(400, "unknown_model", `Model ${req.model} is not published (no readable manifest)`);
-      const running = this.running();
-      if (running) return problem(409, "conflict", `Rollout ${running.id} of ${running.model} is still running; promote or roll it back first`);
-      const stored = await readTenantConfig(this.env.MODELS, tenant);
-      if (stored.invalid) return problem(409, "conflict", `The tenant's experiments.json is invalid (${stored.invalid}); fix it first`);
-      if (stored.config?.experiment) return problem(409, "conflict", `Experiment ${stored.config.experiment.name} is running; end it before a rollout`);
-      if (stored.config?.default_model === req.model) return problem(409, "conflict", `${req.model} already serves all traffic`);
-      const now = Date.now();
-      const n = Number(this.kv("rollout_seq") ?? "0") + 1;
-      const rollout: Rollout = {
-        id: `ro${n}`,
-        model: req.model,
-        baseline: stored.config?.default_model ?? null,
-        steps: req.steps,
-        step: 0,
-        status: "running",
-        guard_rails: req.guard_rails,
-        auto_promote_after: req.auto_promote_after,
-        created_at: now,
-        updated_at: now,
-        reason: null,
-      };
-      const config = stepConfig(rollout);
-      if (!(await writeTenantConfig(this.env.MODELS, tenant, config, stored.etag))) return problem(409, "conflict", "experiments.json changed meanwhile; try again");
-      this.ctx.storage.transactionSync(() => {
-        this.setKv("rollout_seq", String(n));
-        this.saveRollout(rollout);
-        this.record("rollout_started", rollout.id, { by, model: rollout.model, baseline: rollout.baseline, percent: rollout.steps[0], steps: rollout.steps, config });
-      });
-      return { ok: true, value: rollout };
-    });
+    return this.rollouts.startRollout(tenant, req, by);
   }
 
   /** Moves a running rollout to its next step (the last step makes the model the default). */
   async promote(tenant: string, id: string, by: string): Promise<AdminResult<Rollout>> {
-    return this.exclusive(() => this.promoteNow(tenant, id, by, null));
+    return this.rollouts.promote(tenant, id, by);
   }
 
   /** Rolls a running rollout back to its baseline model, recording why. */
   async rollback(tenant: string, id: string, reason: string, by: string): Promise<AdminResult<Rollout>> {
-    return this.exclusive(() => this.rollbackNow(tenant, id, reason, by));
+    return this.rollouts.rollback(tenant, id, reason, by);
   }
 
   /** Changes the weights of the running experiment (not of a rollout: promote or roll back those). */
   async setWeights(tenant: string, weights: Record<string, number>, by: string): Promise<AdminResult<TenantConfig>> {
-    return this.exclusive(async () => {
-      const stored = await readTenantConfig(this.env.MODELS, tenant);
-      if (stored.invalid) return problem(409, "conflict", `The tenant's experiments.json is invalid (${stored.invalid}); fix it first`);
-      const running = this.running();
-      if (running && stored.config?.experiment?.name === stepExperiment(running)) {
-        return problem(409, "conflict", `Traffic of rollout ${running.id} moves by promote or rollback, not by weights`);
-      }
-      const next = withWeights(stored.config, weights);
-      if (!next.ok) return problem(stored.config?.experiment ? 400 : 409, stored.config?.experiment ? "invalid_body" : "conflict", next.message);
-      if (!(await writeTenantConfig(this.env.MODELS, tenant, next.config, stored.etag))) return problem(409, "conflict", "experiments.json changed meanwhile; try again");
-      this.ctx.storage.transactionSync(() => {
-        this.rememberWeights(next.config);
-        this.record("weights_changed", null, { by, experiment: next.config.experiment!.name, from: weightsOf(stored.config), to: weights });
-      });
-      return { ok: true, value: next.config };
-    });
-  }
-
-  // ── rollouts ──────────────────────────────────────────────────────────────
-
-  private async checkRollout(tenant: string, id: string): Promise<GuardRailVerdict | null> {
-    return this.exclusive(async () => {
-      const r = this.rollout(id);
-      if (!r || r.status !== "running") return null;
-      const exp = stepExperiment(r);
-      const sql = this.ctx.storage.sql;
-      const verdict = checkGuardRails(armStats(sql, exp, "canary"), armStats(sql, exp, "stable"), r.guard_rails);
-      if (verdict.verdict === "breach") {
-        await this.rollbackNow(tenant, id, `Guard rail: ${verdict.reasons.join("; ")}`, "guard rails");
-      } else if (verdict.verdict === "ok" && r.auto_promote_after !== null && armStats(sql, exp, "canary").impressions >= r.auto_promote_after) {
-        await this.promoteNow(tenant, id, "auto-promotion", `${r.auto_promote_after} canary impressions within the guard rails`);
-      }
-      return verdict;
-    });
-  }
-
-  private async promoteNow(tenant: string, id: string, by: string, why: string | null): Promise<AdminResult<Rollout>> {
-    const r = this.rollout(id);
-    if (!r) return problem(404, "not_found", `No rollout ${id}`);
-    if (r.status !== "running") return problem(409, "conflict", `Rollout ${id} is ${r.status.replace("_", " ")}`);
-    const stored = await readTenantConfig(this.env.MODELS, tenant);
-    const next: Rollout = { ...r, step: r.step + 1, updated_at: Date.now() };
-    const done = next.steps[next.step]! >= 100;
-    if (done) next.status = "promoted";
-    const config = stepConfig(next);
-    if (!(await writeTenantConfig(this.env.MODELS, tenant, config, stored.etag))) return problem(409, "conflict", "experiments.json changed meanwhile; try again");
-    this.ctx.storage.transactionSync(() => {
-      this.saveRollout(next);
-      this.record(done ? "rollout_completed" : "rollout_promoted", id, { by, percent: next.steps[next.step], ...(why ? { reason: why } : {}), config });
-    });
-    return { ok: true, value: next };
-  }
-
-  private async rollbackNow(tenant: string, id: string, reason: string, by: string): Promise<AdminResult<Rollout>> {
-    const r = this.rollout(id);
-    if (!r) return problem(404, "not_found", `No rollout ${id}`);
-    if (r.status !== "running") return problem(409, "conflict", `Rollout ${id} is ${r.status.replace("_", " ")}`);
-    const config = rolledBackConfig(r);
-    // Unconditional: getting the canary out of traffic wins over a concurrent edit.
-    await writeTenantConfig(this.env.MODELS, tenant, config, null);
-    const next: Rollout = { ...r, status: "rolled_back", reason, updated_at: Date.now() };
-    this.ctx.storage.transactionSync(() => {
-      this.saveRollout(next);
-      this.record("rollout_rolled_back", id, { by, reason, percent: r.steps[r.step], config });
-    });
-    return { ok: true, value: next };
-  }
-
-  private running(): Rollout | null {
-    const row = this.ctx.storage.sql.exec<{ doc: string }>("SELECT doc FROM rollouts WHERE status = 'running' ORDER BY created_at DESC LIMIT 1").toArray()[0];
-    return row ? (JSON.parse(row.doc) as Rollout) : null;
-  }
-
-  private rollout(id: string): Rollout | null {
-    const row = this.ctx.storage.sql.exec<{ doc: string }>("SELECT doc FROM rollouts WHERE id = ?", id).toArray()[0];
-    return row ? (JSON.parse(row.doc) as Rollout) : null;
-  }
-
-  private rollouts(): Rollout[] {
-    return this.ctx.storage.sql.exec<{ doc: string }>("SELECT doc FROM rollouts ORDER BY created_at DESC LIMIT 50").toArray().map((r) => JSON.parse(r.doc) as Rollout);
-  }
-
-  private saveRollout(r: Rollout): void {
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO rollouts (id, doc, status, created_at) VALUES (?, ?, ?, ?)", r.id, JSON.stringify(r), r.status, r.created_at);
-  }
-
-  private record(kind: HistoryEntry["kind"], rollout: string | null, detail: HistoryDetail): void {
-    const sql = this.ctx.storage.sql;
-    sql.exec("INSERT INTO history (at, kind, rollout, detail) VALUES (?, ?, ?, ?)", Date.now(), kind, rollout, JSON.stringify(detail));
-    sql.exec("DELETE FROM history WHERE seq <= (SELECT max(seq) FROM history) - ?", HISTORY_ROWS);
-  }
-
-  private history(): HistoryEntry[] {
-    return this.ctx.storage.sql
-      .exec<{ seq: number; at: number; kind: HistoryEntry["kind"]; rollout: string | null; detail: string }>("SELECT * FROM history ORDER BY seq DESC LIMIT 200")
-      .toArray()
-      .map((r) => ({ ...r, detail: JSON.parse(r.detail) as HistoryDetail }));
-  }
-
-  /** Serialises read-modify-write of experiments.json and rollout state across concurrent calls. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-  private queue: Promise<unknown> = Promise.resolve();
-
-  // ── experiments, models, settings ─────────────────────────────────────────
-
-  private weightsFor(experiment: string, current: TenantConfig | null): Record<string, number> | null {
-    if (current?.experiment?.name === experiment) return weightsOf(current);
-    const m = /^(ro\d+)-s(\d+)$/.exec(experiment);
-    const r = m ? this.rollout(m[1]!) : null;
-    if (r) {
-      const p = r.steps[Number(m![2]) - 1];
-      if (p !== undefined) return { stable: 100 - p, canary: p };
-    }
-    const row = this.ctx.storage.sql.exec<{ weights: string }>("SELECT weights FROM exp_weights WHERE experiment = ?", experiment).toArray()[0];
-    return row ? (JSON.parse(row.weights) as Record<string, number>) : null;
-  }
-
-  private rememberWeights(config: TenantConfig | null): void {
-    const w = weightsOf(config);
-    if (w) this.ctx.storage.sql.exec("INSERT OR REPLACE INTO exp_weights (experiment, weights) VALUES (?, ?)", config!.experiment!.name, JSON.stringify(w));
+    return this.rollouts.setWeights(tenant, weights, by);
   }
 
   private async models(config: TenantConfig | null, now: number): Promise<ModelInfo[]> {
@@ -341,7 +179,7 @@ export class MonitorDO extends DurableObject<Env> {
     };
     add(config?.default_model, "default");
     for (const v of config?.experiment?.variants ?? []) add(v.model, `${config!.experiment!.name}: ${v.name} (${v.weight})`);
-    const running = this.running();
+    const running = this.rollouts.running();
     if (running) add(running.model, `canary of ${running.id}`);
     const seen = new Map(
       this.ctx.storage.sql.exec<{ model: string; last_at: number; impressions: number }>("SELECT model, last_at, impressions FROM models_seen").toArray().map((r) => [r.model, r]),
@@ -396,11 +234,33 @@ export class MonitorDO extends DurableObject<Env> {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", key, value);
   }
 
-  /** Daily retention pass (alarms are at-least-once; pruning is idempotent). */
+  /**
+   * One alarm for two reasons: judging a running rollout's guard rails right after a
+   * batch touched it, and the daily retention pass. Both are idempotent (alarms are
+   * at-least-once): a rollout is rolled back or promoted only while it runs.
+   */
   override async alarm(): Promise<void> {
-    this.setKv("pruned_at", "0");
-    this.ctx.storage.transactionSync(() => this.prune(Date.now()));
-    await this.ctx.storage.setAlarm(Date.now() + 86_400_000);
+    const tenant = this.kv(GUARD_DUE);
+    if (tenant !== null) {
+      this.ctx.storage.sql.exec("DELETE FROM kv WHERE key = ?", GUARD_DUE);
+      const running = this.rollouts.running();
+      if (running) await this.rollouts.checkRollout(tenant, running.id);
+    }
+    const now = Date.now();
+    if (now >= Number(this.kv(PRUNE_AT) ?? "0")) {
+      this.setKv("pruned_at", "0");
+      this.ctx.storage.transactionSync(() => this.prune(now));
+      this.setKv(PRUNE_AT, String(now + RETENTION_PASS_MS));
+    }
+    await this.ctx.storage.setAlarm(Number(this.kv(PRUNE_AT)));
+  }
+
+  /** Retention runs even when traffic stops (a pass at least daily); guard rails are judged at once. */
+  private async planAlarm(judgeNow: boolean): Promise<void> {
+    const scheduled = await this.ctx.storage.getAlarm();
+    if (this.kv(PRUNE_AT) === null) this.setKv(PRUNE_AT, String(scheduled ?? Date.now() + RETENTION_PASS_MS));
+    const at = judgeNow ? Date.now() : Number(this.kv(PRUNE_AT));
+    if (scheduled === null || scheduled > at) await this.ctx.storage.setAlarm(at);
   }
 
   /** For the retention audit: when this object's next retention pass runs. */
@@ -428,8 +288,4 @@ export class MonitorDO extends DurableObject<Env> {
     }
     this.setKv("pruned_at", String(now));
   }
-}
-
-function problem<T>(status: 400 | 404 | 409, code: "unknown_model" | "not_found" | "conflict" | "invalid_body", message: string): AdminResult<T> {
-  return { ok: false, status, code, message };
 }
