@@ -137,6 +137,25 @@ describe("Segment HTTP Tracking API", () => {
   });
 });
 
+describe("Segment API rate limits", () => {
+  it("a browser source is limited per client address although it sends Basic auth; a server source is not", async () => {
+    const send = (key: string) =>
+      call("/v1/batch", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: basic(key), "cf-connecting-ip": "198.51.100.99" },
+        body: JSON.stringify({ batch: [{ type: "page", messageId: mid(), anonymousId: anon() }] }),
+      });
+    // The suite's limit is 40 per 10 s per address (vitest.config.ts).
+    const browser = await Promise.all(Array.from({ length: 60 }, () => send(SHOP_A.key)));
+    const limited = browser.find((r) => r.status === 429);
+    expect(limited).toBeDefined();
+    expect(limited!.headers.get("retry-after")).toBe("10");
+    expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    const server = await send(WRITE_KEY);
+    expect(server.status).toBe(200);
+  });
+});
+
 describe("Segment API under arbitrary input", () => {
   it("never answers 500: any JSON as a batch, a message or a field value is a 200 with per-message codes or a 4xx envelope", async () => {
     const message = fc.oneof(

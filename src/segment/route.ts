@@ -78,7 +78,7 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   c.set("tenant", source.tenant);
   c.set("principal", source.principal);
   // A browser source is a browser call like any other: the same per-address limit (and per visitor, below).
-  if (source.kind === "browser") await limitByAddress(c);
+  if (source.kind === "browser") await limitByAddress(c, { credentialed: false });
   const { visitorSecret } = c.get("config");
 
   const results: SegmentResult[] = new Array(messages.length);
