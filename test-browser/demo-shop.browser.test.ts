@@ -55,6 +55,17 @@ describe("the demo shop at / in Chromium", () => {
       await page.goBack();
       await at(page, `/c/${CATEGORY}`);
     }
+    // "Complete your cart" on the cart page: recommendations for what is in it, never the item itself.
+    const inCart = await page.locator('[data-testid="grid"] .card').first().getAttribute("data-item");
+    await page.goto(`${worker.base}/#/p/${inCart}`);
+    await at(page, `/p/${inCart}`);
+    await page.click('[data-testid="add-to-cart"]');
+    await page.click("#cart-link");
+    await at(page, "/cart");
+    expect(await page.textContent("#cart-count")).toBe("1");
+    const cartRecs = await page.$$eval('[data-testid="reco-cart"] .card', (els) => els.map((e) => (e as HTMLElement).dataset.item));
+    expect(cartRecs.length).toBeGreaterThan(0);
+    expect(cartRecs).not.toContain(inCart);
     await page.goto(`${worker.base}/#/`);
     await at(page, "/");
     const after = await recommended(page);

@@ -94,6 +94,20 @@ describe("Segment HTTP Tracking API", () => {
     expect(Math.abs(s.recent_events[0]!.timestamp - Date.now())).toBeLessThan(60_000);
   });
 
+  it("a batch-level context applies to messages without their own (page path from context.page)", async () => {
+    const a = anon();
+    const { body } = await batch(
+      [
+        { type: "page", messageId: mid(), anonymousId: a },
+        { type: "page", messageId: mid(), anonymousId: a, context: { page: { path: "/own" } } },
+      ],
+      { extra: { context: { page: { path: "/shared" } } } },
+    );
+    expect(body.accepted).toBe(2);
+    const s = await getSession(body.visitors![a]!);
+    expect(s.recent_events.map((e) => e.properties.path).sort()).toEqual(["/own", "/shared"]);
+  });
+
   it("single-message endpoints take the type from the path", async () => {
     const a = anon();
     const res = await call("/v1/track", {
@@ -120,6 +134,25 @@ describe("Segment HTTP Tracking API", () => {
     expect(await req("/v1/track", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: JSON.stringify({ event: "x", properties: { p: "x".repeat(33 * 1024) } }) })).toEqual({ status: 413, code: "payload_too_large" });
     // Shop A's write key is not shop B's; a browser source from a foreign origin is refused.
     expect(await req("/v1/batch", { headers: { ...json, authorization: basic(SHOP_B.key), origin: SHOP_A.origin }, body: JSON.stringify({ batch: [{ type: "page", anonymousId: "a" }] }) })).toEqual({ status: 403, code: "forbidden_origin" });
+  });
+});
+
+describe("Segment API rate limits", () => {
+  it("a browser source is limited per client address although it sends Basic auth; a server source is not", async () => {
+    const send = (key: string) =>
+      call("/v1/batch", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: basic(key), "cf-connecting-ip": "198.51.100.99" },
+        body: JSON.stringify({ batch: [{ type: "page", messageId: mid(), anonymousId: anon() }] }),
+      });
+    // The suite's limit is 40 per 10 s per address (vitest.config.ts).
+    const browser = await Promise.all(Array.from({ length: 60 }, () => send(SHOP_A.key)));
+    const limited = browser.find((r) => r.status === 429);
+    expect(limited).toBeDefined();
+    expect(limited!.headers.get("retry-after")).toBe("10");
+    expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    const server = await send(WRITE_KEY);
+    expect(server.status).toBe(200);
   });
 });
 

@@ -27,9 +27,10 @@ async function limit(c: Context<AppEnv>, limiter: RateLimit | undefined, key: st
  * calls. Calls carrying a token are the shop's backend — many visitors behind one
  * address — and prove themselves by the token instead (verified right after).
  */
-export function limitByAddress(c: Context<AppEnv>): Promise<void> {
+export function limitByAddress(c: Context<AppEnv>, opts: { credentialed?: boolean } = {}): Promise<void> {
   const ip = c.req.header("cf-connecting-ip");
-  if (!ip || c.req.header("authorization") !== undefined) return Promise.resolve();
+  // A Segment browser source's Basic auth carries only the publishable key: its caller says `credentialed: false`.
+  if (!ip || (opts.credentialed ?? c.req.header("authorization") !== undefined)) return Promise.resolve();
   return limit(c, (c.env as Partial<Env>).IP_RATE_LIMIT, `${c.get("tenant").id}:ip:${ip}`, "client address");
 }
 

@@ -12,7 +12,11 @@ export type Mapped = { ok: true; event: Record<string, unknown> } | { ok: false;
 type Props = Record<string, unknown>;
 type Mapper = (p: Props) => { type: string; properties: Props } | null;
 
-const compact = (o: Props): Props => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined));
+function compact(o: Props): Props {
+  const out: Props = {};
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
 /** Ids may be numbers in Segment payloads; ours are strings. Anything else goes to validation as sent. */
 const idOf = (x: unknown): unknown => (typeof x === "number" && Number.isFinite(x) ? String(x) : x);
 const itemOf = (p: Props): unknown => idOf(p.product_id ?? p.sku ?? p.id);
@@ -50,8 +54,8 @@ export const MAPPED_TRACK_EVENTS = ["Product Viewed", "Product Added", "Product 
 export function mapSegmentMessage(msg: SegmentMessage, eventId: string, receivedAt: number, batchSentAt: string | undefined): Mapped {
   const clientTime = msg.originalTimestamp ?? msg.timestamp;
   const sentAt = msg.sentAt ?? batchSentAt;
-  const skew = sentAt !== undefined ? receivedAt - Date.parse(sentAt) : 0;
-  const timestamp = Math.round(clientTime !== undefined ? Date.parse(clientTime) + (Number.isFinite(skew) ? skew : 0) : receivedAt);
+  const skew = sentAt !== undefined ? receivedAt - parseTime(sentAt) : 0;
+  const timestamp = Math.round(clientTime !== undefined ? parseTime(clientTime) + (Number.isFinite(skew) ? skew : 0) : receivedAt);
   const base = { id: eventId, timestamp };
   switch (msg.type) {
     case "page": {
@@ -79,4 +83,15 @@ export function mapSegmentMessage(msg: SegmentMessage, eventId: string, received
 
 function emptyToUndefined(x: unknown): unknown {
   return x === "" ? undefined : x;
+}
+
+// A batch repeats the same few timestamps (one sentAt, often one client time): parse each once.
+let lastText = "";
+let lastValue = NaN;
+function parseTime(text: string): number {
+  if (text !== lastText) {
+    lastText = text;
+    lastValue = Date.parse(text);
+  }
+  return lastValue;
 }
