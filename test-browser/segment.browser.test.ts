@@ -132,20 +132,23 @@ describe("Segment's own clients", () => {
       await analytics.track("Product Viewed", { product_id: "sku-00011", category: "clothing/knitwear", price: 49, currency: "EUR" });
       await analytics.track("Product Added", { product_id: "sku-00011", quantity: 1, price: 49, currency: "EUR" });
       await analytics.track("Newsletter Subscribed", {});
-      return analytics.user().anonymousId();
+      // The page's own visitor (the cookie the worker set on analytics.js's first call, same origin).
+      const own = await fetch("/v1/session", { headers: { "x-edgewise-key": key } });
+      return { anonymousId: analytics.user().anonymousId(), visitor: own.headers.get("x-edgewise-visitor")! };
     }, { key: KEY, host: worker.base.replace(/^http:\/\//, "") });
-    expect(anonymousId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(anonymousId.anonymousId).toMatch(/^[0-9a-f-]{36}$/);
     expect(posted.map((p) => [new URL(p.url).pathname, p.status])).toEqual([["/v1/p", 200], ["/v1/t", 200], ["/v1/t", 200], ["/v1/t", 200]]);
     expect(outside).toEqual([]);
 
-    // A server source for the same anonymousId learns the visitor token (the browser source never does).
+    // Browser-source events are in the session of the page's signed visitor (never one named by the
+    // anonymousId); a server source joins it by naming that visitor's token.
     const res = await fetch(`${worker.base}/v1/batch`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Basic ${btoa(`${SEGMENT_WRITE_KEY}:`)}` },
-      body: JSON.stringify({ batch: [{ type: "page", anonymousId, messageId: `srv-${Date.now()}`, properties: { path: "/checkout" } }] }),
+      body: JSON.stringify({ batch: [{ type: "page", anonymousId: anonymousId.anonymousId, context: { edgewise_visitor: anonymousId.visitor }, messageId: `srv-${Date.now()}`, properties: { path: "/checkout" } }] }),
     });
-    const body = (await res.json()) as SegmentBody;
-    const s = await session(worker.base, body.visitors![anonymousId]!);
+    expect(((await res.json()) as SegmentBody).accepted).toBe(1);
+    const s = await session(worker.base, anonymousId.visitor);
     expect(s.features.event_counts_session).toEqual({ page_view: 2, product_view: 1, add_to_cart: 1 });
     expect(s.features.last_viewed_items).toEqual(["sku-00011"]);
     await context.close();

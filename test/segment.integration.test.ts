@@ -177,4 +177,31 @@ describe("Segment API under arbitrary input", () => {
       { numRuns: 150 },
     );
   });
+
+  it("a browser source writes into its own signed visitor's session, never into one named by an anonymousId", async () => {
+    const victim = anon();
+    // The shop's server source knows the victim by anonymousId.
+    const server = await batch([{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: victim, properties: { product_id: "sku-own" } }]);
+    const victimToken = server.body.visitors![victim]!;
+    // Someone who learnt that anonymousId sends from a browser (publishable key) under it.
+    const attacker = await batch([{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: victim, properties: { product_id: "sku-injected" } }], { key: SHOP_A.key });
+    expect(attacker.body).toMatchObject({ accepted: 1 });
+    expect(attacker.body.visitors).toBeUndefined();
+    expect((await getSession(victimToken)).features.last_viewed_items).toEqual(["sku-own"]);
+    // The browser's events are in the session of the visitor token it was given.
+    const issued = attacker.res.headers.get("x-edgewise-visitor")!;
+    expect((await getSession(issued)).features.last_viewed_items).toEqual(["sku-injected"]);
+    const again = await batch([{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: anon(), properties: { product_id: "sku-2nd" } }], { key: SHOP_A.key, headers: { "x-edgewise-visitor": issued } });
+    expect(again.body.accepted).toBe(1);
+    expect((await getSession(issued)).features.last_viewed_items).toEqual(["sku-injected", "sku-2nd"]);
+  });
+
+  it("a server source reaches the browser's session by its signed visitor token; a forged one is refused", async () => {
+    const browser = await batch([{ type: "page", messageId: mid(), anonymousId: anon(), properties: { path: "/" } }], { key: SHOP_A.key });
+    const token = browser.res.headers.get("x-edgewise-visitor")!;
+    const order = { type: "track", event: "Order Completed", messageId: mid(), anonymousId: anon(), context: { edgewise_visitor: token }, properties: { order_id: `o-${mid()}`, products: [{ product_id: "sku-9", quantity: 1 }] } };
+    const res = await batch([order, { ...order, messageId: mid(), context: { edgewise_visitor: `${token.slice(0, -4)}AAAA` } }]);
+    expect(res.body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "invalid_event"]);
+    expect((await getSession(token)).features.purchased_items).toEqual(["sku-9"]);
+  });
 });

@@ -40,29 +40,40 @@ function sign(secret: string, tenantId: string, id: string): Promise<string> {
  */
 export function visitorIdentity(): MiddlewareHandler<AppEnv> {
   return async function visitorIdentity(c, next) {
-    const { visitorSecret } = c.get("config");
-    const tenant = c.get("tenant");
     await limitByAddress(c);
-    const presented = c.req.header(VISITOR_HEADER) ?? getCookie(c, VISITOR_COOKIE);
-    if (presented) {
-      const id = await verifyVisitorToken(visitorSecret, tenant.id, presented);
-      if (!id) {
-        setCookie(c, VISITOR_COOKIE, "", { ...cookieOptions(c), maxAge: 0 });
-        throw new ApiError(401, "invalid_visitor", "The visitor token is invalid; drop it and call again to get a new one");
-      }
-      await limitByVisitor(c, id);
-      c.set("visitorId", id);
-      c.set("visitorIssued", false);
-      c.header(VISITOR_HEADER, presented);
-    } else {
-      const issued = await issueVisitorToken(visitorSecret, tenant.id);
-      c.set("visitorId", issued.id);
-      c.set("visitorIssued", true);
-      c.header(VISITOR_HEADER, issued.token);
-      setCookie(c, VISITOR_COOKIE, issued.token, { ...cookieOptions(c), maxAge: COOKIE_MAX_AGE_S });
-    }
+    await resolveVisitor(c);
     await next();
   };
+}
+
+/**
+ * Sets the request's visitor from its signed token (header, else cookie), or issues a
+ * new one; a bad token is a 401 with the cookie cleared. Counts the request against
+ * the per-visitor limit. For callers that are not plain middleware chains (the Segment
+ * API's browser sources).
+ */
+export async function resolveVisitor(c: Context<AppEnv>): Promise<string> {
+  const { visitorSecret } = c.get("config");
+  const tenant = c.get("tenant");
+  const presented = c.req.header(VISITOR_HEADER) ?? getCookie(c, VISITOR_COOKIE);
+  if (presented) {
+    const id = await verifyVisitorToken(visitorSecret, tenant.id, presented);
+    if (!id) {
+      setCookie(c, VISITOR_COOKIE, "", { ...cookieOptions(c), maxAge: 0 });
+      throw new ApiError(401, "invalid_visitor", "The visitor token is invalid; drop it and call again to get a new one");
+    }
+    await limitByVisitor(c, id);
+    c.set("visitorId", id);
+    c.set("visitorIssued", false);
+    c.header(VISITOR_HEADER, presented);
+    return id;
+  }
+  const issued = await issueVisitorToken(visitorSecret, tenant.id);
+  c.set("visitorId", issued.id);
+  c.set("visitorIssued", true);
+  c.header(VISITOR_HEADER, issued.token);
+  setCookie(c, VISITOR_COOKIE, issued.token, { ...cookieOptions(c), maxAge: COOKIE_MAX_AGE_S });
+  return issued.id;
 }
 
 function cookieOptions(c: Context<AppEnv>) {

@@ -5,7 +5,8 @@ import { LIMITS } from "../events/limits";
 import type { RejectCode } from "../events/validate";
 import { readJsonBody } from "../http/body";
 import { ApiError } from "../http/errors";
-import { limitByAddress, limitByVisitor } from "../http/rate-limit";
+import { resolveVisitor, verifyVisitorToken } from "../auth/visitor";
+import { limitByAddress } from "../http/rate-limit";
 import { serverTiming } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { type SegmentRejectCode, mapSegmentMessage } from "./map";
@@ -80,6 +81,9 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   // A browser source is a browser call like any other: the same per-address limit (and per visitor, below).
   if (source.kind === "browser") await limitByAddress(c, { credentialed: false });
   const { visitorSecret } = c.get("config");
+  // A browser source's session is the request's own signed visitor (cookie or header), never one
+  // named by a client-chosen anonymousId: Durable Object names derive from verified identity only.
+  const browserVisitor = source.kind === "browser" ? await resolveVisitor(c) : null;
 
   const results: SegmentResult[] = new Array(messages.length);
   const groups = new Map<string, { who: string; items: Array<{ index: number; event: Record<string, unknown> }> }>();
@@ -116,9 +120,11 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
     }
     const who = msg.anonymousId != null ? { anonymousId: msg.anonymousId } : { userId: msg.userId! };
     const whoKey = who.anonymousId !== undefined ? `a:${who.anonymousId}` : `u:${who.userId}`;
-    // A batch usually speaks for one person: one HMAC per person, not per message.
-    const visitorId = derived.get(whoKey) ?? (await segmentVisitorId(visitorSecret, source.tenant.id, who));
-    derived.set(whoKey, visitorId);
+    const visitorId = await sessionOf(c, source, msg, whoKey, derived, browserVisitor);
+    if (visitorId === null) {
+      reject("invalid_event", "context.edgewise_visitor is not a visitor token of this tenant");
+      continue;
+    }
     const group = groups.get(visitorId) ?? { who: who.anonymousId ?? who.userId!, items: [] };
     group.items.push({ index, event: mapped.event });
     groups.set(visitorId, group);
@@ -127,7 +133,6 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   // One ingest per visitor (one SessionDO transaction each), through the /v1/events path.
   const visitors: Record<string, string> = {};
   for (const [visitorId, group] of groups) {
-    if (source.kind === "browser") await limitByVisitor(c, visitorId);
     c.set("visitorId", visitorId);
     c.set("visitorIssued", false);
     const out: EventResult[] = await ingestEvents(c, group.items.map((x) => x.event), receivedAt, 0);
@@ -145,6 +150,26 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   c.get("log").info("segment_ingested", { tenant: source.tenant.id, source: source.kind, ...summary });
   c.header("server-timing", serverTiming(c.get("timings")));
   return c.json({ success: true, ...summary, results, ...(source.kind === "server" ? { visitors } : {}) }, 200);
+}
+
+/**
+ * The SessionDO a message goes to. Browser source: the request's verified visitor.
+ * Server source (the shop's secret write key vouches for it): the browser's visitor when
+ * the message names its token in `context.edgewise_visitor` (signature checked; `null`
+ * when it does not verify), else a visitor derived from the anonymousId / userId
+ * (an HMAC, one per person per request).
+ */
+async function sessionOf(c: Context<AppEnv>, source: SegmentSource, msg: SegmentMessage, whoKey: string, derived: Map<string, string>, browserVisitor: string | null): Promise<string | null> {
+  if (browserVisitor !== null) return browserVisitor;
+  const { visitorSecret } = c.get("config");
+  const named = msg.context?.edgewise_visitor;
+  if (named !== undefined) return typeof named === "string" && named.length <= 128 ? verifyVisitorToken(visitorSecret, source.tenant.id, named) : null;
+  const hit = derived.get(whoKey);
+  if (hit) return hit;
+  const who = msg.anonymousId != null ? { anonymousId: msg.anonymousId } : { userId: msg.userId! };
+  const id = await segmentVisitorId(visitorSecret, source.tenant.id, who);
+  derived.set(whoKey, id);
+  return id;
 }
 
 function messageIdOf(raw: unknown): string | null {
