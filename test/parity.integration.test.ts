@@ -51,7 +51,7 @@ describe("offline replay of the event log equals the online features", () => {
       },
     });
     const onlineRows = rankerFeatures(rankerInput(online.features));
-    const offlineRows = rankerFeatures(rankerInput(offline));
+    const offlineRows = rankerFeatures(rankerInput(offline ?? {}));
     expect(offlineRows.candidates).toEqual(["d", "a", "x", "b"]);
     expect([...offlineRows.values]).toEqual([...onlineRows.values]);
     const a = (name: string) => onlineRows.values[1 * onlineRows.width + RANKER_FEATURES.findIndex((f) => f.name === name)];

@@ -23,6 +23,7 @@ import { buildModelVersion } from "../src/offline/export/model-version";
 import { modelVocab } from "../src/offline/train/session-model";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
 import { trainTwoStage } from "../src/offline/train/two-stage";
+import { createNodeSession } from "../src/offline/serving/node-model";
 import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
 import { viewSessionsFromLog } from "../src/offline/replay/replay-log";
 import { loadSplit } from "./dataset-split";
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       log(`neural generator: ${points} prefixes in ${neuralSeconds.toFixed(0)} s; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
       return m;
     },
+    createSession: createNodeSession,
     log,
   });
   const model = twoStage.neural as ReturnType<typeof trainSessionModelFast>;
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
       sessions: train.length,
       examples,
     },
-    metrics: { train_seconds: Math.round(trainSeconds), neural_seconds: Math.round(neuralSeconds), final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
+    metrics: { train_seconds: Math.round(trainSeconds), neural_seconds: Math.round(neuralSeconds), ranker_seconds: Math.round(twoStage.rankerSeconds), final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
     trainingInputs: inputs,
     popular: model.popularity.map((p) => p.item_id),
     candidates: { index, options: VSKNN_OPTIONS, modelWeight: num("model-weight", values["model-weight"]) },

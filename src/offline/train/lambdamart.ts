@@ -50,7 +50,7 @@ export interface LambdaMartResult {
   curve: ListMetrics[];
 }
 
-export const DEFAULT_LAMBDAMART: LambdaMartOptions = { maxTrees: 300, maxDepth: 6, learningRate: 0.1, minLeaf: 50, l2: 1, bins: 63, patience: 30 };
+export const DEFAULT_LAMBDAMART: LambdaMartOptions = { maxTrees: 200, maxDepth: 6, learningRate: 0.15, minLeaf: 50, l2: 1, bins: 63, patience: 20 };
 
 /** Trains on `train`, early-stopping on `valid`. */
 export function trainLambdaMart(train: RankingData, valid: RankingData, opts: LambdaMartOptions = DEFAULT_LAMBDAMART): LambdaMartResult {

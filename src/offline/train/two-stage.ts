@@ -16,7 +16,6 @@
  * Offline code (Node).
  */
 import type { Catalog } from "../../catalog/catalog";
-import type { TrackedEvent } from "../../events/types";
 import { type EngineOptions, applyEvent, initialState, materialise } from "../../features/engine";
 import { buildCooccurrence, serializeCooccurrence } from "../../models/knn/cooccurrence";
 import { buildIndex, serializeIndex } from "../../models/knn/index";
@@ -29,7 +28,8 @@ import { type Stage1, popularityOf } from "../../models/ranker/generators";
 import { candidateMatrix } from "../../models/ranker/ranker";
 import { buildTreeEnsembleModel } from "../../models/ranker/trees";
 import type { SessionTopKWeights } from "../export/model-version";
-import { createNodeSession } from "../serving/node-model";
+import { productView, viewTime } from "../eval/serving-path";
+import type { OrtSession } from "../../models/ort-session";
 import { VSKNN_OPTIONS } from "./vsknn-options";
 import { DEFAULT_LAMBDAMART, type LambdaMartOptions, type RankingData, listMetrics, trainLambdaMart } from "./lambdamart";
 
@@ -46,6 +46,8 @@ export const DEFAULT_GENERATORS: Omit<RankerSpec["generators"], "iknn"> & { iknn
 export interface TwoStageOptions {
   /** Trains the neural generator on the sessions it is given. */
   trainNeural: (sessions: readonly (readonly string[])[]) => SessionTopKWeights;
+  /** Creates ONNX sessions: onnxruntime's Node build offline (`createNodeSession`), the worker's in tests. */
+  createSession: (bytes: Uint8Array) => Promise<OrtSession>;
   /** Item data for the replayed events and the ranker features (category, price), when the shop has a catalog. */
   catalog?: Catalog | null;
   /** Lists used to fit / validate the ranker, at most (sampled evenly over the replayed prefixes). */
@@ -58,6 +60,8 @@ export interface TwoStageOptions {
 
 /** What a two-stage model version is made of. */
 export interface TwoStageArtifacts {
+  /** Wall time of the ranker's training (not in the manifest: rebuilds must be byte-identical). */
+  rankerSeconds: number;
   neural: SessionTopKWeights;
   knnIndex: Uint8Array;
   iknnIndex: Uint8Array;
@@ -68,8 +72,6 @@ export interface TwoStageArtifacts {
 
 const GENERATOR_SHARE = 0.9; // of the sessions: fit the generators; the rest: the ranker's lists
 const FIT_SHARE = 0.8; // of the ranker's lists (by time): fit; the rest: validation and early stopping
-const CLICK_GAP_MS = 60_000;
-const START = Date.UTC(2020, 0, 1);
 
 /** Trains every part of a two-stage model version (see the module comment). */
 export async function trainTwoStage(sessions: readonly (readonly string[])[], opts: TwoStageOptions): Promise<TwoStageArtifacts> {
@@ -82,11 +84,11 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
 
   const neural = opts.trainNeural(early);
   const gens = { ...DEFAULT_GENERATORS, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" } };
-  const stage1 = await stage1For(early, neural, gens);
+  const stage1 = await stage1For(early, neural, gens, opts.createSession);
   const catalog = opts.catalog ?? null;
   const engine = opts.engine ?? { sessionGapMs: 1800 * 1000 };
-  const fit = await replayLists(stage1, gens, late.slice(0, fitCut), opts.maxFitLists ?? 12_000, catalog, engine, log);
-  const valid = await replayLists(stage1, gens, late.slice(fitCut), opts.maxValidationLists ?? 4_000, catalog, engine, log);
+  const fit = await replayLists(stage1, gens, late.slice(0, fitCut), opts.maxFitLists ?? 24_000, catalog, engine, log);
+  const valid = await replayLists(stage1, gens, late.slice(fitCut), opts.maxValidationLists ?? 6_000, catalog, engine, log);
 
   // Features that never vary in the fit lists (no categories or prices in the data, no cart) are left out.
   const columns = RANKER_FEATURES.map((_, c) => c).filter((c) => varies(fit, c));
@@ -112,7 +114,6 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     fit_lists: fitData.queryOffsets.length - 1 + (fitData.missedQueries ?? 0),
     validation_lists: validData.queryOffsets.length - 1 + (validData.missedQueries ?? 0),
     metric: "hr@20 + mrr@20 on the validation lists (early stopping)",
-    train_seconds: Math.round(seconds),
   };
   for (const row of validation) {
     selection[`${row.name}.hr@20`] = round(row.hr20);
@@ -125,6 +126,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const onnx = buildTreeEnsembleModel(result.ensemble);
   const params = { trees: result.bestTrees, max_depth: lm.maxDepth, learning_rate: lm.learningRate, min_leaf: lm.minLeaf, l2: lm.l2, bins: lm.bins, patience: lm.patience };
   return {
+    rankerSeconds: seconds,
     neural,
     knnIndex,
     iknnIndex,
@@ -134,13 +136,18 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
 }
 
 /** The generators fitted on `sessions`, loaded as the worker loads them (the neural one through onnxruntime). */
-export async function stage1For(sessions: readonly (readonly string[])[], neural: SessionTopKWeights, gens: RankerSpec["generators"]): Promise<Stage1> {
+export async function stage1For(
+  sessions: readonly (readonly string[])[],
+  neural: SessionTopKWeights,
+  gens: RankerSpec["generators"],
+  createSession: (bytes: Uint8Array) => Promise<OrtSession>,
+): Promise<Stage1> {
   const index = buildIndex(sessions);
   const o = VSKNN_OPTIONS;
   const vsknn = createVsknn(index, { sampleSize: o.sample_size, neighbours: o.neighbours, weighting: o.weighting, matchDecay: o.match_decay, idf: o.idf, backfill: o.backfill });
   const iknn = buildCooccurrence(sessions, { mode: "session", shrinkage: gens.iknn.shrinkage, maxNeighbours: gens.iknn.neighbours });
   const n = neural.items.length;
-  const session = await createNodeSession(buildSessionTopKModel({ numItems: n, dim: neural.dim, seqLen: SEQ_LEN, embIn: neural.embIn, embOut: neural.embOut, bias: neural.bias }));
+  const session = await createSession(buildSessionTopKModel({ numItems: n, dim: neural.dim, seqLen: SEQ_LEN, embIn: neural.embIn, embOut: neural.embOut, bias: neural.bias }));
   return {
     vsknn,
     iknn,
@@ -178,14 +185,10 @@ export async function replayLists(
   for (const s of sessions) {
     let state = initialState();
     for (let i = 0; i + 1 < s.length; i++, p++) {
-      const item = s[i]!;
-      const entry = catalog?.byId.get(item);
-      const properties = { item_id: item, ...(entry?.category !== undefined ? { category: entry.category } : {}), ...(entry?.price !== undefined ? { price: entry.price } : {}) };
-      const event = { id: String(i), type: "product_view", timestamp: START + i * CLICK_GAP_MS, properties } as TrackedEvent;
-      state = applyEvent(state, event, engine);
+      state = applyEvent(state, productView(s[i]!, i, catalog), engine);
       if (p < next) continue;
       next += stride;
-      const features = materialise(state, START + i * CLICK_GAP_MS + 1000, engine);
+      const features = materialise(state, viewTime(i) + 1000, engine);
       const matrix = await candidateMatrix({ spec: { generators: gens } as RankerSpec, stage1 }, features, { catalog, trending: null });
       out.push({ matrix, positive: matrix.candidates.indexOf(s[i + 1]!) });
     }
