@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../src/contracts/events";
 import { featuresFromLog } from "../src/offline/replay/replay-log";
+import { RANKER_FEATURES, rankerFeatures } from "../src/models/ranker/features";
 import { SHOP_A, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
 import { waitForVisitorLines } from "./r2";
 
@@ -39,6 +40,24 @@ describe("offline replay of the event log equals the online features", () => {
     const offline = featuresFromLog(messy, `${SHOP_A.id}:${id}`, online.computed_at, opts);
 
     expect(offline).toEqual(online.features);
+    // The ranker's rows, computed by the one feature function from either side, are equal too.
+    const rankerInput = (features: Record<string, unknown>) => ({
+      features,
+      generators: { vsknn: { items: ["d", "a", "x"], scores: [1, 0.6, 0.2] }, session: { items: ["a", "b"], scores: [1, 0.5] } },
+      items: {
+        clicks: (item: string) => item.charCodeAt(0),
+        catalog: { byId: new Map([["a", { item_id: "a", category: "shoes", price: 40 }], ["d", { item_id: "d", category: "bags", price: 80 }]]) },
+        trending: new Map([["x", 1]]),
+      },
+    });
+    const onlineRows = rankerFeatures(rankerInput(online.features));
+    const offlineRows = rankerFeatures(rankerInput(offline ?? {}));
+    expect(offlineRows.candidates).toEqual(["d", "a", "x", "b"]);
+    expect([...offlineRows.values]).toEqual([...onlineRows.values]);
+    const a = (name: string) => onlineRows.values[1 * onlineRows.width + RANKER_FEATURES.findIndex((f) => f.name === name)];
+    expect([a("visit.count"), a("visit.is_last"), a("visitor.purchased"), a("visitor.lifetime_count")]).toEqual([1, 1, 1, 2]);
+    expect(a("item.category_share")).toBeGreaterThan(0);
+    expect(a("item.price_ratio")).toBeGreaterThan(0);
     // And the stream was non-trivial.
     expect(online.features.session).toMatchObject({ index: 2, active: true });
     expect(online.features.last_viewed_items).toEqual(["a", "b", "c", "a"]);

@@ -131,7 +131,9 @@ export async function seed(persist: string): Promise<void> {
   await withLocalBucket(
     "edgewise-models",
     async (bucket) => {
-      for (const file of ["model.onnx", "items.json", "manifest.json"]) await bucket.put(`models/demo/1/${file}`, new Uint8Array(readFileSync(join(DEMO_DIR, file))));
+      // Every file the manifest lists (a two-stage version also ships knn.bin, iknn.bin, ranker.onnx), manifest last.
+      const manifest = JSON.parse(readFileSync(join(DEMO_DIR, "manifest.json"), "utf8")) as { files: Record<string, unknown> };
+      for (const file of [...Object.keys(manifest.files), "manifest.json"]) await bucket.put(`models/demo/1/${file}`, new Uint8Array(readFileSync(join(DEMO_DIR, file))));
       await bucket.put("tenants/demo/catalog.json", readFileSync("models/demo/catalog.json", "utf8"));
       await bucket.put("tenants/demo/experiments.json", JSON.stringify({ default_model: "demo/1" }));
     },

@@ -355,7 +355,7 @@ async function run() {
 
     step(`inference: demo model and a 43,000-item model, ${RUNS} runs each`);
     const ort = await nodeOrt();
-    const demoManifest = JSON.parse(readFileSync(join(DEMO_DIR, "manifest.json"), "utf8")) as { params: { num_items: number; dim: number } };
+    const demoManifest = JSON.parse(readFileSync(join(DEMO_DIR, "manifest.json"), "utf8")) as { params: { num_items: number; dim: number }; files: Record<string, unknown> };
     const demo = await inference(ort, new Uint8Array(readFileSync(join(DEMO_DIR, "model.onnx"))), demoManifest.params.num_items, demoManifest.params.dim, RUNS);
     const large = await inference(ort, syntheticModel(43_000, 32), 43_000, 32, RUNS);
 
@@ -380,7 +380,8 @@ async function run() {
       const tReco = performance.now();
       if (first.model !== "demo/1" || first.degraded !== null) throw new Error(`recommendations not served by demo/1: ${JSON.stringify(first)}`);
       const seeded = await (await mf.getR2Bucket("MODELS")).list({ prefix: "models/demo/1/" });
-      if (seeded.objects.length !== 3) throw new Error(`MODELS bucket holds ${seeded.objects.length} objects under models/demo/1/`);
+      const expected = Object.keys(demoManifest.files).length + 1; // every listed file and the manifest
+      if (seeded.objects.length !== expected) throw new Error(`MODELS bucket holds ${seeded.objects.length} objects under models/demo/1/, expected ${expected}`);
 
       const visitors = await Promise.all(Array.from({ length: EVENT_VISITORS }, () => newVisitor(base, 1, rand)));
       const url = base.href.replace(/\/$/, "");

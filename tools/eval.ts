@@ -6,20 +6,24 @@
  * version folder's artifacts (ONNX through onnxruntime) — the exact serving path.
  *
  *   npm run eval -- --model /tmp/edgewise-model/1 --data ../shared/datasets/diginetica \
- *     [--split validation|test] [--blend 0.1,0.3] [--only pop,iknn,vsknn,neural,hybrid] [--out results/eval-test.md]
+ *     [--split validation|test] [--blend 0.1,0.3] [--only pop,iknn,vsknn,neural,hybrid,gens,union,ranker]
+ *     [--name <dataset>, default: the data folder's name] [--out <file>, default: $TMPDIR/edgewise-eval/<name>-<split>.md]
  *     [--record]   (writes the last row's numbers — the version as shipped — into its manifest)
  *
  * Tune on --split validation (a model trained with `npm run train -- --split validation`); never on test.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildCooccurrence, createCooccurrenceRecommender } from "../src/models/knn/cooccurrence";
 import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
 import type { LoadedModel } from "../src/models/loaded-model";
 import { parseManifest } from "../src/models/manifest";
 import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../src/offline/eval/metrics";
-import { servingPathRecommender } from "../src/offline/eval/serving-path";
+import { prefixFeatures, servingPathRecommender } from "../src/offline/eval/serving-path";
+import type { GeneratorName } from "../src/models/ranker/features";
+import { candidateMatrix } from "../src/models/ranker/ranker";
 import { loadModelFolder } from "../src/offline/serving/node-model";
 import { loadSplit } from "./dataset-split";
 import { progressBar } from "./progress";
@@ -32,9 +36,10 @@ async function main(): Promise<void> {
       data: { type: "string", default: "../shared/datasets/diginetica" },
       split: { type: "string", default: "test" },
       blend: { type: "string" },
-      only: { type: "string", default: "pop,iknn,vsknn,neural,hybrid" },
+      only: { type: "string", default: "pop,iknn,vsknn,neural,hybrid,gens,union,ranker" },
       out: { type: "string" },
       record: { type: "boolean", default: false },
+      name: { type: "string" },
     },
   });
   const only = new Set(values.only.split(","));
@@ -50,7 +55,7 @@ async function main(): Promise<void> {
   const loaded = async () => (model ??= await loadModelFolder(values.model ?? failNoModel()));
   const variant = (name: string, candidates: LoadedModel["candidates"]) => async () => {
     const m = await loaded();
-    return { ...servingPathRecommender({ ...m, candidates }), name };
+    return { ...servingPathRecommender({ ...m, candidates, ranker: null }), name };
   };
   if (only.has("vsknn")) {
     recommenders.push(async () => {
@@ -72,34 +77,80 @@ async function main(): Promise<void> {
     }
   }
 
+  const ranked = async (label: string, orderBy?: GeneratorName) => {
+    const m = await loaded();
+    if (!m.ranker) throw new Error("the model version has no ranker (train a two-stage version with npm run train)");
+    return { ...servingPathRecommender({ ...m, ranker: { ...m.ranker, orderBy } }), name: label };
+  };
+  if (only.has("gens")) {
+    recommenders.push(() => ranked("generator: item-kNN alone (serving path)", "iknn"));
+    recommenders.push(() => ranked("generator: session items alone = S-POP (serving path)", "session"));
+  }
+  if (only.has("ranker")) recommenders.push(async () => ranked(`two-stage: generators → LambdaMART ranker (serving path)${(await loaded()).ranker ? " (ships)" : ""}`));
+
   const results: EvalResult[] = [];
   for (const make of recommenders) {
     const rec = await make();
     const started = performance.now();
     results.push(await evaluateRecommender(rec, test, { vocabulary, onProgress: (done, total) => progressBar(rec.name, done, total, started) }));
   }
-  const table = markdown(results, values.split, evaluationPoints(test), values.model);
+  let union: { recall: number; repeat: number; fresh: number; meanCandidates: number } | null = null;
+  if (only.has("union")) {
+    const m = await loaded();
+    if (m.ranker) union = await unionRecall(m, test, vocabulary);
+  }
+  const dataset = values.name ?? basename(resolve(values.data));
+  const table = markdown(results, values.split, evaluationPoints(test), values.model, union, dataset);
   process.stdout.write(`${table}\n`);
   if (values.record && values.model) recordMetrics(values.model, values.split, results.at(-1)!);
-  const out = values.out ?? `results/eval-${values.split}.md`;
+  // Results stay outside the repository unless --out names a path.
+  const out = values.out ?? join(tmpdir(), "edgewise-eval", `${dataset}-${values.split}.md`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${table}\n`);
   log(`written to ${out}`);
 }
 
-function markdown(results: EvalResult[], split: string, points: number, model: string | undefined): string {
+/** Share of evaluation points whose next item is among the generators' union (the ranker's ceiling), repeat and new apart. */
+async function unionRecall(model: LoadedModel, test: readonly (readonly string[])[], vocabulary: ReadonlySet<string>) {
+  const ranker = model.ranker!;
+  const featuresOf = prefixFeatures();
+  const hits = { all: 0, repeat: 0, fresh: 0, nAll: 0, nRepeat: 0, nFresh: 0, candidates: 0 };
+  const started = performance.now();
+  const total = evaluationPoints(test);
+  for (const s of test) {
+    for (let i = 1; i < s.length; i++) {
+      const prefix = s.slice(0, i);
+      const target = s[i]!;
+      const m = await candidateMatrix(ranker, featuresOf(prefix), { catalog: null, trending: null });
+      const hit = vocabulary.has(target) && m.candidates.includes(target);
+      const repeat = prefix.includes(target);
+      hits.nAll++, (hits.all += +hit), (hits.candidates += m.candidates.length);
+      if (repeat) hits.nRepeat++, (hits.repeat += +hit);
+      else hits.nFresh++, (hits.fresh += +hit);
+      if (hits.nAll % 2000 === 0) progressBar("candidate union recall", hits.nAll, total, started);
+    }
+  }
+  return { recall: hits.all / hits.nAll, repeat: hits.repeat / Math.max(1, hits.nRepeat), fresh: hits.fresh / Math.max(1, hits.nFresh), meanCandidates: hits.candidates / hits.nAll };
+}
+
+function markdown(results: EvalResult[], split: string, points: number, model: string | undefined, union: Awaited<ReturnType<typeof unionRecall>> | null, dataset: string): string {
+  // Published figures belong to the dataset and split they were published for, never to another.
+  const published = dataset === "diginetica" && split === "test" ? PUBLISHED_DIGINETICA : [];
   const pct = (x: number | undefined) => ((x ?? 0) * 100).toFixed(2);
   const rows = results.map(
     (r) =>
       `| ${r.name} | ${pct(r.all.hr[10])} | ${pct(r.all.mrr[10])} | **${pct(r.all.hr[20])}** | **${pct(r.all.mrr[20])}** | ${pct(r.repeat.hr[20])} / ${pct(r.repeat.mrr[20])} | ${pct(r.fresh.hr[20])} / ${pct(r.fresh.mrr[20])} | ${pct(r.coverage)} | ${r.latencyMs.p50.toFixed(3)} / ${r.latencyMs.p99.toFixed(3)} |`,
   );
   return [
-    `Next-item prediction, ${split} split, ${points} evaluation points${model ? `, model version ${model}` : ""} (%):`,
+    `Next-item prediction on ${dataset}, ${split} split, ${points} evaluation points${model ? `, model version ${model}` : ""} (%):`,
     "",
     "| model | HR@10 | MRR@10 | HR@20 | MRR@20 | repeat HR@20 / MRR@20 | new HR@20 / MRR@20 | coverage@20 | ms p50 / p99 |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
-    ...PUBLISHED_DIGINETICA.map(([name, hr, mrr]) => `| published ${name} (test.txt) | | | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | | | | |`),
+    ...(union
+      ? [`| candidate union recall (ceiling, ${union.meanCandidates.toFixed(0)} candidates per list on average) | | | ${pct(union.recall)} | | ${pct(union.repeat)} / | ${pct(union.fresh)} / | | |`]
+      : []),
+    ...published.map(([name, hr, mrr]) => `| published ${name} (Diginetica test.txt) | | | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | | | | |`),
   ].join("\n");
 }
 

@@ -17,12 +17,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildIndex, serializeIndex } from "../src/models/knn/index";
 import { type SequenceInput, sequenceInput } from "../src/models/inputs";
 import { evaluationPoints } from "../src/offline/eval/metrics";
 import { buildModelVersion } from "../src/offline/export/model-version";
 import { modelVocab } from "../src/offline/train/session-model";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
+import { trainTwoStage } from "../src/offline/train/two-stage";
+import { createNodeSession } from "../src/offline/serving/node-model";
 import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
 import { viewSessionsFromLog } from "../src/offline/replay/replay-log";
 import { loadSplit } from "./dataset-split";
@@ -73,24 +74,30 @@ async function main(): Promise<void> {
     seed: num("seed", values.seed),
   } as const;
   const started = performance.now();
-  const model = trainSessionModelFast(train, {
-    ...settings,
-    progressEvery: 20_000,
-    onProgress: (p) =>
-      progressBar(
-        `epoch ${p.epoch}/${p.epochs}`,
-        (p.epoch - 1) * p.total + p.done,
-        p.epochs * p.total,
-        started,
-        `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`,
-      ),
+  let neuralSeconds = 0;
+  // Two stages: generators fitted on the first 90% of the sessions, the ranker on lists replayed from the rest.
+  const twoStage = await trainTwoStage(train, {
+    trainNeural: (sessions) => {
+      const t0 = performance.now();
+      const points = evaluationPoints(sessions);
+      const m = trainSessionModelFast(sessions, {
+        ...settings,
+        progressEvery: 20_000,
+        onProgress: (p) =>
+          progressBar(`neural epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, t0, `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`),
+      });
+      neuralSeconds = (performance.now() - t0) / 1000;
+      log(`neural generator: ${points} prefixes in ${neuralSeconds.toFixed(0)} s; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
+      return m;
+    },
+    createSession: createNodeSession,
+    log,
   });
+  const model = twoStage.neural as ReturnType<typeof trainSessionModelFast>;
   const trainSeconds = (performance.now() - started) / 1000;
-  log(`trained in ${trainSeconds.toFixed(0)} s; epoch losses ${model.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
-
-  const indexStarted = performance.now();
-  const index = serializeIndex(buildIndex(train));
-  log(`V-SKNN index: ${index.byteLength} bytes in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s`);
+  log(`trained in ${trainSeconds.toFixed(0)} s`);
+  log(validationTable(twoStage.validation));
+  const index = twoStage.knnIndex;
 
   const vocab = modelVocab(model);
   const stride = Math.max(1, Math.floor(examples / BASELINE_SAMPLE));
@@ -108,16 +115,29 @@ async function main(): Promise<void> {
       sessions: train.length,
       examples,
     },
-    metrics: { train_seconds: Math.round(trainSeconds), final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
+    metrics: { train_seconds: Math.round(trainSeconds), neural_seconds: Math.round(neuralSeconds), ranker_seconds: Math.round(twoStage.rankerSeconds), final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
     trainingInputs: inputs,
     popular: model.popularity.map((p) => p.item_id),
     candidates: { index, options: VSKNN_OPTIONS, modelWeight: num("model-weight", values["model-weight"]) },
+    ranker: { onnx: twoStage.ranker.onnx, iknn: twoStage.iknnIndex, spec: twoStage.ranker.spec },
   });
   const dir = join(values.out, values.version);
   mkdirSync(dir, { recursive: true });
   for (const [file, bytes] of Object.entries(files)) writeFileSync(join(dir, file), bytes);
   const sizes = Object.entries(manifest.files).map(([f, { bytes }]) => `${f} ${(bytes / 1e6).toFixed(1)} MB`).join(", ");
-  process.stdout.write(`wrote ${dir}: ${sizes}\nnext: npm run eval -- --model ${dir} --data ${values.data} --split ${values.split}\n`);
+  const next = ["npm", "run", "eval", "--", "--model", dir, ...(values.log ? [] : ["--data", values.data, "--split", values.split])].map(shellQuote).join(" ");
+  process.stdout.write(`wrote ${dir}: ${sizes}\nnext: ${next}\n`);
+}
+
+/** Quotes a shell word when it needs it, so the printed command is safe to copy. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The ranker's validation lists: each generator alone, the union's recall (the ceiling), the ranker. */
+function validationTable(rows: ReadonlyArray<{ name: string; hr20: number; mrr20: number }>): string {
+  const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : "–");
+  return ["| on the ranker's validation lists | HR@20 | MRR@20 |", "|---|---:|---:|", ...rows.map((r) => `| ${r.name} | ${pct(r.hr20)} | ${pct(r.mrr20)} |`)].join("\n");
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { FEATURES } from "../features/registry";
 import { ModelLoadError } from "./errors";
 import { SEQ_LEN } from "./inputs";
+import { RANKER_FEATURES } from "./ranker/features";
 
 /** Model families the worker knows how to feed and read. */
 export const MODEL_FAMILIES = ["session-topk"] as const;
@@ -12,6 +13,7 @@ const TensorSpec = v.object({
   type: v.picklist(["float32", "int64"]),
   shape: v.array(v.union([v.number(), v.string()])),
 });
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Histogram = v.object({ edges: v.array(v.number()), counts: v.array(v.number()) });
 
 /**
@@ -62,8 +64,33 @@ export const ManifestSchema = v.object({
       model_weight: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
     }),
   ),
+  /**
+   * Optional second stage: the union of the declared candidate generators' lists
+   * is scored by a tree-ensemble ranker (`file`, ONNX-ML TreeEnsembleRegressor) over
+   * the ranker features listed here, in its input column order (docs/design/0018).
+   */
+  ranker: v.optional(
+    v.object({
+      kind: v.literal("tree-ensemble"),
+      file: v.string(),
+      generators: v.object({
+        vsknn: v.object({ k: Count }),
+        iknn: v.object({ k: Count, file: v.string(), depth: Count, decay: v.number(), shrinkage: v.number(), neighbours: Count }),
+        session: v.object({ k: Count }),
+        neural: v.object({ k: Count }),
+        popular: v.object({ k: Count }),
+      }),
+      features: v.array(v.object({ name: v.string(), version: v.number() })),
+      params: v.record(v.string(), v.number()),
+      /** Validation numbers the choices were made on (time-ordered split of the run's own training data). */
+      selection: v.record(v.string(), v.union([v.number(), v.string()])),
+    }),
+  ),
   files: v.record(v.string(), v.object({ sha256: Sha256, bytes: v.number() })),
 });
+
+/** A parsed manifest's two-stage ranker section. */
+export type RankerSpec = NonNullable<Manifest["ranker"]>;
 
 /** A parsed model manifest. */
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
@@ -100,5 +127,21 @@ export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES
   }
   if (manifest.candidates && !manifest.files[manifest.candidates.file]) {
     throw new ModelLoadError("manifest_invalid", `manifest lists no checksum for the candidate index ${manifest.candidates.file}`);
+  }
+  if (manifest.ranker) checkRanker(manifest, manifest.ranker);
+}
+
+/** The ranker reads its features by column: each must be one the worker computes, at the same version. */
+function checkRanker(manifest: Manifest, ranker: RankerSpec, defs = RANKER_FEATURES): void {
+  const versions = new Map(defs.map((d) => [d.name, d.version]));
+  const id = `${manifest.name}/${manifest.version}`;
+  for (const f of ranker.features) {
+    const running = versions.get(f.name);
+    if (running === undefined) throw new ModelLoadError("feature_mismatch", `model ${id}'s ranker reads ${f.name}, which the worker does not compute`);
+    if (running !== f.version) throw new ModelLoadError("feature_mismatch", `model ${id}'s ranker was trained on ${f.name} v${f.version}; the worker computes v${running}`);
+  }
+  if (!manifest.candidates) throw new ModelLoadError("manifest_invalid", `model ${id} has a ranker but no V-SKNN index (its popularity and first generator)`);
+  for (const file of [ranker.file, ...(ranker.generators.iknn.k > 0 ? [ranker.generators.iknn.file] : [])]) {
+    if (!manifest.files[file]) throw new ModelLoadError("manifest_invalid", `manifest lists no checksum for the ranker file ${file}`);
   }
 }

@@ -3,6 +3,7 @@ import { type Manifest, checkManifestAgainstFeatures, parseManifest } from "./ma
 import { candidateGenerator } from "./candidates";
 import type { LoadedModel } from "./loaded-model";
 import { createInferenceSession } from "./ort";
+import { loadRanker } from "./ranker/load";
 
 export type { LoadedModel } from "./loaded-model";
 
@@ -90,7 +91,12 @@ async function fetchModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
   }
   const candidates = manifest.candidates && knnBytes ? candidateGenerator(manifest.candidates, knnBytes) : null;
   const session = await createInferenceSession(modelBytes);
-  return { id, manifest, items, vocab: new Map(items.map((item, i) => [item, i + 1])), session, candidates };
+  const vocab = new Map(items.map((item, i) => [item, i + 1]));
+  const ranker = await loadRanker(manifest, { candidates, session, items, vocab }, {
+    read: (file) => readVerified(bucket, prefix, file, manifest),
+    createSession: createInferenceSession,
+  });
+  return { id, manifest, items, vocab, session, candidates, ranker };
 }
 
 async function readVerified(bucket: R2Bucket, prefix: string, file: string, manifest: Manifest): Promise<Uint8Array> {

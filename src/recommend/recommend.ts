@@ -8,6 +8,7 @@ import type { RecoRequest } from "./params";
 import { affinityShares, preferAffinity } from "./affinity";
 import { type Scored, applyRules } from "./rules";
 import { scoreCandidates } from "./score";
+import { candidateMatrix, rankMatrix } from "../models/ranker/ranker";
 
 /** Why a list was not (fully) served by the model; stable codes. */
 export type DegradedReason =
@@ -90,7 +91,12 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
       const exclusions = request.exclude.size + cartItems.length + purchased.length + query.length;
       const want = Math.min(model.items.length, Math.max(50, 4 * request.k + exclusions), 1000);
       try {
-        candidates = await scoreCandidates(model, query, input, want, x.time);
+        const ranker = model.ranker;
+        // Two stages for the visitor's own list: generators → ranker features → ONNX ranker.
+        candidates =
+          ranker && request.type === "personalized"
+            ? await x.time("inference", async () => rankMatrix(ranker, await candidateMatrix(ranker, features, { catalog: x.catalog, trending: trendingShares(x.trending) })))
+            : await scoreCandidates(model, query, input, want, x.time);
       } catch {
         degraded ??= "model_error";
       }
@@ -117,6 +123,12 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
 function buildInput(request: RecoRequest, query: string[], model: LoadedModel): SequenceInput | null {
   const input = request.type === "personalized" ? sequenceInput(query, model.vocab) : setInput(query, model.vocab);
   return input.w.some((w) => w > 0) ? input : null;
+}
+
+/** Trending scores relative to the top item, or `null` when there is no trending data. */
+function trendingShares(list: readonly Scored[]): Map<string, number> | null {
+  const top = list[0]?.score ?? 0;
+  return top > 0 ? new Map(list.map((s) => [s.item_id, s.score / top])) : null;
 }
 
 function stringList(value: unknown): string[] {

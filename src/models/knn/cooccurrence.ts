@@ -110,3 +110,64 @@ export function createCooccurrenceRecommender(model: CooccurrenceModel, name = "
     },
   };
 }
+
+/**
+ * Scores items for a session from the neighbours of its last `depth` distinct
+ * items, the latest weighing 1, the one before `decay`, …; best first, ties to
+ * the lower item index. The "item-kNN" candidate generator of a two-stage model.
+ */
+export function scoreCooccurrence(model: CooccurrenceModel, prefix: readonly string[], k: number, depth = 3, decay = 0.5): Array<{ item: string; score: number }> {
+  const scores = new Map<number, number>();
+  const used = new Set<number>();
+  let weight = 1;
+  for (let p = prefix.length - 1; p >= 0 && used.size < depth; p--) {
+    const a = model.itemIndex.get(prefix[p]!);
+    if (a === undefined || used.has(a)) continue;
+    used.add(a);
+    for (let q = model.offsets[a]!; q < model.offsets[a + 1]!; q++) {
+      const b = model.neighbours[q]!;
+      scores.set(b, (scores.get(b) ?? 0) + weight * model.weights[q]!);
+    }
+    weight *= decay;
+  }
+  return [...scores]
+    .sort((x, y) => y[1] - x[1] || x[0] - y[0])
+    .slice(0, k)
+    .map(([b, score]) => ({ item: model.items[b]!, score }));
+}
+
+const COOC_MAGIC = 0x43574549; // "IEWC"
+
+/** Binary form: header (magic, item count, neighbour count, name bytes), offsets, neighbours, weights, "\n"-joined ids. */
+export function serializeCooccurrence(model: CooccurrenceModel): Uint8Array {
+  const names = new TextEncoder().encode(model.items.join("\n"));
+  const n = model.items.length;
+  const m = model.neighbours.length;
+  const out = new Uint8Array(16 + 4 * (n + 1) + 8 * m + names.byteLength);
+  const view = new DataView(out.buffer);
+  [COOC_MAGIC, n, m, names.byteLength].forEach((x, i) => view.setInt32(4 * i, x, true));
+  let at = 16;
+  for (const x of model.offsets) view.setInt32(at, x, true), (at += 4);
+  for (const x of model.neighbours) view.setInt32(at, x, true), (at += 4);
+  for (const x of model.weights) view.setFloat32(at, x, true), (at += 4);
+  out.set(names, at);
+  return out;
+}
+
+/** Loads {@link serializeCooccurrence} bytes. */
+export function deserializeCooccurrence(bytes: Uint8Array): CooccurrenceModel {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 16 || view.getInt32(0, true) !== COOC_MAGIC) throw new RangeError("item-kNN index: bad magic");
+  const [n, m, namesLen] = [view.getInt32(4, true), view.getInt32(8, true), view.getInt32(12, true)];
+  if (bytes.byteLength !== 16 + 4 * (n + 1) + 8 * m + namesLen) throw new RangeError("item-kNN index: truncated");
+  let at = 16;
+  const offsets = new Int32Array(n + 1);
+  for (let i = 0; i <= n; i++, at += 4) offsets[i] = view.getInt32(at, true);
+  const neighbours = new Int32Array(m);
+  for (let i = 0; i < m; i++, at += 4) neighbours[i] = view.getInt32(at, true);
+  const weights = new Float32Array(m);
+  for (let i = 0; i < m; i++, at += 4) weights[i] = view.getFloat32(at, true);
+  const text = new TextDecoder().decode(bytes.subarray(at, at + namesLen));
+  const items = n === 0 ? [] : text.split("\n");
+  return { items, itemIndex: new Map(items.map((id, i) => [id, i])), offsets, neighbours, weights };
+}

@@ -18,11 +18,16 @@ export type ElemType = keyof typeof DATA_TYPE;
 export type Attribute =
   | { name: string; kind: "int"; value: number }
   | { name: string; kind: "ints"; value: readonly number[] }
-  | { name: string; kind: "float"; value: number };
+  | { name: string; kind: "float"; value: number }
+  | { name: string; kind: "floats"; value: readonly number[] }
+  | { name: string; kind: "string"; value: string }
+  | { name: string; kind: "strings"; value: readonly string[] };
 
-/** One operator application (NodeProto) in the default ai.onnx domain. */
+/** One operator application (NodeProto), in the default ai.onnx domain unless `domain` says otherwise. */
 export interface NodeSpec {
   opType: string;
+  /** Operator set domain, e.g. "ai.onnx.ml" (default: "" = ai.onnx). */
+  domain?: string;
   inputs: readonly string[];
   outputs: readonly string[];
   name?: string;
@@ -59,23 +64,29 @@ export interface ModelSpec {
   producerName?: string;
   irVersion?: number;
   opsetVersion?: number;
+  /** Further operator sets, e.g. `{ domain: "ai.onnx.ml", version: 3 }`. */
+  extraOpsets?: readonly { domain: string; version: number }[];
 }
 
 // AttributeProto.AttributeType
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
+const ATTR_FLOATS = 6;
 const ATTR_INTS = 7;
+const ATTR_STRINGS = 8;
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Encodes a model as ONNX protobuf bytes (ModelProto), ready for `InferenceSession.create`. */
 export function encodeModel(spec: ModelSpec): Uint8Array {
-  return new ProtoWriter()
+  const w = new ProtoWriter()
     .int(1, spec.irVersion ?? IR_VERSION) // ir_version
     .string(2, spec.producerName ?? "edgewise") // producer_name
-    .message(7, (w) => writeGraph(w, spec.graph)) // graph
-    .message(8, (w) => w.int(2, spec.opsetVersion ?? OPSET_VERSION)) // opset_import{version}; empty domain = ai.onnx
-    .finish();
+    .message(7, (g) => writeGraph(g, spec.graph)) // graph
+    .message(8, (o) => o.int(2, spec.opsetVersion ?? OPSET_VERSION)); // opset_import{version}; empty domain = ai.onnx
+  for (const op of spec.extraOpsets ?? []) w.message(8, (o) => o.string(1, op.domain).int(2, op.version));
+  return w.finish();
 }
 
 function writeGraph(w: ProtoWriter, g: GraphSpec): void {
@@ -92,6 +103,7 @@ function writeNode(w: ProtoWriter, n: NodeSpec): void {
   if (n.name !== undefined) w.string(3, n.name);
   w.string(4, n.opType);
   for (const a of n.attributes ?? []) w.message(5, (aw) => writeAttribute(aw, a));
+  if (n.domain) w.string(7, n.domain);
 }
 
 function writeAttribute(w: ProtoWriter, a: Attribute): void {
@@ -105,6 +117,17 @@ function writeAttribute(w: ProtoWriter, a: Attribute): void {
       break;
     case "ints":
       w.ints(8, a.value).int(20, ATTR_INTS);
+      break;
+    case "floats":
+      for (const x of a.value) w.float(7, x);
+      w.int(20, ATTR_FLOATS);
+      break;
+    case "string":
+      w.string(4, a.value).int(20, ATTR_STRING);
+      break;
+    case "strings":
+      for (const x of a.value) w.string(9, x);
+      w.int(20, ATTR_STRINGS);
       break;
   }
 }

@@ -1,5 +1,5 @@
 import { FEATURES } from "../../features/registry";
-import { type Manifest, parseManifest } from "../../models/manifest";
+import { type Manifest, type RankerSpec, parseManifest } from "../../models/manifest";
 import { RECENCY_DECAY, SEQ_LEN, type SequenceInput } from "../../models/inputs";
 import { buildSessionTopKModel } from "../../models/onnx/session-topk";
 
@@ -24,6 +24,8 @@ export interface VersionInfo {
   popular: string[];
   /** A V-SKNN index (serialised) to blend with the model, its options and the model's blend weight. */
   candidates?: { index: Uint8Array; options: NonNullable<Manifest["candidates"]>["options"]; modelWeight: number };
+  /** The second stage: ranker ONNX bytes, the item-kNN index, and the manifest section (file names are filled in). */
+  ranker?: { onnx: Uint8Array; iknn: Uint8Array | null; spec: Omit<RankerSpec, "kind" | "file"> };
 }
 
 /** A model version folder: file name → bytes, manifest.json included. */
@@ -41,6 +43,10 @@ export async function buildModelVersion(weights: SessionTopKWeights, info: Versi
   const vocab = new TextEncoder().encode(JSON.stringify(weights.items));
   const files: VersionFiles = { "model.onnx": model, "items.json": vocab };
   if (info.candidates) files["knn.bin"] = info.candidates.index;
+  if (info.ranker) {
+    files["ranker.onnx"] = info.ranker.onnx;
+    if (info.ranker.iknn) files["iknn.bin"] = info.ranker.iknn;
+  }
   const version = (name: string) => FEATURES.find((f) => f.name === name)!.version;
   const manifest = parseManifest({
     format: "edgewise.model/v1",
@@ -70,6 +76,16 @@ export async function buildModelVersion(weights: SessionTopKWeights, info: Versi
     popular: info.popular.slice(0, 200),
     ...(info.candidates
       ? { candidates: { kind: "vsknn", file: "knn.bin", options: info.candidates.options, model_weight: info.candidates.modelWeight } }
+      : {}),
+    ...(info.ranker
+      ? {
+          ranker: {
+            kind: "tree-ensemble",
+            file: "ranker.onnx",
+            ...info.ranker.spec,
+            generators: { ...info.ranker.spec.generators, iknn: { ...info.ranker.spec.generators.iknn, file: "iknn.bin" } },
+          },
+        }
       : {}),
     files: Object.fromEntries(await Promise.all(Object.entries(files).map(async ([name, bytes]) => [name, { sha256: await sha256Hex(bytes), bytes: bytes.byteLength }]))),
   });

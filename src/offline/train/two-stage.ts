@@ -1,0 +1,241 @@
+/**
+ * Trains a two-stage model version from training sessions (oldest first):
+ *
+ * 1. the run's own sessions are split by time: generators are fitted on the
+ *    first 90% (V-SKNN index, item-kNN, popularity, the neural model);
+ * 2. the last 10% are replayed as product views through the feature engine
+ *    (the SessionDO's code, point in time: each list sees only the events
+ *    before it) and every prefix becomes a list: the generators' union with the
+ *    ranker features (the worker's own function), label 1 on the next item;
+ * 3. LambdaMART is trained on the first 80% of those lists and early-stopped on
+ *    the last 20%, where every generator alone and the union's recall are
+ *    measured too (the manifest's `selection`);
+ * 4. the cheap generators are refitted on all sessions for shipping; the neural
+ *    generator keeps its 90% fit (training it twice would double the time).
+ *
+ * Offline code (Node).
+ */
+import type { Catalog } from "../../catalog/catalog";
+import { type EngineOptions, applyEvent, initialState, materialise } from "../../features/engine";
+import { buildCooccurrence, serializeCooccurrence } from "../../models/knn/cooccurrence";
+import { buildIndex, serializeIndex } from "../../models/knn/index";
+import { createVsknn } from "../../models/knn/vsknn";
+import type { RankerSpec } from "../../models/manifest";
+import { buildSessionTopKModel } from "../../models/onnx/session-topk";
+import { SEQ_LEN } from "../../models/inputs";
+import { GENERATORS, RANKER_FEATURES, type RankerMatrix, selectColumns } from "../../models/ranker/features";
+import { type Stage1, popularityOf } from "../../models/ranker/generators";
+import { candidateMatrix } from "../../models/ranker/ranker";
+import { buildTreeEnsembleModel } from "../../models/ranker/trees";
+import type { SessionTopKWeights } from "../export/model-version";
+import { productView, viewTime } from "../eval/serving-path";
+import type { OrtSession } from "../../models/ort-session";
+import { VSKNN_OPTIONS } from "./vsknn-options";
+import { DEFAULT_LAMBDAMART, type LambdaMartOptions, type RankingData, listMetrics, trainLambdaMart } from "./lambdamart";
+
+/** Generators' list lengths and item-kNN options (what the manifest records). */
+export const DEFAULT_GENERATORS: Omit<RankerSpec["generators"], "iknn"> & { iknn: Omit<RankerSpec["generators"]["iknn"], "file"> } = {
+  vsknn: { k: 100 },
+  iknn: { k: 50, depth: 3, decay: 0.5, shrinkage: 20, neighbours: 30 },
+  session: { k: 20 },
+  neural: { k: 100 },
+  popular: { k: 20 },
+};
+
+/** Options of {@link trainTwoStage}. */
+export interface TwoStageOptions {
+  /** Trains the neural generator on the sessions it is given. */
+  trainNeural: (sessions: readonly (readonly string[])[]) => SessionTopKWeights;
+  /** Creates ONNX sessions: onnxruntime's Node build offline (`createNodeSession`), the worker's in tests. */
+  createSession: (bytes: Uint8Array) => Promise<OrtSession>;
+  /** Item data for the replayed events and the ranker features (category, price), when the shop has a catalog. */
+  catalog?: Catalog | null;
+  /** Lists used to fit / validate the ranker, at most (sampled evenly over the replayed prefixes). */
+  maxFitLists?: number;
+  maxValidationLists?: number;
+  lambdamart?: Partial<LambdaMartOptions>;
+  engine?: EngineOptions;
+  log?: (line: string) => void;
+}
+
+/** What a two-stage model version is made of. */
+export interface TwoStageArtifacts {
+  /** Wall time of the ranker's training (not in the manifest: rebuilds must be byte-identical). */
+  rankerSeconds: number;
+  neural: SessionTopKWeights;
+  knnIndex: Uint8Array;
+  iknnIndex: Uint8Array;
+  ranker: { onnx: Uint8Array; spec: Omit<RankerSpec, "kind" | "file"> };
+  /** The validation table: name → HR@20 / MRR@20 on the ranker's validation lists. */
+  validation: Array<{ name: string; hr20: number; mrr20: number }>;
+}
+
+const GENERATOR_SHARE = 0.9; // of the sessions: fit the generators; the rest: the ranker's lists
+const FIT_SHARE = 0.8; // of the ranker's lists (by time): fit; the rest: validation and early stopping
+
+/** Trains every part of a two-stage model version (see the module comment). */
+export async function trainTwoStage(sessions: readonly (readonly string[])[], opts: TwoStageOptions): Promise<TwoStageArtifacts> {
+  const log = opts.log ?? (() => undefined);
+  const cut = Math.floor(sessions.length * GENERATOR_SHARE);
+  const early = sessions.slice(0, cut);
+  const late = sessions.slice(cut).filter((s) => s.length >= 2);
+  const fitCut = Math.floor(late.length * FIT_SHARE);
+  log(`two-stage: generators on ${early.length} sessions, ranker lists from ${late.length} later sessions (${fitCut} fit, ${late.length - fitCut} validation)`);
+
+  const neural = opts.trainNeural(early);
+  const gens = { ...DEFAULT_GENERATORS, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" } };
+  const stage1 = await stage1For(early, neural, gens, opts.createSession);
+  const catalog = opts.catalog ?? null;
+  const engine = opts.engine ?? { sessionGapMs: 1800 * 1000 };
+  const fit = await replayLists(stage1, gens, late.slice(0, fitCut), opts.maxFitLists ?? 24_000, catalog, engine, log);
+  const valid = await replayLists(stage1, gens, late.slice(fitCut), opts.maxValidationLists ?? 6_000, catalog, engine, log);
+
+  // Features that never vary in the fit lists (no categories or prices in the data, no cart) are left out.
+  const columns = RANKER_FEATURES.map((_, c) => c).filter((c) => varies(fit, c));
+  const fitData = toRankingData(fit, columns);
+  const validData = toRankingData(valid, columns);
+  const lm = { ...DEFAULT_LAMBDAMART, ...opts.lambdamart };
+  const started = performance.now();
+  const result = trainLambdaMart(fitData, validData, {
+    ...lm,
+    onTree: (t, m) => t % 10 === 0 && log(`  tree ${t}: validation HR@20 ${(100 * m.hr20).toFixed(2)} MRR@20 ${(100 * m.mrr20).toFixed(2)}`),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  log(`ranker: ${result.bestTrees} trees (of ${result.curve.length} tried) in ${seconds.toFixed(0)} s; validation HR@20 ${(100 * result.best.hr20).toFixed(2)} MRR@20 ${(100 * result.best.mrr20).toFixed(2)}`);
+
+  const validation = [
+    ...GENERATORS.map((g) => ({ name: g, ...generatorMetrics(valid, g) })),
+    { name: "union recall", hr20: unionRecall(valid), mrr20: NaN },
+    { name: "ranker", ...result.best },
+  ];
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  const selection: Record<string, number | string> = {
+    split: `generators: first ${GENERATOR_SHARE * 100}% of the training sessions; ranker lists: the rest, by time (${FIT_SHARE * 100}% fit, the rest validation)`,
+    fit_lists: fitData.queryOffsets.length - 1 + (fitData.missedQueries ?? 0),
+    validation_lists: validData.queryOffsets.length - 1 + (validData.missedQueries ?? 0),
+    metric: "hr@20 + mrr@20 on the validation lists (early stopping)",
+  };
+  for (const row of validation) {
+    selection[`${row.name}.hr@20`] = round(row.hr20);
+    if (Number.isFinite(row.mrr20)) selection[`${row.name}.mrr@20`] = round(row.mrr20);
+  }
+
+  // Ship: the cheap generators refitted on every session; the neural one as fitted above.
+  const knnIndex = serializeIndex(buildIndex(sessions));
+  const iknnIndex = serializeCooccurrence(buildCooccurrence(sessions, { mode: "session", shrinkage: gens.iknn.shrinkage, maxNeighbours: gens.iknn.neighbours }));
+  const onnx = buildTreeEnsembleModel(result.ensemble);
+  const params = { trees: result.bestTrees, max_depth: lm.maxDepth, learning_rate: lm.learningRate, min_leaf: lm.minLeaf, l2: lm.l2, bins: lm.bins, patience: lm.patience };
+  return {
+    rankerSeconds: seconds,
+    neural,
+    knnIndex,
+    iknnIndex,
+    ranker: { onnx, spec: { generators: gens, features: columns.map((c) => ({ name: RANKER_FEATURES[c]!.name, version: RANKER_FEATURES[c]!.version })), params, selection } },
+    validation,
+  };
+}
+
+/** The generators fitted on `sessions`, loaded as the worker loads them (the neural one through onnxruntime). */
+export async function stage1For(
+  sessions: readonly (readonly string[])[],
+  neural: SessionTopKWeights,
+  gens: RankerSpec["generators"],
+  createSession: (bytes: Uint8Array) => Promise<OrtSession>,
+): Promise<Stage1> {
+  const index = buildIndex(sessions);
+  const o = VSKNN_OPTIONS;
+  const vsknn = createVsknn(index, { sampleSize: o.sample_size, neighbours: o.neighbours, weighting: o.weighting, matchDecay: o.match_decay, idf: o.idf, backfill: o.backfill });
+  const iknn = buildCooccurrence(sessions, { mode: "session", shrinkage: gens.iknn.shrinkage, maxNeighbours: gens.iknn.neighbours });
+  const n = neural.items.length;
+  const session = await createSession(buildSessionTopKModel({ numItems: n, dim: neural.dim, seqLen: SEQ_LEN, embIn: neural.embIn, embOut: neural.embOut, bias: neural.bias }));
+  return {
+    vsknn,
+    iknn,
+    neural: { session, items: neural.items, vocab: new Map(neural.items.map((item, i) => [item, i + 1])) },
+    ...popularityOf(index),
+  };
+}
+
+/** One replayed list: its matrix (every ranker feature) and the row of the next item (−1: not a candidate). */
+interface ReplayedList {
+  matrix: RankerMatrix;
+  positive: number;
+}
+
+/**
+ * Replays sessions as product views through the feature engine and, at every
+ * sampled prefix, computes the list the worker would rank (same generators,
+ * same feature function) with the next item as its label.
+ */
+export async function replayLists(
+  stage1: Stage1,
+  gens: RankerSpec["generators"],
+  sessions: readonly (readonly string[])[],
+  maxLists: number,
+  catalog: Catalog | null,
+  engine: EngineOptions,
+  log: (line: string) => void,
+): Promise<ReplayedList[]> {
+  const prefixes = sessions.reduce((n, s) => n + s.length - 1, 0);
+  const stride = Math.max(1, prefixes / maxLists);
+  const out: ReplayedList[] = [];
+  let p = 0;
+  let next = 0;
+  const started = performance.now();
+  for (const s of sessions) {
+    let state = initialState();
+    for (let i = 0; i + 1 < s.length; i++, p++) {
+      state = applyEvent(state, productView(s[i]!, i, catalog), engine);
+      if (p < next) continue;
+      next += stride;
+      const features = materialise(state, viewTime(i) + 1000, engine);
+      const matrix = await candidateMatrix({ spec: { generators: gens } as RankerSpec, stage1 }, features, { catalog, trending: null });
+      out.push({ matrix, positive: matrix.candidates.indexOf(s[i + 1]!) });
+    }
+  }
+  log(`  replayed ${out.length} lists from ${sessions.length} sessions in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return out;
+}
+
+function varies(lists: readonly ReplayedList[], column: number): boolean {
+  let first: number | undefined;
+  for (const { matrix: m } of lists) {
+    for (let r = 0; r < m.candidates.length; r++) {
+      const x = m.values[r * m.width + column]!;
+      if (first === undefined) first = x;
+      else if (x !== first) return true;
+    }
+  }
+  return false;
+}
+
+/** The lists with a positive, as LambdaMART data over `columns`; the others are counted as misses. */
+export function toRankingData(lists: readonly ReplayedList[], columns: readonly number[]): RankingData {
+  const kept = lists.filter((l) => l.positive >= 0);
+  const rows = kept.reduce((n, l) => n + l.matrix.candidates.length, 0);
+  const values = new Float32Array(rows * columns.length);
+  const labels = new Uint8Array(rows);
+  const queryOffsets = new Int32Array(kept.length + 1);
+  let at = 0;
+  kept.forEach((l, q) => {
+    values.set(selectColumns(l.matrix, columns), at * columns.length);
+    labels[at + l.positive] = 1;
+    at += l.matrix.candidates.length;
+    queryOffsets[q + 1] = at;
+  });
+  return { numFeatures: columns.length, values, labels, queryOffsets, missedQueries: lists.length - kept.length };
+}
+
+/** HR@20 / MRR@20 of one generator's own order on the lists. */
+function generatorMetrics(lists: readonly ReplayedList[], g: (typeof GENERATORS)[number]): { hr20: number; mrr20: number } {
+  const col = 3 * GENERATORS.indexOf(g) + 1; // gen.<g>.rank
+  const scores = lists.map((l) => (l.positive < 0 ? Infinity : l.matrix.values[l.positive * l.matrix.width + col]!));
+  const hits = scores.filter((r) => r <= 20);
+  return { hr20: hits.length / Math.max(1, lists.length), mrr20: hits.reduce((s, r) => s + 1 / r, 0) / Math.max(1, lists.length) };
+}
+
+function unionRecall(lists: readonly ReplayedList[]): number {
+  return lists.filter((l) => l.positive >= 0).length / Math.max(1, lists.length);
+}
+
+export { listMetrics };
