@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activate, publishModel } from "../tools/registry";
-import { withLocalBucket } from "../tools/local-r2";
+import { activate, publishModel } from "../tools/cli/registry";
+import { withLocalBucket } from "../tools/local/local-r2";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const KEY = "pk_demo_edgewise";

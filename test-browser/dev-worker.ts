@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { type Browser, chromium } from "playwright-core";
-import { withLocalBucket } from "../tools/local-r2";
-import { activate, publishCatalog, publishModel } from "../tools/registry";
+import { withLocalBucket } from "../tools/local/local-r2";
+import { activate, publishCatalog, publishModel } from "../tools/cli/registry";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const KEY = "pk_demo_edgewise";

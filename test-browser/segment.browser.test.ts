@@ -6,7 +6,7 @@ import { build } from "esbuild";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withLocalBucket, listAll } from "../tools/local-r2";
+import { withLocalBucket, listAll } from "../tools/local/local-r2";
 import { type DevWorker, KEY, SEGMENT_WRITE_KEY, launchChromium, session, startDevWorker, waitFor } from "./dev-worker";
 
 let worker: DevWorker;

@@ -1,4 +1,4 @@
-// The local Upstash-compatible server (tools/upstash/server.ts) spoken to over raw
+// The local Upstash-compatible server (tools/local/upstash/server.ts) spoken to over raw
 // HTTP: @upstash/redis falls back to the raw string when base64 decoding fails, so a
 // server that ignored `Upstash-Encoding` would pass every client-level test. These
 // pin the wire protocol itself (PLATFORM-NOTES: "the Upstash REST protocol").

@@ -3,7 +3,7 @@
 // profile store is tested against real Redis. In CI a missing Redis fails the run;
 // elsewhere the Upstash tests are skipped and say so loudly.
 import type { TestProject } from "vitest/node";
-import { startUpstashServer } from "../../tools/upstash/server";
+import { startUpstashServer } from "../../tools/local/upstash/server";
 
 const TOKEN = "test-upstash-token";
 

@@ -14,9 +14,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import type { Miniflare } from "miniflare";
-import { buildSessionTopKModel, PADDING_BIAS } from "../src/models/onnx/session-topk";
-import { type Ort, OrtSession, runSessionTopK } from "../src/models/ort-session";
-import { Random } from "../src/offline/synthetic/random";
+import { buildSessionTopKModel, PADDING_BIAS } from "../../src/models/onnx/session-topk";
+import { type Ort, OrtSession, runSessionTopK } from "../../src/models/ort-session";
+import { Random } from "../../src/offline/synthetic/random";
 import { buildBundle, machine, seed, startWorker, workerdMemory } from "./bench-worker";
 import { SEGMENT_PER_REQUEST, segmentComparison } from "./bench-segment";
 

@@ -10,7 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Log, LogLevel, Miniflare, NoOpLog } from "miniflare";
-import { withLocalBucket } from "./local-r2";
+import { withLocalBucket } from "../local/local-r2";
 
 const DEMO_DIR = "models/demo/1";
 /** The demo tenant's HS256 secret in the benchmark worker (its JWT_SECRETS binding); test-only. */

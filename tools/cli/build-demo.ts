@@ -13,18 +13,18 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { sequenceInput, type SequenceInput } from "../src/models/inputs";
-import { buildModelVersion } from "../src/offline/export/model-version";
-import { generateCatalog } from "../src/offline/synthetic/catalog";
-import { generateSessions, viewSequences } from "../src/offline/synthetic/sessions";
-import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
-import { type EvalResult, evaluateRecommender } from "../src/offline/eval/metrics";
-import { servingPathRecommender } from "../src/offline/eval/serving-path";
-import { createNodeSession, loadModelFiles } from "../src/offline/serving/node-model";
-import { trainTwoStage } from "../src/offline/train/two-stage";
-import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
-import { modelVocab } from "../src/offline/train/session-model";
-import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
+import { sequenceInput, type SequenceInput } from "../../src/models/inputs";
+import { buildModelVersion } from "../../src/offline/export/model-version";
+import { generateCatalog } from "../../src/offline/synthetic/catalog";
+import { generateSessions, viewSequences } from "../../src/offline/synthetic/sessions";
+import { buildPopularity, createPopularityRecommender } from "../../src/models/knn/popularity";
+import { type EvalResult, evaluateRecommender } from "../../src/offline/eval/metrics";
+import { servingPathRecommender } from "../../src/offline/eval/serving-path";
+import { createNodeSession, loadModelFiles } from "../../src/offline/serving/node-model";
+import { trainTwoStage } from "../../src/offline/train/two-stage";
+import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../../src/offline/train/vsknn-options";
+import { modelVocab } from "../../src/offline/train/session-model";
+import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
 
 const TEST_SHARE = 0.1;
 

@@ -1,4 +1,4 @@
-import { type Dataset, readDataset, restrictToTrainingItems, validationSplit } from "../src/offline/data/sessions-file";
+import { type Dataset, readDataset, restrictToTrainingItems, validationSplit } from "../../src/offline/data/sessions-file";
 
 /** Which split to work on: `validation` (train on the first 90% of train.txt, evaluate on the rest) or `test`. */
 export type Split = "validation" | "test";

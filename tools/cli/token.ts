@@ -1,7 +1,7 @@
 // `npm run token -- --scope "events:write identify" [--customer cust-42 [--email ada@example.com]] [--tenant demo] [--ttl 3600]`:
 // prints a JWT for local calls to `npm run dev` (see tools/local-token.ts).
 import { parseArgs } from "node:util";
-import { mintLocalToken } from "./local-token";
+import { mintLocalToken } from "../local/local-token";
 
 const { values } = parseArgs({
   options: {

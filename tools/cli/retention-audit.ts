@@ -2,7 +2,7 @@
 // worker (GET /v1/subjects/retention, admin scope) for everything stored without an expiry or
 // past it, prints it per store, and exits 1 when anything has no expiry.
 import { parseArgs } from "node:util";
-import { mintLocalToken, publishableKeyOf } from "./local-token";
+import { mintLocalToken, publishableKeyOf } from "../local/local-token";
 
 const { values } = parseArgs({
   options: {

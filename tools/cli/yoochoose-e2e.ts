@@ -18,19 +18,19 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildIndex, serializeIndex } from "../src/models/knn/index";
-import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
-import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../src/offline/eval/metrics";
-import { servingPathRecommender } from "../src/offline/eval/serving-path";
-import { buildModelVersion } from "../src/offline/export/model-version";
-import { orderedStreams, viewSessionsFromLog } from "../src/offline/replay/replay-log";
-import { loadModelFolder } from "../src/offline/serving/node-model";
-import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
-import { withLocalBucket } from "./local-r2";
-import { fromLocalLog } from "./log-source";
-import { progressBar } from "./progress";
+import { buildIndex, serializeIndex } from "../../src/models/knn/index";
+import { buildPopularity, createPopularityRecommender } from "../../src/models/knn/popularity";
+import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../../src/offline/eval/metrics";
+import { servingPathRecommender } from "../../src/offline/eval/serving-path";
+import { buildModelVersion } from "../../src/offline/export/model-version";
+import { orderedStreams, viewSessionsFromLog } from "../../src/offline/replay/replay-log";
+import { loadModelFolder } from "../../src/offline/serving/node-model";
+import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
+import { withLocalBucket } from "../local/local-r2";
+import { fromLocalLog } from "../lib/log-source";
+import { progressBar } from "../lib/progress";
 import { activate, publishModel } from "./registry";
-import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
+import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../../src/offline/train/vsknn-options";
 
 const KEY = "pk_demo_edgewise";
 const TENANT = "demo";
@@ -125,7 +125,7 @@ const view = (c: Click, shift: number, i: number) => ({
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      data: { type: "string", default: "../shared/datasets/yoochoose-clicks-100k" },
+      data: { type: "string", default: "../../shared/datasets/yoochoose-clicks-100k" },
       state: { type: "string", default: "/tmp/edgewise-e2e" },
       port: { type: "string", default: "8791" },
       out: { type: "string", default: "results/yoochoose-e2e.md" },

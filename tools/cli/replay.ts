@@ -12,10 +12,10 @@
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { EventMessage } from "../src/contracts/events";
-import { orderedStreams, trainingExamples } from "../src/offline/replay/replay-log";
-import { sessionsToMessages } from "../src/offline/replay/dataset";
-import { fromLocalLog, fromNdjson } from "./log-source";
+import type { EventMessage } from "../../src/contracts/events";
+import { orderedStreams, trainingExamples } from "../../src/offline/replay/replay-log";
+import { sessionsToMessages } from "../../src/offline/replay/dataset";
+import { fromLocalLog, fromNdjson } from "../lib/log-source";
 
 const SESSION_GAP_MS = 1800 * 1000; // SESSION_GAP_SECONDS in wrangler.toml
 

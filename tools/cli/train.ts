@@ -17,18 +17,18 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type SequenceInput, sequenceInput } from "../src/models/inputs";
-import { evaluationPoints } from "../src/offline/eval/metrics";
-import { buildModelVersion } from "../src/offline/export/model-version";
-import { modelVocab } from "../src/offline/train/session-model";
-import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
-import { trainTwoStage } from "../src/offline/train/two-stage";
-import { createNodeSession } from "../src/offline/serving/node-model";
-import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
-import { viewSessionsFromLog } from "../src/offline/replay/replay-log";
-import { loadSplit } from "./dataset-split";
-import { fromLocalLog, fromNdjson } from "./log-source";
-import { progressBar } from "./progress";
+import { type SequenceInput, sequenceInput } from "../../src/models/inputs";
+import { evaluationPoints } from "../../src/offline/eval/metrics";
+import { buildModelVersion } from "../../src/offline/export/model-version";
+import { modelVocab } from "../../src/offline/train/session-model";
+import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
+import { trainTwoStage } from "../../src/offline/train/two-stage";
+import { createNodeSession } from "../../src/offline/serving/node-model";
+import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../../src/offline/train/vsknn-options";
+import { viewSessionsFromLog } from "../../src/offline/replay/replay-log";
+import { loadSplit } from "../lib/dataset-split";
+import { fromLocalLog, fromNdjson } from "../lib/log-source";
+import { progressBar } from "../lib/progress";
 
 const BASELINE_SAMPLE = 50_000; // prefixes whose inputs feed the manifest's drift histograms
 const SESSION_GAP_MS = 1800 * 1000; // SESSION_GAP_SECONDS in wrangler.toml: training sessions are serving's visits
@@ -36,7 +36,7 @@ const SESSION_GAP_MS = 1800 * 1000; // SESSION_GAP_SECONDS in wrangler.toml: tra
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      data: { type: "string", default: "../shared/datasets/diginetica" },
+      data: { type: "string", default: "../../shared/datasets/diginetica" },
       log: { type: "string" },
       tenant: { type: "string" },
       split: { type: "string", default: "test" },

@@ -30,7 +30,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { BENCH_JWT_SECRET, buildBundle, freePort, seed, startWorker, workerdMemory } from "./bench-worker";
 import { type IsolateSession, collectGarbage, connectIsolates } from "./inspector";
-import { mintToken } from "./local-token";
+import { mintToken } from "../local/local-token";
 
 const KEY = "pk_demo_edgewise";
 const CUSTOMER = "soak-customer";

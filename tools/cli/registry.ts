@@ -18,10 +18,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { catalogKey, parseCatalog } from "../src/catalog/catalog";
-import { parseTenantConfig, tenantConfigKey } from "../src/experiments/config";
-import { checkManifestAgainstFeatures, parseManifest } from "../src/models/manifest";
-import { type LocalBucket, withLocalBucket } from "./local-r2";
+import { catalogKey, parseCatalog } from "../../src/catalog/catalog";
+import { parseTenantConfig, tenantConfigKey } from "../../src/experiments/config";
+import { checkManifestAgainstFeatures, parseManifest } from "../../src/models/manifest";
+import { type LocalBucket, withLocalBucket } from "../local/local-r2";
 
 const BUCKET = "edgewise-models";
 const DEMO_DIR = "models/demo";

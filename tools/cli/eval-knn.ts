@@ -12,17 +12,17 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { buildCooccurrence, type CooccurrenceMode, createCooccurrenceRecommender } from "../src/models/knn/cooccurrence";
-import { buildIndex, deserializeIndex, serializeIndex } from "../src/models/knn/index";
-import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
-import { createVsknn, type MatchDecay, POSITION_WEIGHTS, type PositionWeighting, type VsknnOptions } from "../src/models/knn/vsknn";
-import { type Dataset, readDataset, restrictToTrainingItems, validationSplit } from "../src/offline/data/sessions-file";
-import { type EvalResult, evaluateRecommender, evaluationPoints, type Recommender } from "../src/offline/eval/metrics";
-import { PUBLISHED_DIGINETICA } from "./published";
+import { buildCooccurrence, type CooccurrenceMode, createCooccurrenceRecommender } from "../../src/models/knn/cooccurrence";
+import { buildIndex, deserializeIndex, serializeIndex } from "../../src/models/knn/index";
+import { buildPopularity, createPopularityRecommender } from "../../src/models/knn/popularity";
+import { createVsknn, type MatchDecay, POSITION_WEIGHTS, type PositionWeighting, type VsknnOptions } from "../../src/models/knn/vsknn";
+import { type Dataset, readDataset, restrictToTrainingItems, validationSplit } from "../../src/offline/data/sessions-file";
+import { type EvalResult, evaluateRecommender, evaluationPoints, type Recommender } from "../../src/offline/eval/metrics";
+import { PUBLISHED_DIGINETICA } from "../lib/published";
 
 const { values: args } = parseArgs({
   options: {
-    data: { type: "string", default: "../shared/datasets/diginetica" },
+    data: { type: "string", default: "../../shared/datasets/diginetica" },
     split: { type: "string", default: "validation" },
     out: { type: "string" },
     m: { type: "string", default: "1000" },

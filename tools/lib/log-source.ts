@@ -2,9 +2,9 @@
 import { createHmac } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { EventMessage } from "../src/contracts/events";
-import { type ErasureMarkers, honourTombstones } from "../src/offline/replay/tombstones";
-import { LOCAL_R2_PERSIST, listAll, withLocalBucket } from "./local-r2";
+import type { EventMessage } from "../../src/contracts/events";
+import { type ErasureMarkers, honourTombstones } from "../../src/offline/replay/tombstones";
+import { LOCAL_R2_PERSIST, listAll, withLocalBucket } from "../local/local-r2";
 
 /** Event lines of one NDJSON text (impressions and blank lines skipped). */
 export function parseLogLines(text: string): EventMessage[] {

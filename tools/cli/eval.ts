@@ -16,24 +16,24 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildCooccurrence, createCooccurrenceRecommender } from "../src/models/knn/cooccurrence";
-import { buildPopularity, createPopularityRecommender } from "../src/models/knn/popularity";
-import type { LoadedModel } from "../src/models/loaded-model";
-import { parseManifest } from "../src/models/manifest";
-import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../src/offline/eval/metrics";
-import { prefixFeatures, servingPathRecommender } from "../src/offline/eval/serving-path";
-import type { GeneratorName } from "../src/models/ranker/features";
-import { candidateMatrix } from "../src/models/ranker/ranker";
-import { loadModelFolder } from "../src/offline/serving/node-model";
-import { loadSplit } from "./dataset-split";
-import { progressBar } from "./progress";
-import { PUBLISHED_DIGINETICA } from "./published";
+import { buildCooccurrence, createCooccurrenceRecommender } from "../../src/models/knn/cooccurrence";
+import { buildPopularity, createPopularityRecommender } from "../../src/models/knn/popularity";
+import type { LoadedModel } from "../../src/models/loaded-model";
+import { parseManifest } from "../../src/models/manifest";
+import { type EvalResult, type Recommender, evaluateRecommender, evaluationPoints } from "../../src/offline/eval/metrics";
+import { prefixFeatures, servingPathRecommender } from "../../src/offline/eval/serving-path";
+import type { GeneratorName } from "../../src/models/ranker/features";
+import { candidateMatrix } from "../../src/models/ranker/ranker";
+import { loadModelFolder } from "../../src/offline/serving/node-model";
+import { loadSplit } from "../lib/dataset-split";
+import { progressBar } from "../lib/progress";
+import { PUBLISHED_DIGINETICA } from "../lib/published";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: "string" },
-      data: { type: "string", default: "../shared/datasets/diginetica" },
+      data: { type: "string", default: "../../shared/datasets/diginetica" },
       split: { type: "string", default: "test" },
       blend: { type: "string" },
       only: { type: "string", default: "pop,iknn,vsknn,neural,hybrid,gens,union,ranker" },
