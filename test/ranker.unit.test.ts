@@ -17,7 +17,7 @@ describe("ranker features", () => {
   const features = {
     visit_viewed_items: ["a", "b", "a", "c"],
     last_viewed_items: ["z", "a", "b", "a", "c"],
-    cart: { items: [{ item_id: "b", quantity: 1 }] },
+    cart: { items: [{ item_id: "b", quantity: 1 }], quantity: 1, value: 0, currency: null, unpriced_lines: 1 },
     purchased_items: ["c"],
     category_affinity: [{ category: "shoes", score: 3 }, { category: "bags", score: 1 }],
     viewed_price_band: { min: 10, median: 25, max: 50, count: 3 },

@@ -24,8 +24,8 @@ export interface SessionContext {
  * a version to bump when its meaning changes. `reduce` and `value` are pure:
  * the SessionDO and the offline replay run this very code.
  */
-export interface FeatureDefinition<S = unknown, V = unknown> {
-  name: string;
+export interface FeatureDefinition<S = unknown, V = unknown, N extends string = string> {
+  name: N;
   version: number;
   entity: "visitor";
   description: string;
@@ -46,8 +46,8 @@ export interface FeatureDefinition<S = unknown, V = unknown> {
   value(state: S, now: number, session: SessionContext | null): V;
 }
 
-/** Helps TypeScript infer `S` and `V` for one definition. */
-export function defineFeature<S, V>(def: FeatureDefinition<S, V>): FeatureDefinition<S, V> {
+/** Helps TypeScript infer `S`, `V` and the literal name `N` of one definition. */
+export function defineFeature<const N extends string, S, V>(def: FeatureDefinition<S, V, N>): FeatureDefinition<S, V, N> {
   return def;
 }
 

@@ -1,6 +1,6 @@
 import type { TrackedEvent } from "../contracts/events";
 import { type FeatureDefinition, type SessionContext, durationMs } from "./definition";
-import { FEATURES } from "./registry";
+import { FEATURES, type FeatureValues } from "./registry";
 
 /** Engine settings shared by the SessionDO and offline replay. */
 export interface EngineOptions {
@@ -31,8 +31,12 @@ export interface FeatureState {
   slots: Record<string, Slot>;
 }
 
-/** Materialised feature values by feature name. */
-export type FeatureVector = Record<string, unknown>;
+/**
+ * Materialised feature values by feature name, typed from the definitions (`FeatureValues`):
+ * `features.cart.items` needs no cast. Partial because a vector may come from elsewhere than
+ * `materialise` (a profile view fills in some fields, an older object may lack a new feature).
+ */
+export type FeatureVector = Partial<FeatureValues>;
 
 /** The state of a visitor with no events. */
 export function initialState(): FeatureState {
@@ -76,7 +80,7 @@ export function materialise(
 ): FeatureVector {
   const v = state.visit;
   const ctx: SessionContext | null = v ? { ...v, active: now - v.last <= opts.sessionGapMs } : null;
-  const out: FeatureVector = {};
+  const out: Record<string, unknown> = {};
   for (const def of defs) {
     const slot = state.slots[def.name];
     const live =
@@ -86,7 +90,8 @@ export function materialise(
       (def.window !== "session" || (ctx !== null && ctx.active && slot.vi === ctx.index));
     out[def.name] = def.value(live ? slot.s : def.init(), now, ctx);
   }
-  return out;
+  // The one cast: each entry was produced by the definition of the same name.
+  return out as FeatureVector;
 }
 
 /** Replays a stream, in order, from the initial state: the offline twin of the SessionDO. */

@@ -8,7 +8,7 @@ import { sessionLength } from "./definitions/visit";
 import { consentState, identity } from "./definitions/visitor";
 
 /** Every feature the online store maintains, in output order. */
-export const FEATURES: readonly FeatureDefinition[] = [
+export const FEATURES = [
   eventCountsOver("5m"),
   eventCountsOver("1h"),
   eventCountsSession,
@@ -24,7 +24,10 @@ export const FEATURES: readonly FeatureDefinition[] = [
   searchCount,
   consentState,
   identity,
-] as readonly FeatureDefinition[];
+] as const satisfies readonly FeatureDefinition[];
+
+/** The materialised value of every feature, by name: inferred from the definitions, never written by hand. */
+export type FeatureValues = { [D in (typeof FEATURES)[number] as D["name"]]: ReturnType<D["value"]> };
 
 /** A feature's metadata without its code: for the API, manifests and docs. */
 export interface FeatureSpec {

@@ -108,7 +108,7 @@ export function parseManifest(raw: unknown): Manifest {
  * would feed it inputs it never saw in training.
  */
 export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES): void {
-  const versions = new Map(defs.map((d) => [d.name, d.version]));
+  const versions = new Map<string, number>(defs.map((d) => [d.name, d.version]));
   for (const f of manifest.features) {
     const running = versions.get(f.name);
     if (running === undefined) throw new ModelLoadError("feature_mismatch", `model ${manifest.name}/${manifest.version} needs feature ${f.name}, which is not defined`);
@@ -133,7 +133,7 @@ export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES
 
 /** The ranker reads its features by column: each must be one the worker computes, at the same version. */
 function checkRanker(manifest: Manifest, ranker: RankerSpec, defs = RANKER_FEATURES): void {
-  const versions = new Map(defs.map((d) => [d.name, d.version]));
+  const versions = new Map<string, number>(defs.map((d) => [d.name, d.version]));
   const id = `${manifest.name}/${manifest.version}`;
   for (const f of ranker.features) {
     const running = versions.get(f.name);

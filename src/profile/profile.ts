@@ -33,7 +33,7 @@ export interface ProfileView {
 /** Builds a session's contribution from its materialised features. */
 export function contributionOf(visitor: string, features: FeatureVector, at: number): SessionContribution {
   const affinity = Array.isArray(features.category_affinity)
-    ? (features.category_affinity as Array<{ category: string; score: number }>).map((c) => ({ category: c.category, score: c.score }))
+    ? features.category_affinity.map((c) => ({ category: c.category, score: c.score }))
     : [];
   return { visitor, at, affinity, viewed: strings(features.last_viewed_items), purchased: strings(features.purchased_items) };
 }
@@ -65,12 +65,15 @@ export function profileView(person: string, contributions: SessionContribution[]
   };
 }
 
+/** A session's features with what the person's profile adds: their long-term category affinity. */
+export type ProfiledFeatures = FeatureVector & { long_term_affinity?: Array<{ category: string; score: number }> };
+
 /**
  * The features the recommender sees for an identified visitor: the session's own
  * values first, the profile filling in what this device has not seen — so a
  * customer on a new device is recommended from their history at once.
  */
-export function withProfile(features: FeatureVector | null, profile: ProfileView): FeatureVector {
+export function withProfile(features: FeatureVector | null, profile: ProfileView): ProfiledFeatures {
   const f = features ?? {};
   const sessionViewed = strings(f.last_viewed_items);
   return {

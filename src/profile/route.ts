@@ -65,7 +65,7 @@ export const profileRoute = new Hono<AppEnv>().get("/", tenantAuth(), visitorIde
 async function deviceProfile(c: Context<AppEnv>) {
   const { tenant, config, visitorId } = c.var;
   const features = (await sessionStub(c.env, tenant.id, visitorId).features()) as FeatureVector | null;
-  const identity = (features?.identity as IdentityValue | null | undefined) ?? null;
+  const identity = features?.identity ?? null;
   if (!identity) throw new ApiError(404, "not_found", "No profile: this visitor has not identified");
   const store = profileStore(c.env, config);
   const person = await personOf(store, tenant.id, identity).catch(unavailable);

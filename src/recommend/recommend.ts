@@ -1,7 +1,7 @@
 import type { Catalog } from "../catalog/catalog";
 import type { ServedFeatures } from "../contracts/events";
 import type { VariantParams } from "../experiments/config";
-import type { FeatureVector } from "../features/engine";
+import type { ProfiledFeatures } from "../profile/profile";
 import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";
 import type { LoadedModel } from "../models/loaded-model";
 import type { RecoRequest } from "./params";
@@ -28,7 +28,8 @@ export type DegradedReason =
 export interface RecoInputs {
   request: RecoRequest;
   /** The visitor's feature values; `null` for a visitor with no session yet. */
-  features: FeatureVector | null;
+  /** The session's features, with the profile's additions for a known person. */
+  features: ProfiledFeatures | null;
   featuresFailed: boolean;
   /** The visitor is a known customer but the profile store failed or timed out: served from the session alone. */
   profileFailed?: boolean;
@@ -62,7 +63,7 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
   const visitViewed = stringList(features?.visit_viewed_items);
   const lifetimeViewed = stringList(features?.last_viewed_items);
   const lastViewed = visitViewed.length > 0 ? visitViewed : lifetimeViewed;
-  const cartItems = (features?.cart as { items?: Array<{ item_id: string }> } | undefined)?.items?.map((l) => l.item_id) ?? [];
+  const cartItems = features?.cart?.items.map((l) => l.item_id) ?? [];
   const purchased = x.params.exclude_purchased ? stringList(features?.purchased_items) : [];
   const query = request.type === "similar" ? [request.item!] : request.type === "cart" ? cartItems : request.type === "personalized" ? lastViewed : [];
   const source =

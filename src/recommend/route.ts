@@ -10,7 +10,6 @@ import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { ModelLoadError } from "../models/errors";
 import { type LoadedModel, loadModel } from "../models/registry";
-import type { ConsentValue, IdentityValue } from "../contracts/values";
 import { effectivePurposes, gpcHeader } from "../privacy/consent";
 import { customerHash } from "../privacy/pseudonymise";
 import { withProfile } from "../profile/profile";
@@ -74,10 +73,10 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   // Consent: without `personalization` nothing about this visitor shapes the list. The person (consent,
   // profile) is read once, and only when it can matter: a signed-in customer on a device that declared
   // nothing follows the person's own consent; any identified visitor with personalization gets the profile.
-  const declared = features === "failed" ? null : ((features?.consent as ConsentValue | null | undefined) ?? null);
+  const declared = features === "failed" ? null : (features?.consent ?? null);
   const consentCtx = { mode: tenant.consent, gpc: gpcHeader(c.req.header("sec-gpc")) };
   const fromToken = c.var.principal?.kind === "customer" ? { customer_hash: await customerHash(config.piiSecret, tenant.id, c.var.principal.customerId), email_hash: null } : null;
-  const identity = fromToken ?? (features === "failed" ? null : ((features?.identity as IdentityValue | null | undefined) ?? null));
+  const identity = fromToken ?? (features === "failed" ? null : (features?.identity ?? null));
   const decidedWithoutPerson = declared !== null || fromToken === null;
   const person: PersonContext =
     identity === null || (decidedWithoutPerson && !effectivePurposes(declared, consentCtx).personalization)

@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config";
 import type { TrackedEvent } from "../contracts/events";
 import { declaredConsent } from "../features/consent-gate";
-import type { IdentityValue } from "../contracts/values";
 import { type FeatureState, type FeatureVector, initialState, materialise } from "../features/engine";
 import { createLogger } from "../http/log";
 import { type ConsentContext, effectivePurposes } from "../privacy/consent";
@@ -191,7 +190,7 @@ export class SessionDO extends DurableObject<Env> {
     // Only a personalising session contributes to a profile.
     if (!effectivePurposes(declaredConsent(state), consent).personalization) return null;
     const features = materialise(state, now, { sessionGapMs });
-    const identity = features.identity as IdentityValue | null;
+    const identity = features.identity ?? null;
     return identity ? { identity, contribution: contributionOf(visitorId, features, now), consent: declaredConsent(state) } : null;
   }
 

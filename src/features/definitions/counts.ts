@@ -15,11 +15,11 @@ const BUCKETS = 60;
 type Bucket = [number, EventType, number];
 
 /** Event counts by type over a sliding window ending at `now` (bucketed at 1/60 of the window). */
-export function eventCountsOver(window: Duration) {
+export function eventCountsOver<const W extends Duration>(window: W) {
   const span = durationMs(window);
   const width = span / BUCKETS;
   return defineFeature({
-    name: `event_counts_${window}`,
+    name: `event_counts_${window}` as const,
     version: 2,
     entity: "visitor",
     description: `Events by type in the last ${window} (at ${window}/60 resolution).`,

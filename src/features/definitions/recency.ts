@@ -2,7 +2,7 @@ import type { EventType } from "../../contracts/events";
 import { defineFeature } from "../definition";
 
 /** Seconds since the latest event of `type` (by event time), `null` if none. */
-export function secondsSinceLast(type: EventType, name: string) {
+export function secondsSinceLast<const N extends string>(type: EventType, name: N) {
   return defineFeature({
     name,
     version: 1,

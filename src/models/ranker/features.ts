@@ -139,7 +139,7 @@ export function rankerFeatures(input: RankerInput): RankerMatrix {
   const cart = new Set(cartItems(features));
   const purchased = new Set(stringList(features?.purchased_items));
   const affinity = categoryShares(features?.category_affinity);
-  const band = features?.viewed_price_band as { median?: unknown } | null | undefined;
+  const band = features?.viewed_price_band;
   const median = typeof band?.median === "number" && band.median > 0 ? band.median : null;
   const distinct = counts.size;
 
@@ -184,7 +184,7 @@ function countOf(items: readonly string[]): Map<string, number> {
 }
 
 function cartItems(features: FeatureVector | null): string[] {
-  const lines = (features?.cart as { items?: unknown } | null | undefined)?.items;
+  const lines = features?.cart?.items;
   return Array.isArray(lines) ? lines.flatMap((l: unknown) => (typeof (l as { item_id?: unknown })?.item_id === "string" ? [(l as { item_id: string }).item_id] : [])) : [];
 }
 
