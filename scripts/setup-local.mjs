@@ -11,7 +11,10 @@ if (!existsSync(".dev.vars")) {
 } else {
   const have = names(readFileSync(".dev.vars", "utf8"));
   const lines = readFileSync(".dev.vars.example", "utf8").split("\n");
-  const missing = lines.filter((line) => { const m = /^([A-Z][A-Z0-9_]*)=/.exec(line); return m && !have.has(m[1]); });
+  const missing = lines.filter((line) => {
+    const m = /^([A-Z][A-Z0-9_]*)=/.exec(line);
+    return m && !have.has(m[1]);
+  });
   if (missing.length > 0) {
     appendFileSync(".dev.vars", `\n${missing.join("\n")}\n`);
     console.log(`Added ${missing.length} new variable(s) to .dev.vars from .dev.vars.example.`);

@@ -15,10 +15,7 @@ const GENERATED = join(here, "..", "src", "demo-shop", "sdk.generated.ts");
 const check = process.argv.includes("--check");
 
 const common = { entryPoints: [join(here, "src", "index.ts")], bundle: true, minify: true, target: "es2020", write: false, legalComments: "none" };
-const [esm, iife] = await Promise.all([
-  build({ ...common, format: "esm" }),
-  build({ ...common, format: "iife", globalName: "Edgewise" }),
-]);
+const [esm, iife] = await Promise.all([build({ ...common, format: "esm" }), build({ ...common, format: "iife", globalName: "Edgewise" })]);
 const esmText = esm.outputFiles[0].text;
 const iifeText = iife.outputFiles[0].text;
 const gz = (t) => gzipSync(t, { level: 9 }).byteLength;

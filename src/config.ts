@@ -18,10 +18,7 @@ const TenantAuthSchema = v.pipe(
     jwks: v.optional(v.object({ keys: v.pipe(v.array(v.record(v.string(), v.unknown())), v.minLength(1)) })),
     jwks_url: v.optional(v.pipe(v.string(), v.url(), v.startsWith("https://"))),
   }),
-  v.check(
-    (a) => a.algorithms.every((x) => x.startsWith("HS")) || a.algorithms.every((x) => !x.startsWith("HS")),
-    "auth.algorithms must be all HMAC (HS*) or all public-key, never mixed",
-  ),
+  v.check((a) => a.algorithms.every((x) => x.startsWith("HS")) || a.algorithms.every((x) => !x.startsWith("HS")), "auth.algorithms must be all HMAC (HS*) or all public-key, never mixed"),
   v.check((a) => a.algorithms[0]!.startsWith("HS") || a.jwks !== undefined || a.jwks_url !== undefined, "public-key algorithms need auth.jwks or auth.jwks_url"),
 );
 
@@ -91,7 +88,7 @@ function parse(env: Env): Config {
   const allOrigins = new Set([...tenantsByKey.values()].flatMap((t) => t.origins));
   const jwtSecrets = parseJwtSecrets(env.JWT_SECRETS);
   for (const t of tenantsByKey.values()) {
-    if (t.auth?.algorithms[0]!.startsWith("HS") && !jwtSecrets.has(t.id)) throw misconfigured(`tenant ${t.id} signs with HMAC but JWT_SECRETS has no secret for it`);
+    if (t.auth?.algorithms[0]?.startsWith("HS") && !jwtSecrets.has(t.id)) throw misconfigured(`tenant ${t.id} signs with HMAC but JWT_SECRETS has no secret for it`);
   }
   return {
     tenantsByKey,

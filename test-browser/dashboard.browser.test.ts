@@ -24,7 +24,9 @@ let devLog = "";
 function freePort(from: number, to: number): Promise<number> {
   const port = from + Math.floor(Math.random() * (to - from));
   return new Promise((ok) => {
-    const srv = createServer().once("error", () => ok(freePort(from, to))).listen(port, "127.0.0.1", () => srv.close(() => ok(port)));
+    const srv = createServer()
+      .once("error", () => ok(freePort(from, to)))
+      .listen(port, "127.0.0.1", () => srv.close(() => ok(port)));
   });
 }
 
@@ -73,10 +75,27 @@ beforeAll(async () => {
   dev = spawn(
     "node_modules/.bin/wrangler",
     [
-      "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", state, "--log-level", "warn",
-      "--var", "LOG_LEVEL:warn", "--var", "REGISTRY_REFRESH_SECONDS:0",
-      "--var", "VISITOR_SECRET:dashboard-test-visitor-secret-0123456789", "--var", "PII_SECRET:dashboard-test-pii-secret-0123456789abcd",
-      "--var", `JWT_SECRETS:${JSON.stringify({ demo: DEMO_JWT_SECRET })}`,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      state,
+      "--log-level",
+      "warn",
+      "--var",
+      "LOG_LEVEL:warn",
+      "--var",
+      "REGISTRY_REFRESH_SECONDS:0",
+      "--var",
+      "VISITOR_SECRET:dashboard-test-visitor-secret-0123456789",
+      "--var",
+      "PII_SECRET:dashboard-test-pii-secret-0123456789abcd",
+      "--var",
+      `JWT_SECRETS:${JSON.stringify({ demo: DEMO_JWT_SECRET })}`,
     ],
     { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
@@ -145,7 +164,16 @@ describe("the /admin dashboard in Chromium", () => {
       "the queue consumer to aggregate the seeded traffic",
       async () => {
         const d = (await (await fetch(`${base}/admin/api/dashboard`, { headers: apiHeaders })).json()) as Dash;
-        return JSON.stringify(counts(d)) === JSON.stringify(Object.fromEntries(Object.keys(expected).sort().map((k) => [k, expected[k]]))) && d.ingestion.totals.events === events ? d : false;
+        return JSON.stringify(counts(d)) ===
+          JSON.stringify(
+            Object.fromEntries(
+              Object.keys(expected)
+                .sort()
+                .map((k) => [k, expected[k]]),
+            ),
+          ) && d.ingestion.totals.events === events
+          ? d
+          : false;
       },
       30_000,
     );

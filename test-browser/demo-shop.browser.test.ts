@@ -83,10 +83,15 @@ describe("the demo shop at / in Chromium", () => {
     await at(page, `/p/${clicked}`);
     const admin = await demoToken("admin");
     const clicksOf = (d: Dash) => d.experiments.find((x) => x.experiment === "homepage")?.variants.find((v) => v.variant === variant)?.clicks ?? 0;
-    await waitFor("the click in the dashboard's counts", async () => {
-      const d = (await (await fetch(`${worker.base}/admin/api/dashboard`, { headers: { "x-edgewise-key": KEY, authorization: `Bearer ${admin}` } })).json()) as Dash;
-      return clicksOf(d) === 1 || false;
-    }, 30_000, worker.log);
+    await waitFor(
+      "the click in the dashboard's counts",
+      async () => {
+        const d = (await (await fetch(`${worker.base}/admin/api/dashboard`, { headers: { "x-edgewise-key": KEY, authorization: `Bearer ${admin}` } })).json()) as Dash;
+        return clicksOf(d) === 1 || false;
+      },
+      30_000,
+      worker.log,
+    );
     const dash = await browser.newPage();
     await dash.goto(`${worker.base}/admin`);
     await dash.fill("#key", KEY);
@@ -105,7 +110,9 @@ describe("the demo shop at / in Chromium", () => {
     expect(await page.isVisible('[data-testid="personalisation-off"]')).toBe(true);
     // The list is the shop's trending list (same variant, so the same serving rules), not this visitor's.
     const off = await page.$$eval('[data-testid="reco-personalized"] .card', (els) => els.map((e) => (e as HTMLElement).dataset.item));
-    const trending = (await (await fetch(`${worker.base}/v1/recommendations?type=trending&k=8`, { headers: { "x-edgewise-key": KEY, "x-edgewise-variant": variant } })).json()) as { items: Array<{ item_id: string }> };
+    const trending = (await (await fetch(`${worker.base}/v1/recommendations?type=trending&k=8`, { headers: { "x-edgewise-key": KEY, "x-edgewise-variant": variant } })).json()) as {
+      items: Array<{ item_id: string }>;
+    };
     expect(off).toEqual(trending.items.map((i) => i.item_id));
     expect(await page.evaluate(() => localStorage.getItem("ew_c:pk_demo_edgewise"))).toBe('{"analytics":false,"personalization":false}');
     expect(errors).toEqual([]);

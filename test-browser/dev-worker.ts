@@ -29,7 +29,9 @@ export interface DevWorker {
 function freePort(from: number, to: number): Promise<number> {
   const port = from + Math.floor(Math.random() * (to - from));
   return new Promise((ok) => {
-    const srv = createServer().once("error", () => ok(freePort(from, to))).listen(port, "127.0.0.1", () => srv.close(() => ok(port)));
+    const srv = createServer()
+      .once("error", () => ok(freePort(from, to)))
+      .listen(port, "127.0.0.1", () => srv.close(() => ok(port)));
   });
 }
 
@@ -68,10 +70,31 @@ export async function startDevWorker(): Promise<DevWorker> {
   const dev: ChildProcess = spawn(
     "node_modules/.bin/wrangler",
     [
-      "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", state, "--log-level", "warn",
-      "--var", "LOG_LEVEL:warn", "--var", "REGISTRY_REFRESH_SECONDS:0", "--var", `DEMO_SHOP_KEY:${KEY}`,
-      "--var", "VISITOR_SECRET:storefront-test-visitor-secret-0123456789", "--var", "PII_SECRET:storefront-test-pii-secret-0123456789abcd",
-      "--var", `JWT_SECRETS:${JSON.stringify({ demo: DEMO_JWT_SECRET })}`, "--var", `SEGMENT_WRITE_KEYS:${JSON.stringify({ demo: SEGMENT_WRITE_KEY })}`,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      state,
+      "--log-level",
+      "warn",
+      "--var",
+      "LOG_LEVEL:warn",
+      "--var",
+      "REGISTRY_REFRESH_SECONDS:0",
+      "--var",
+      `DEMO_SHOP_KEY:${KEY}`,
+      "--var",
+      "VISITOR_SECRET:storefront-test-visitor-secret-0123456789",
+      "--var",
+      "PII_SECRET:storefront-test-pii-secret-0123456789abcd",
+      "--var",
+      `JWT_SECRETS:${JSON.stringify({ demo: DEMO_JWT_SECRET })}`,
+      "--var",
+      `SEGMENT_WRITE_KEYS:${JSON.stringify({ demo: SEGMENT_WRITE_KEY })}`,
     ],
     { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
@@ -120,7 +143,10 @@ export function demoToken(scope: string): Promise<string> {
 }
 
 /** The calling visitor's session, read through the public API. */
-export async function session(base: string, token: string): Promise<{ events_applied: number; features: Record<string, unknown>; recent_events: Array<{ id: string; type: string; properties: Record<string, unknown> }> }> {
+export async function session(
+  base: string,
+  token: string,
+): Promise<{ events_applied: number; features: Record<string, unknown>; recent_events: Array<{ id: string; type: string; properties: Record<string, unknown> }> }> {
   const res = await fetch(`${base}/v1/session`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": token } });
   if (res.status !== 200) throw new Error(`GET /v1/session → ${res.status} ${await res.text()}`);
   return (await res.json()) as never;

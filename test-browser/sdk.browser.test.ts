@@ -87,10 +87,14 @@ describe("the browser SDK in Chromium, against wrangler dev", () => {
     }, KEY);
     expect(token).toMatch(/^v1\./);
     await page.goto("about:blank"); // pagehide → fetch(keepalive)
-    const s = await waitFor("the beaconed events", async () => {
-      const x = await session(worker.base, token!);
-      return x.events_applied === 3 ? x : false;
-    }, 10_000);
+    const s = await waitFor(
+      "the beaconed events",
+      async () => {
+        const x = await session(worker.base, token!);
+        return x.events_applied === 3 ? x : false;
+      },
+      10_000,
+    );
     expect(s.recent_events.map((e) => e.type).sort()).toEqual(["add_to_cart", "page_view", "product_view"]);
   });
 
@@ -99,7 +103,12 @@ describe("the browser SDK in Chromium, against wrangler dev", () => {
     const { page, sent } = await sdkPage(async (p) => {
       await p.route(`${worker.base}/v1/events`, async (route) => {
         // The edge in front of the worker is overloaded once: 503 with Retry-After.
-        if (failed++ === 0) return route.fulfill({ status: 503, headers: { "retry-after": "1", "content-type": "application/json" }, body: JSON.stringify({ error: { code: "session_unavailable", message: "retry" } }) });
+        if (failed++ === 0)
+          return route.fulfill({
+            status: 503,
+            headers: { "retry-after": "1", "content-type": "application/json" },
+            body: JSON.stringify({ error: { code: "session_unavailable", message: "retry" } }),
+          });
         return route.continue();
       });
     });
@@ -145,7 +154,7 @@ describe("the browser SDK in Chromium, against wrangler dev", () => {
       ew.consent({ analytics: true, personalization: true });
       ew.track("product_view", { item_id: "sku-00030" });
     });
-    await waitFor("consent, then the event", async () => (sent.filter((s) => s.status === 202).length === 2) || false, 10_000);
+    await waitFor("consent, then the event", async () => sent.filter((s) => s.status === 202).length === 2 || false, 10_000);
     expect(sent.flatMap((s) => s.events.map((e) => e.type))).toEqual(["consent", "product_view"]);
 
     // Global Privacy Control: the SDK declares analytics withdrawn (personalization stays).
@@ -198,35 +207,46 @@ describe("the browser SDK in Chromium, against wrangler dev", () => {
     expect(shown.items).toHaveLength(4);
     for (const [i, item] of shown.items.entries()) expect(item).toMatchObject({ impression_id: shown.impression, position: i + 1, item_id: expect.any(String) });
     await page.click("#shown");
-    const s = await waitFor("the click", async () => {
-      const x = await session(worker.base, shown.token!);
-      return x.recent_events.some((e) => e.type === "recommendation_click") ? x : false;
-    }, 10_000);
+    const s = await waitFor(
+      "the click",
+      async () => {
+        const x = await session(worker.base, shown.token!);
+        return x.recent_events.some((e) => e.type === "recommendation_click") ? x : false;
+      },
+      10_000,
+    );
     expect(s.recent_events.find((e) => e.type === "recommendation_click")!.properties).toEqual({ impression_id: shown.impression, item_id: shown.items[1]!.item_id, position: 2 });
   });
 
   it("sends identify and purchase with a customer token the shop minted; without one they are refused per event", async () => {
     const customer = await new SignJWT({ scope: "identify events:write", customer_id: "cust-7" })
-      .setProtectedHeader({ alg: "HS256" }).setIssuer("https://demo.edgewise.local").setAudience("edgewise").setSubject("cust-7").setExpirationTime("10m")
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("https://demo.edgewise.local")
+      .setAudience("edgewise")
+      .setSubject("cust-7")
+      .setExpirationTime("10m")
       .sign(new TextEncoder().encode(DEMO_JWT_SECRET));
     const { page } = await sdkPage();
-    const results = await page.evaluate(async ({ key, customer }) => {
-      const answers: unknown[] = [];
-      const orig = window.fetch;
-      window.fetch = async (...a) => {
-        const res = await orig(...a);
-        if (String(a[0]).includes("/v1/events")) answers.push(await res.clone().json());
-        return res;
-      };
-      const anonymous = Edgewise.init({ key, batchSize: 1 });
-      anonymous.track("identify", { customer_id: "cust-7" });
-      await anonymous.flush();
-      const signedIn = Edgewise.init({ key, batchSize: 1, token: () => customer });
-      signedIn.track("identify", { customer_id: "cust-7" });
-      signedIn.track("purchase", { order_id: "o-7", items: [{ item_id: "sku-00001", quantity: 1 }] });
-      await signedIn.flush();
-      return { answers, token: signedIn.visitor() };
-    }, { key: KEY, customer });
+    const results = await page.evaluate(
+      async ({ key, customer }) => {
+        const answers: unknown[] = [];
+        const orig = window.fetch;
+        window.fetch = async (...a) => {
+          const res = await orig(...a);
+          if (String(a[0]).includes("/v1/events")) answers.push(await res.clone().json());
+          return res;
+        };
+        const anonymous = Edgewise.init({ key, batchSize: 1 });
+        anonymous.track("identify", { customer_id: "cust-7" });
+        await anonymous.flush();
+        const signedIn = Edgewise.init({ key, batchSize: 1, token: () => customer });
+        signedIn.track("identify", { customer_id: "cust-7" });
+        signedIn.track("purchase", { order_id: "o-7", items: [{ item_id: "sku-00001", quantity: 1 }] });
+        await signedIn.flush();
+        return { answers, token: signedIn.visitor() };
+      },
+      { key: KEY, customer },
+    );
     const codes = (results.answers as Array<{ results: Array<{ status: string; code?: string }> }>).flatMap((a) => a.results.map((r) => r.code ?? r.status));
     expect(codes).toEqual(["token_required", "accepted", "accepted"]);
     expect((await session(worker.base, results.token!)).features.purchased_items).toEqual(["sku-00001"]);

@@ -66,7 +66,8 @@ describe("Segment's own clients", () => {
     const analytics = nodeClient(captured);
     const anonymousId = `anon-${crypto.randomUUID()}`;
     analytics.identify({ anonymousId, userId: "cust-42", traits: { email: "ada@example.com" } });
-    for (const id of ["sku-00001", "sku-00002", "sku-00007"]) analytics.track({ anonymousId, event: "Product Viewed", properties: { product_id: id, category: "shoes/running", price: 99.5, currency: "EUR" } });
+    for (const id of ["sku-00001", "sku-00002", "sku-00007"])
+      analytics.track({ anonymousId, event: "Product Viewed", properties: { product_id: id, category: "shoes/running", price: 99.5, currency: "EUR" } });
     analytics.track({ anonymousId, event: "Products Searched", properties: { query: "trail shoes" } });
     analytics.track({ anonymousId, event: "Product Added", properties: { product_id: "sku-00001", quantity: 1, price: 99.5, currency: "EUR" } });
     analytics.track({ anonymousId, event: "Order Completed", properties: { order_id: "order-1", total: 99.5, currency: "EUR", products: [{ product_id: "sku-00001", quantity: 1, price: 99.5 }] } });
@@ -90,23 +91,36 @@ describe("Segment's own clients", () => {
     flaky.track({ anonymousId, event: "Product Viewed", properties: { product_id: "sku-00003" } });
     flaky.track({ anonymousId, event: "Product Viewed", properties: { product_id: "sku-00004" } });
     await flaky.closeAndFlush({ timeout: 15_000 });
-    expect(retried.map((r) => [r.accepted, r.duplicate])).toEqual([[2, 0], [0, 2]]);
+    expect(retried.map((r) => [r.accepted, r.duplicate])).toEqual([
+      [2, 0],
+      [0, 2],
+    ]);
     expect(retried[1]!.results.map((r) => r.messageId)).toEqual(retried[0]!.results.map((r) => r.messageId));
     expect((await session(worker.base, token)).events_applied).toBe(s.events_applied + 2);
 
     // …and in the central event log (queue → R2), once each.
     const ids = [...captured[0]!.results.filter((r) => r.status === "accepted"), ...retried[0]!.results].map((r) => r.messageId);
-    const log = await waitFor("the event log lines", async () => {
-      const text = await eventLogText();
-      return ids.every((id) => text.includes(`"${id}"`)) ? text : false;
-    }, 30_000, worker.log);
+    const log = await waitFor(
+      "the event log lines",
+      async () => {
+        const text = await eventLogText();
+        return ids.every((id) => text.includes(`"${id}"`)) ? text : false;
+      },
+      30_000,
+      worker.log,
+    );
     for (const id of retried[0]!.results.map((r) => r.messageId)) expect(log.split(`"${id}"`).length - 1).toBe(1);
   });
 
   it("@segment/analytics-next in Chromium (browser source, publishable key): page and track reach the visitor's session", async () => {
     const bundle = await build({
       stdin: { contents: `import { AnalyticsBrowser } from "@segment/analytics-next"; window.AnalyticsBrowser = AnalyticsBrowser;`, resolveDir: process.cwd() },
-      bundle: true, format: "iife", platform: "browser", write: false, minify: true, logLevel: "silent",
+      bundle: true,
+      format: "iife",
+      platform: "browser",
+      write: false,
+      minify: true,
+      logLevel: "silent",
     });
     const context = await browser.newContext();
     const outside: string[] = [];
@@ -122,22 +136,34 @@ describe("Segment's own clients", () => {
     const posted: Array<{ url: string; status: number }> = [];
     page.on("response", (res) => res.request().method() === "POST" && posted.push({ url: res.url(), status: res.status() }));
     await page.goto(`${worker.base}/__ajs`);
-    const anonymousId = await page.evaluate(async ({ key, host }) => {
-      const { AnalyticsBrowser } = window as never as { AnalyticsBrowser: { load: (s: unknown, o?: unknown) => Promise<[{ page: (...a: unknown[]) => Promise<unknown>; track: (...a: unknown[]) => Promise<unknown>; user: () => { anonymousId: () => string } }]> } };
-      const [analytics] = await AnalyticsBrowser.load({
-        writeKey: key,
-        cdnSettings: { integrations: { "Segment.io": { apiKey: key, apiHost: `${host}/v1`, protocol: "http" } }, metrics: { sampleRate: 0 } },
-      });
-      await analytics.page("Home", { path: "/" });
-      await analytics.track("Product Viewed", { product_id: "sku-00011", category: "clothing/knitwear", price: 49, currency: "EUR" });
-      await analytics.track("Product Added", { product_id: "sku-00011", quantity: 1, price: 49, currency: "EUR" });
-      await analytics.track("Newsletter Subscribed", {});
-      // The page's own visitor (the cookie the worker set on analytics.js's first call, same origin).
-      const own = await fetch("/v1/session", { headers: { "x-edgewise-key": key } });
-      return { anonymousId: analytics.user().anonymousId(), visitor: own.headers.get("x-edgewise-visitor")! };
-    }, { key: KEY, host: worker.base.replace(/^http:\/\//, "") });
+    const anonymousId = await page.evaluate(
+      async ({ key, host }) => {
+        const { AnalyticsBrowser } = window as never as {
+          AnalyticsBrowser: {
+            load: (s: unknown, o?: unknown) => Promise<[{ page: (...a: unknown[]) => Promise<unknown>; track: (...a: unknown[]) => Promise<unknown>; user: () => { anonymousId: () => string } }]>;
+          };
+        };
+        const [analytics] = await AnalyticsBrowser.load({
+          writeKey: key,
+          cdnSettings: { integrations: { "Segment.io": { apiKey: key, apiHost: `${host}/v1`, protocol: "http" } }, metrics: { sampleRate: 0 } },
+        });
+        await analytics.page("Home", { path: "/" });
+        await analytics.track("Product Viewed", { product_id: "sku-00011", category: "clothing/knitwear", price: 49, currency: "EUR" });
+        await analytics.track("Product Added", { product_id: "sku-00011", quantity: 1, price: 49, currency: "EUR" });
+        await analytics.track("Newsletter Subscribed", {});
+        // The page's own visitor (the cookie the worker set on analytics.js's first call, same origin).
+        const own = await fetch("/v1/session", { headers: { "x-edgewise-key": key } });
+        return { anonymousId: analytics.user().anonymousId(), visitor: own.headers.get("x-edgewise-visitor")! };
+      },
+      { key: KEY, host: worker.base.replace(/^http:\/\//, "") },
+    );
     expect(anonymousId.anonymousId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(posted.map((p) => [new URL(p.url).pathname, p.status])).toEqual([["/v1/p", 200], ["/v1/t", 200], ["/v1/t", 200], ["/v1/t", 200]]);
+    expect(posted.map((p) => [new URL(p.url).pathname, p.status])).toEqual([
+      ["/v1/p", 200],
+      ["/v1/t", 200],
+      ["/v1/t", 200],
+      ["/v1/t", 200],
+    ]);
     expect(outside).toEqual([]);
 
     // Browser-source events are in the session of the page's signed visitor (never one named by the
@@ -145,7 +171,9 @@ describe("Segment's own clients", () => {
     const res = await fetch(`${worker.base}/v1/batch`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Basic ${btoa(`${SEGMENT_WRITE_KEY}:`)}` },
-      body: JSON.stringify({ batch: [{ type: "page", anonymousId: anonymousId.anonymousId, context: { edgewise_visitor: anonymousId.visitor }, messageId: `srv-${Date.now()}`, properties: { path: "/checkout" } }] }),
+      body: JSON.stringify({
+        batch: [{ type: "page", anonymousId: anonymousId.anonymousId, context: { edgewise_visitor: anonymousId.visitor }, messageId: `srv-${Date.now()}`, properties: { path: "/checkout" } }],
+      }),
     });
     expect(((await res.json()) as SegmentBody).accepted).toBe(1);
     const s = await session(worker.base, anonymousId.visitor);

@@ -17,7 +17,12 @@ const order = (xs: Array<{ item_id: string }>) => xs.map((x) => x.item_id);
 
 describe("long-term category affinity", () => {
   it("turns a profile's affinity into shares of its strongest category, or null when there is nothing to use", () => {
-    expect(affinityShares([{ category: "bags", score: 4 }, { category: "shoes", score: 1 }])).toEqual(
+    expect(
+      affinityShares([
+        { category: "bags", score: 4 },
+        { category: "shoes", score: 1 },
+      ]),
+    ).toEqual(
       new Map([
         ["bags", 1],
         ["shoes", 0.25],

@@ -27,11 +27,24 @@ describe("JWT verification (jose, algorithms pinned, exp/aud/iss required)", () 
   const cases: Array<[string, () => Promise<string>, string?, string?]> = [
     ["alg none", async () => `${base64url.encode(JSON.stringify({ alg: "none", typ: "JWT" }))}.${base64url.encode(JSON.stringify({ ...valid, exp: now() + 300 }))}.`],
     // Signed with the tenant's real secret: only the algorithm pin refuses it.
-    ["wrong algorithm (HS512 for an HS256 tenant)", () => new SignJWT({ ...valid }).setProtectedHeader({ alg: "HS512" }).setExpirationTime(now() + 300).sign(hsSecret), undefined, "ERR_JOSE_ALG_NOT_ALLOWED"],
+    [
+      "wrong algorithm (HS512 for an HS256 tenant)",
+      () =>
+        new SignJWT({ ...valid })
+          .setProtectedHeader({ alg: "HS512" })
+          .setExpirationTime(now() + 300)
+          .sign(hsSecret),
+      undefined,
+      "ERR_JOSE_ALG_NOT_ALLOWED",
+    ],
     ["an ES256 token at an HS256 tenant", () => mintToken("shop-b", { scope: "recommendations:read" }, { issuer: "https://shop-a.example" }), undefined, "ERR_JOSE_ALG_NOT_ALLOWED"],
     [
       "HS/RS confusion: HS256 signed with shop B's public key",
-      () => new SignJWT({ ...valid, iss: "https://shop-b.example" }).setProtectedHeader({ alg: "HS256", kid: SHOP_B_PUBLIC_JWK.kid }).setExpirationTime(now() + 300).sign(new TextEncoder().encode(JSON.stringify(SHOP_B_PUBLIC_JWK))),
+      () =>
+        new SignJWT({ ...valid, iss: "https://shop-b.example" })
+          .setProtectedHeader({ alg: "HS256", kid: SHOP_B_PUBLIC_JWK.kid })
+          .setExpirationTime(now() + 300)
+          .sign(new TextEncoder().encode(JSON.stringify(SHOP_B_PUBLIC_JWK))),
       SHOP_B.key,
       "ERR_JOSE_ALG_NOT_ALLOWED",
     ],
@@ -44,13 +57,25 @@ describe("JWT verification (jose, algorithms pinned, exp/aud/iss required)", () 
     ["wrong issuer", () => mintToken("shop-a", { scope: "recommendations:read" }, { issuer: "https://evil.example" }), undefined, "ERR_JWT_CLAIM_VALIDATION_FAILED"],
     ["missing issuer", () => mintToken("shop-a", { scope: "recommendations:read" }, { issuer: null }), undefined, "ERR_JWT_CLAIM_VALIDATION_FAILED"],
     ["bad signature", async () => (await mintToken("shop-a", { scope: "recommendations:read" })).replace(/.{4}$/, "AAAA"), undefined, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
-    ["tampered payload (scope escalated)", async () => resign(await mintToken("shop-a", { scope: "events:write" }), { ...valid, scope: "recommendations:read admin", exp: now() + 300 }), undefined, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+    [
+      "tampered payload (scope escalated)",
+      async () => resign(await mintToken("shop-a", { scope: "events:write" }), { ...valid, scope: "recommendations:read admin", exp: now() + 300 }),
+      undefined,
+      "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+    ],
     ["garbage", async () => "not.a.jwt"],
     ["three empty segments", async () => ".."],
     ["oversize (10 KB claims)", () => mintToken("shop-a", { scope: "recommendations:read", pad: "x".repeat(10_000) })],
     ["unknown kid", () => mintToken("shop-b", { scope: "recommendations:read" }, { kid: "rotated-away" }), SHOP_B.key, "ERR_JWKS_NO_MATCHING_KEY"],
     ["shop A's valid token at shop B", () => backendToken("recommendations:read"), SHOP_B.key],
-    ["HS256 signed with the wrong secret", () => new SignJWT({ ...valid }).setProtectedHeader({ alg: "HS256" }).setExpirationTime(now() + 300).sign(new TextEncoder().encode("x".repeat(40)))],
+    [
+      "HS256 signed with the wrong secret",
+      () =>
+        new SignJWT({ ...valid })
+          .setProtectedHeader({ alg: "HS256" })
+          .setExpirationTime(now() + 300)
+          .sign(new TextEncoder().encode("x".repeat(40))),
+    ],
   ];
 
   for (const [name, make, key, joseCode] of cases) {

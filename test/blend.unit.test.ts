@@ -17,8 +17,16 @@ describe("blendScores", () => {
     expect(out.map((s) => s.score)).toEqual([0.7, 0.5, 0.3].map((x) => expect.closeTo(x, 10)));
   });
   it("is the kNN order at weight 0 and the model order at weight 1", () => {
-    expect(blendScores(knn, model, 0).map((s) => s.item_id).slice(0, 2)).toEqual(["a", "b"]);
-    expect(blendScores(knn, model, 1).map((s) => s.item_id).slice(0, 2)).toEqual(["c", "b"]);
+    expect(
+      blendScores(knn, model, 0)
+        .map((s) => s.item_id)
+        .slice(0, 2),
+    ).toEqual(["a", "b"]);
+    expect(
+      blendScores(knn, model, 1)
+        .map((s) => s.item_id)
+        .slice(0, 2),
+    ).toEqual(["c", "b"]);
   });
   it("copes with an empty side", () => {
     expect(blendScores([], model, 0.5).map((s) => s.item_id)).toEqual(["c", "b"]);

@@ -8,8 +8,7 @@ import { readEventLog, waitForVisitorLines, settleVisitorLog } from "./r2";
 import { bearer, customerToken } from "./tokens";
 
 const C = SHOP_C.key;
-const post = async (visitor: string, events: unknown[], key = C, headers: Record<string, string> = {}) =>
-  (await (await postEvents(events, { key, visitor, headers })).json()) as BatchBody;
+const post = async (visitor: string, events: unknown[], key = C, headers: Record<string, string> = {}) => (await (await postEvents(events, { key, visitor, headers })).json()) as BatchBody;
 const reco = async (visitor: string, key = C, headers: Record<string, string> = {}, query = "?k=5") => {
   const res = await call(`/v1/recommendations${query}`, { headers: { "x-edgewise-key": key, "x-edgewise-visitor": visitor, ...headers } });
   expect(res.status).toBe(200);
@@ -19,7 +18,10 @@ const loggedIds = async (visitor: string) => (await readEventLog()).filter((x) =
 /** What the visitor's Durable Object holds: tables' row counts (0 everywhere when nothing was stored). */
 async function stored(visitor: string, tenant = SHOP_C.id) {
   return runInDurableObject(sessionStub(env, tenant, visitorIdOf(visitor)), async (_i, state) => {
-    const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray().map((r) => r.name);
+    const tables = state.storage.sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'")
+      .toArray()
+      .map((r) => r.name);
     const counts: Record<string, number> = {};
     for (const t of tables) counts[t] = state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     return counts;
@@ -62,7 +64,14 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     const empty = (rows: Record<string, number>) => Object.values(rows).every((n) => n === 0);
     expect(empty(await stored(v))).toBe(true); // not even a session row
     // What the shop's shoppers are buying now is all that is left to recommend: trending, in its order.
-    await env.TRENDING.getByName(SHOP_C.id).record([["sku-t2", 3], ["sku-t1", 5], ["sku-t3", 1]], Date.now());
+    await env.TRENDING.getByName(SHOP_C.id).record(
+      [
+        ["sku-t2", 3],
+        ["sku-t1", 5],
+        ["sku-t3", 1],
+      ],
+      Date.now(),
+    );
     const r = await reco(v);
     expect(r.degraded).toBe("no_consent");
     expect(r.profile_used).toBe(false);
@@ -74,7 +83,7 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     const v = await newVisitor(C);
     const body = await post(v, [make.consent(true, true), make.productView("sku-01")]);
     expect(body.accepted).toBe(2);
-    expect(((await getSession(v, C)).features.last_viewed_items as string[])).toEqual(["sku-01"]);
+    expect((await getSession(v, C)).features.last_viewed_items as string[]).toEqual(["sku-01"]);
     await waitForVisitorLines(visitorIdOf(v), 2);
     expect((await reco(v)).degraded).not.toBe("no_consent");
   });

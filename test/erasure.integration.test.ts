@@ -51,16 +51,23 @@ beforeAll(async () => {
   await postEvents([make.productView("sku-03"), make.identify("cust-bystander")], { visitor: bystander });
   // A visitor is logged a served list only when the list has items: trending may not know the new
   // events yet when the first visitor asks, so which visitors got one is read from the answers.
-  const lines = new Map([[phone, 4], [laptop, 3], [bystander, 2]]);
+  const lines = new Map([
+    [phone, 4],
+    [laptop, 3],
+    [bystander, 2],
+  ]);
   for (const v of [phone, laptop, bystander]) {
     const res = await call("/v1/recommendations?type=trending", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v } });
     if (((await res.json()) as { items: unknown[] }).items.length > 0) lines.set(v, lines.get(v)! + 1);
   }
   // Every line is logged before anything is erased, so the purge's count below does not race the consumer.
-  await vi.waitUntil(async () => {
-    const text = await logText();
-    return [...lines].every(([v, n]) => text.split(visitorIdOf(v)).length - 1 >= n);
-  }, { timeout: 10_000 });
+  await vi.waitUntil(
+    async () => {
+      const text = await logText();
+      return [...lines].every(([v, n]) => text.split(visitorIdOf(v)).length - 1 >= n);
+    },
+    { timeout: 10_000 },
+  );
   erasedLines = lines.get(phone)! + lines.get(laptop)!;
   copyBeforeErasure = (await readEventLog()).map((x) => x.line); // an export taken before any erasure
 });
@@ -95,11 +102,14 @@ describe("DELETE /v1/subjects/{id}", () => {
     expect(JSON.stringify(receipt)).not.toMatch(/erase\.me|cust-erase|p_/i);
 
     // The purge runs through the queue; the receipt completes.
-    const done = await vi.waitUntil(async () => {
-      const r = await call(`/v1/subjects/erasures/${receipt.erasure_id}`, { headers: { "x-edgewise-key": SHOP_A.key, ...token } });
-      const body = (await r.json()) as { stores: { event_log: { status: string; lines_removed?: number } } };
-      return body.stores.event_log.status === "done" ? body : false;
-    }, { timeout: 10_000 });
+    const done = await vi.waitUntil(
+      async () => {
+        const r = await call(`/v1/subjects/erasures/${receipt.erasure_id}`, { headers: { "x-edgewise-key": SHOP_A.key, ...token } });
+        const body = (await r.json()) as { stores: { event_log: { status: string; lines_removed?: number } } };
+        return body.stores.event_log.status === "done" ? body : false;
+      },
+      { timeout: 10_000 },
+    );
     expect(done.stores.event_log.lines_removed).toBe(erasedLines);
 
     // Scan every store.

@@ -220,11 +220,7 @@ describe("POST /v1/events: request errors change nothing", () => {
 
   it("missing or unknown publishable key → 401", async () => {
     await expectError(await call("/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }), 401, "missing_key");
-    await expectError(
-      await call("/v1/events", { method: "POST", headers: { "content-type": "application/json", "x-edgewise-key": "pk_nope_00000" }, body: "{}" }),
-      401,
-      "unknown_key",
-    );
+    await expectError(await call("/v1/events", { method: "POST", headers: { "content-type": "application/json", "x-edgewise-key": "pk_nope_00000" }, body: "{}" }), 401, "unknown_key");
   });
 
   it("accepts the key as ?key= for beacons", async () => {

@@ -19,7 +19,7 @@ const script: TrackedEvent[] = [
 ];
 
 // Decay by hand: weight × 0.5^(age / half-life), half-life one hour.
-const d = (ageSec: number) => Math.pow(0.5, ageSec / 3600);
+const d = (ageSec: number) => 0.5 ** (ageSec / 3600);
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 describe("feature definitions over a scripted sequence", () => {
@@ -95,11 +95,7 @@ describe("feature definitions over a scripted sequence", () => {
   });
 
   it("removes purchased lines from the cart and weighs purchases in the affinity", () => {
-    const bought = applyEvent(
-      state,
-      { id: "12", type: "purchase", timestamp: s(90), properties: { order_id: "o1", items: [{ item_id: "C", quantity: 1, category: "bags" }] } },
-      opts,
-    );
+    const bought = applyEvent(state, { id: "12", type: "purchase", timestamp: s(90), properties: { order_id: "o1", items: [{ item_id: "C", quantity: 1, category: "bags" }] } }, opts);
     const f = materialise(bought, s(90), opts);
     expect((f.cart as { items: unknown[] }).items).toEqual([{ item_id: "A", quantity: 1, price: 40 }]);
     expect(f.purchased_items).toEqual(["C"]);

@@ -77,7 +77,14 @@ describe("A/B variant across login", () => {
   it("stays the same for every visitor before and after identify", async () => {
     await setTenantConfig(SHOP_A.id, {
       default_model: null,
-      experiment: { name: "login-sticky", salt: "s1", variants: [{ name: "a", weight: 1, model: null, params: DEFAULT_VARIANT_PARAMS }, { name: "b", weight: 1, model: null, params: DEFAULT_VARIANT_PARAMS }] },
+      experiment: {
+        name: "login-sticky",
+        salt: "s1",
+        variants: [
+          { name: "a", weight: 1, model: null, params: DEFAULT_VARIANT_PARAMS },
+          { name: "b", weight: 1, model: null, params: DEFAULT_VARIANT_PARAMS },
+        ],
+      },
     });
     try {
       const backend = await backendToken("identify");

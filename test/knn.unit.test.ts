@@ -108,7 +108,11 @@ describe("V-SKNN on the toy sessions", () => {
     // Flat weights, no decay: S4 0.5, S3 0.5, S2 1, S0 1.
     expect(createVsknn(index, { weighting: "same", matchDecay: "same" }).recommend(["A", "C"], 10)).toEqual(["A", "C", "B", "E", "D", "F"]);
     // IDF λ = 1: vote × (1 + ln(5 / sessions with item)).
-    const byId = Object.fromEntries(createVsknn(index, { idf: 1 }).score(["A", "C"], 10).map((s) => [s.item, s.score]));
+    const byId = Object.fromEntries(
+      createVsknn(index, { idf: 1 })
+        .score(["A", "C"], 10)
+        .map((s) => [s.item, s.score]),
+    );
     expect(byId.C).toBeCloseTo(2 * (1 + Math.log(5 / 3)), 12);
     expect(byId.E).toBeCloseTo(0.75 * (1 + Math.log(5)), 12);
     expect(byId.F).toBeCloseTo(0.5 * (1 + Math.log(5)), 12);
@@ -176,7 +180,10 @@ describe("next-item metrics", () => {
     expect(r.unknownTargets).toBe(1);
     // Recommended in a top 3: B C D A X; X is outside the vocabulary → 4 of 6 items.
     expect(r.coverage).toBeCloseTo(4 / 6, 12);
-    expect(progress).toEqual([[2, 4], [4, 4]]);
+    expect(progress).toEqual([
+      [2, 4],
+      [4, 4],
+    ]);
     expect(r.latencyMs.p99).toBeGreaterThanOrEqual(0);
   });
 

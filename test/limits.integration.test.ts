@@ -13,7 +13,11 @@ function purchaseOfBytes(target: number) {
   // Close the remaining gap by growing strings that each allow up to 128 characters.
   const last = { item_id: "j", quantity: 1, category: "k" };
   order.items.push(last);
-  const pads: Array<[Record<string, unknown>, string]> = [[last, "item_id"], [last, "category"], [order, "order_id"]];
+  const pads: Array<[Record<string, unknown>, string]> = [
+    [last, "item_id"],
+    [last, "category"],
+    [order, "order_id"],
+  ];
   for (const [obj, key] of pads) {
     const room = Math.min(128 - String(obj[key]).length, target - bytes(event));
     obj[key] = String(obj[key]) + "x".repeat(Math.max(0, room));
@@ -92,7 +96,10 @@ describe("limits, tested on both sides of each boundary", () => {
     const res = await postEvents(batch, { visitor: v });
     expect(res.status).toBe(202);
     expect(((await res.json()) as BatchBody).accepted).toBe(LIMITS.maxEventsPerRequest);
-    const over = await postEvents(Array.from({ length: LIMITS.maxEventsPerRequest + 1 }, () => make.pageView()), { visitor: v });
+    const over = await postEvents(
+      Array.from({ length: LIMITS.maxEventsPerRequest + 1 }, () => make.pageView()),
+      { visitor: v },
+    );
     expect(over.status).toBe(413);
     expect(await over.json()).toMatchObject({ error: { code: "too_many_events" } });
     const s = await getSession(v);
@@ -116,20 +123,19 @@ describe("limits, tested on both sides of each boundary", () => {
       { visitor: v },
     );
     const body = (await res.json()) as BatchBody;
-    expect(body.results.map((r) => r.code ?? r.status)).toEqual([
-      "accepted",
-      "timestamp_in_future",
-      "accepted",
-      "timestamp_too_old",
-      "timestamp_in_future",
-      "accepted",
-    ]);
+    expect(body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "timestamp_in_future", "accepted", "timestamp_too_old", "timestamp_in_future", "accepted"]);
     expect((await getSession(v)).events_applied).toBe(3);
   });
 
   it("event ids: 64 characters accepted, 65 rejected", async () => {
     const v = await newVisitor();
-    const res = await postEvents([{ ...make.pageView(), id: "a".repeat(64) }, { ...make.pageView(), id: "b".repeat(65) }], { visitor: v });
+    const res = await postEvents(
+      [
+        { ...make.pageView(), id: "a".repeat(64) },
+        { ...make.pageView(), id: "b".repeat(65) },
+      ],
+      { visitor: v },
+    );
     const body = (await res.json()) as BatchBody;
     expect(body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "invalid_event"]);
   });

@@ -87,9 +87,7 @@ describe("drift monitoring (queue consumer → MonitorDO)", () => {
     const model = await publishFixtureModel("steady");
     const now = Date.now();
     // 200 impressions in exactly the training proportions, items all known to the model.
-    const messages = TRAINING_MIX.flatMap(({ length, share }) =>
-      Array.from({ length: share * 20 }, (_, i) => impression("drift-steady", model, viewed(length, i), viewed(4, i + 7), now - i * 1000)),
-    );
+    const messages = TRAINING_MIX.flatMap(({ length, share }) => Array.from({ length: share * 20 }, (_, i) => impression("drift-steady", model, viewed(length, i), viewed(4, i + 7), now - i * 1000)));
     await consume(messages);
     const m = await driftOf("drift-steady", model);
     expect(m.impressions).toBe(200);

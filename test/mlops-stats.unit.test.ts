@@ -62,7 +62,17 @@ describe("sample ratio mismatch (chi-square)", () => {
 
   it("flags a broken split at p < 0.001 and a visitor in a weight-0 arm as impossible", () => {
     const counts = (visitors: number[]): VariantCounts[] =>
-      ["control", "treatment"].map((variant, i) => ({ variant, visitors: visitors[i]!, impressions: 0, clicks: 0, add_to_carts: 0, purchases: 0, clicked_impressions: 0, carted_impressions: 0, purchased_impressions: 0 }));
+      ["control", "treatment"].map((variant, i) => ({
+        variant,
+        visitors: visitors[i]!,
+        impressions: 0,
+        clicks: 0,
+        add_to_carts: 0,
+        purchases: 0,
+        clicked_impressions: 0,
+        carted_impressions: 0,
+        purchased_impressions: 0,
+      }));
     expect(srmCheck(counts([520, 480]), { control: 50, treatment: 50 })!.mismatch).toBe(false);
     expect(srmCheck(counts([5500, 4500]), { control: 50, treatment: 50 })!.mismatch).toBe(true);
     const impossible = srmCheck(counts([10, 1]), { control: 100, treatment: 0 })!;
@@ -115,10 +125,30 @@ describe("drift verdicts", () => {
   const baseline = { edges: [0, 1, 2, 3], counts: [500, 300, 200] };
   const hour = 0;
   it("same shape is fine, a shift is act, few observations are no_data", () => {
-    const same = featureDrift("f", baseline, [{ hour, bin: 0, count: 50 }, { hour, bin: 1, count: 30 }, { hour, bin: 2, count: 20 }], [hour], DEFAULT_DRIFT_SETTINGS);
+    const same = featureDrift(
+      "f",
+      baseline,
+      [
+        { hour, bin: 0, count: 50 },
+        { hour, bin: 1, count: 30 },
+        { hour, bin: 2, count: 20 },
+      ],
+      [hour],
+      DEFAULT_DRIFT_SETTINGS,
+    );
     expect(same.psi).toBe(0);
     expect(same.status).toBe("fine");
-    const shifted = featureDrift("f", baseline, [{ hour, bin: 0, count: 10 }, { hour, bin: 1, count: 20 }, { hour, bin: 2, count: 70 }], [hour], DEFAULT_DRIFT_SETTINGS);
+    const shifted = featureDrift(
+      "f",
+      baseline,
+      [
+        { hour, bin: 0, count: 10 },
+        { hour, bin: 1, count: 20 },
+        { hour, bin: 2, count: 70 },
+      ],
+      [hour],
+      DEFAULT_DRIFT_SETTINGS,
+    );
     // (0.1 − 0.5)·ln(0.1/0.5) + (0.2 − 0.3)·ln(0.2/0.3) + (0.7 − 0.2)·ln(0.7/0.2)
     expect(shifted.psi).toBeCloseTo(-0.4 * Math.log(0.2) + -0.1 * Math.log(2 / 3) + 0.5 * Math.log(3.5), 10);
     expect(shifted.status).toBe("act");
@@ -127,7 +157,12 @@ describe("drift verdicts", () => {
   });
 
   it("missing and out-of-range shares count against their own thresholds", () => {
-    const cells = [{ hour, bin: 0, count: 50 }, { hour, bin: 1, count: 30 }, { hour, bin: 2, count: 20 }, { hour, bin: -2, count: 10 }];
+    const cells = [
+      { hour, bin: 0, count: 50 },
+      { hour, bin: 1, count: 30 },
+      { hour, bin: 2, count: 20 },
+      { hour, bin: -2, count: 10 },
+    ];
     const d = featureDrift("f", baseline, cells, [hour], DEFAULT_DRIFT_SETTINGS);
     expect(d.out_of_range_share).toBeCloseTo(10 / 110, 12);
     expect(d.status).toBe("act"); // 9 % out of range ≥ 5 %
@@ -160,14 +195,29 @@ describe("guard rails", () => {
 
 describe("rollout configs", () => {
   const r: Rollout = {
-    id: "ro1", model: "new/2", baseline: "old/1", steps: [10, 50, 100], step: 0, status: "running",
+    id: "ro1",
+    model: "new/2",
+    baseline: "old/1",
+    steps: [10, 50, 100],
+    step: 0,
+    status: "running",
     guard_rails: { min_impressions: 1, max_error_rate: 0.05, max_p95_latency_ms: 800, max_ctr_drop: 0.3 },
-    auto_promote_after: null, created_at: 0, updated_at: 0, reason: null,
+    auto_promote_after: null,
+    created_at: 0,
+    updated_at: 0,
+    reason: null,
   };
   it("splits stable and canary by the step's share with one salt, and the last step serves the new model alone", () => {
     const c = stepConfig(r);
     expect(c.default_model).toBe("old/1");
-    expect(c.experiment).toMatchObject({ name: "ro1-s1", salt: "ro1", variants: [{ name: "stable", weight: 90, model: "old/1" }, { name: "canary", weight: 10, model: "new/2" }] });
+    expect(c.experiment).toMatchObject({
+      name: "ro1-s1",
+      salt: "ro1",
+      variants: [
+        { name: "stable", weight: 90, model: "old/1" },
+        { name: "canary", weight: 10, model: "new/2" },
+      ],
+    });
     expect(stepConfig({ ...r, step: 1 }).experiment!.name).toBe("ro1-s2");
     expect(stepConfig({ ...r, step: 2 })).toEqual({ default_model: "new/2" });
   });

@@ -34,7 +34,10 @@ async function storedConfig() {
 async function seedTrending(): Promise<string[]> {
   const items = ["sku-t1", "sku-t2", "sku-t3", "sku-t4", "sku-t5"];
   const v = await newVisitor();
-  await postEvents(items.map((i) => make.productView(i)), { visitor: v });
+  await postEvents(
+    items.map((i) => make.productView(i)),
+    { visitor: v },
+  );
   await vi.waitUntil(async () => (await env.TRENDING.getByName(SHOP_A.id).top(10)).length >= items.length, { timeout: 10_000, interval: 50 });
   return items;
 }
@@ -131,9 +134,25 @@ describe("experiment analysis from the event stream", () => {
     await seedTrending();
     await setTenantConfig(SHOP_A.id, {
       default_model: null,
-      experiment: { name: "exp-count", salt: "s-count", variants: [{ name: "control", weight: 50, model: null, params: PARAMS }, { name: "treatment", weight: 50, model: null, params: PARAMS }] },
+      experiment: {
+        name: "exp-count",
+        salt: "s-count",
+        variants: [
+          { name: "control", weight: 50, model: null, params: PARAMS },
+          { name: "treatment", weight: 50, model: null, params: PARAMS },
+        ],
+      },
     });
-    type Expect = { visitors: number; impressions: number; clicks: number; add_to_carts: number; purchases: number; clicked_impressions: number; carted_impressions: number; purchased_impressions: number };
+    type Expect = {
+      visitors: number;
+      impressions: number;
+      clicks: number;
+      add_to_carts: number;
+      purchases: number;
+      clicked_impressions: number;
+      carted_impressions: number;
+      purchased_impressions: number;
+    };
     const zero = (): Expect => ({ visitors: 0, impressions: 0, clicks: 0, add_to_carts: 0, purchases: 0, clicked_impressions: 0, carted_impressions: 0, purchased_impressions: 0 });
     const expected: Record<string, Expect> = { control: zero(), treatment: zero() };
     const plans: Array<{ visitor: string; first: Reco; second: Reco }> = [];
@@ -151,7 +170,10 @@ describe("experiment analysis from the event stream", () => {
       plans.push({ visitor, first, second });
     }
     // Impressions reach the MonitorDO (and the SessionDOs) before outcomes are sent.
-    await vi.waitUntil(async () => (await dashboard()).experiments.find((x) => x.experiment === "exp-count")?.variants.reduce((a, v) => a + v.impressions, 0) === 16, { timeout: 15_000, interval: 100 });
+    await vi.waitUntil(async () => (await dashboard()).experiments.find((x) => x.experiment === "exp-count")?.variants.reduce((a, v) => a + v.impressions, 0) === 16, {
+      timeout: 15_000,
+      interval: 100,
+    });
 
     for (const [i, { visitor, first, second }] of plans.entries()) {
       const e = expected[first.variant]!;
@@ -180,17 +202,36 @@ describe("experiment analysis from the event stream", () => {
 
     const counts = async () => {
       const exp = (await dashboard()).experiments.find((x) => x.experiment === "exp-count")!;
-      return Object.fromEntries(exp.variants.map((v) => [v.variant, { visitors: v.visitors, impressions: v.impressions, clicks: v.clicks, add_to_carts: v.add_to_carts, purchases: v.purchases, clicked_impressions: v.clicked_impressions, carted_impressions: v.carted_impressions, purchased_impressions: v.purchased_impressions }]));
+      return Object.fromEntries(
+        exp.variants.map((v) => [
+          v.variant,
+          {
+            visitors: v.visitors,
+            impressions: v.impressions,
+            clicks: v.clicks,
+            add_to_carts: v.add_to_carts,
+            purchases: v.purchases,
+            clicked_impressions: v.clicked_impressions,
+            carted_impressions: v.carted_impressions,
+            purchased_impressions: v.purchased_impressions,
+          },
+        ]),
+      );
     };
     const want = Object.fromEntries(Object.entries(expected).filter(([, e]) => e.visitors > 0));
-    await vi.waitUntil(async () => JSON.stringify(await counts()) === JSON.stringify(want), { timeout: 15_000, interval: 100 }).catch(async () => {
-      expect(await counts()).toEqual(want);
-    });
+    await vi
+      .waitUntil(async () => JSON.stringify(await counts()) === JSON.stringify(want), { timeout: 15_000, interval: 100 })
+      .catch(async () => {
+        expect(await counts()).toEqual(want);
+      });
 
     // At-least-once delivery: the whole log delivered a second time changes nothing.
     const log = [...(await readEventLog("events/tenant=shop-a/")), ...(await readEventLog("impressions/tenant=shop-a/"))].map((x) => x.line);
     for (let i = 0; i < log.length; i += 100) {
-      const batch = createMessageBatch("edgewise-events", log.slice(i, i + 100).map((body, j) => ({ id: `redo-${i + j}`, timestamp: new Date(), attempts: 2, body })));
+      const batch = createMessageBatch(
+        "edgewise-events",
+        log.slice(i, i + 100).map((body, j) => ({ id: `redo-${i + j}`, timestamp: new Date(), attempts: 2, body })),
+      );
       const ctx = createExecutionContext();
       await worker.queue(batch, env, ctx);
       expect((await getQueueResult(batch, ctx)).retryMessages).toEqual([]);
@@ -212,15 +253,25 @@ describe("experiment analysis from the event stream", () => {
     await seedTrending();
     await setTenantConfig(SHOP_A.id, {
       default_model: null,
-      experiment: { name: "exp-srm", salt: "s-srm", variants: [{ name: "control", weight: 50, model: null, params: PARAMS }, { name: "treatment", weight: 50, model: null, params: PARAMS }] },
+      experiment: {
+        name: "exp-srm",
+        salt: "s-srm",
+        variants: [
+          { name: "control", weight: 50, model: null, params: PARAMS },
+          { name: "treatment", weight: 50, model: null, params: PARAMS },
+        ],
+      },
     });
     // A CDN rule (the shop's edge, holding a backend token) that forces everyone into treatment: 30 visitors, none in control.
     const edge = bearer(await backendToken("recommendations:read"));
     for (let i = 0; i < 30; i++) await recommend(await newVisitor(), "type=trending&k=2", { "x-edgewise-variant": "treatment", ...edge });
-    const exp = await vi.waitUntil(async () => {
-      const e = (await dashboard()).experiments.find((x) => x.experiment === "exp-srm");
-      return e && e.variants.reduce((a, v) => a + v.impressions, 0) === 30 ? e : false;
-    }, { timeout: 15_000, interval: 100 });
+    const exp = await vi.waitUntil(
+      async () => {
+        const e = (await dashboard()).experiments.find((x) => x.experiment === "exp-srm");
+        return e && e.variants.reduce((a, v) => a + v.impressions, 0) === 30 ? e : false;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
     // χ² = (0 − 15)² / 15 + (30 − 15)² / 15 = 30, df 1
     expect(exp.srm).toMatchObject({ chi_square: 30, df: 1, mismatch: true, expected: { control: 15, treatment: 15 } });
     expect(exp.srm!.p_value).toBeLessThan(1e-6);
@@ -236,7 +287,16 @@ describe("canary rollout", () => {
     expect(started.status).toBe(201);
     const r = (await started.json()) as Rollout;
     expect(r).toMatchObject({ model: next, baseline: "stable/1", step: 0, status: "running" });
-    expect(await storedConfig()).toMatchObject({ default_model: "stable/1", experiment: { name: `${r.id}-s1`, variants: [{ name: "stable", weight: 90 }, { name: "canary", weight: 10, model: next }] } });
+    expect(await storedConfig()).toMatchObject({
+      default_model: "stable/1",
+      experiment: {
+        name: `${r.id}-s1`,
+        variants: [
+          { name: "stable", weight: 90 },
+          { name: "canary", weight: 10, model: next },
+        ],
+      },
+    });
 
     // A second rollout, or a weight change of the rollout's experiment, is a conflict.
     expect((await admin("/rollouts", { method: "POST", body: { model: "stable/1" } })).status).toBe(409);
@@ -253,7 +313,14 @@ describe("canary rollout", () => {
     // A plain experiment's weights change through the API.
     await setTenantConfig(SHOP_A.id, {
       default_model: next,
-      experiment: { name: "exp-w", salt: "w", variants: [{ name: "control", weight: 50, model: next, params: PARAMS }, { name: "treatment", weight: 50, model: "stable/1", params: PARAMS }] },
+      experiment: {
+        name: "exp-w",
+        salt: "w",
+        variants: [
+          { name: "control", weight: 50, model: next, params: PARAMS },
+          { name: "treatment", weight: 50, model: "stable/1", params: PARAMS },
+        ],
+      },
     });
     const w = await admin("/experiments/current/weights", { method: "PUT", body: { weights: { control: 80, treatment: 20 } } });
     expect(w.status).toBe(200);
@@ -276,7 +343,13 @@ describe("canary rollout", () => {
     const r = (await (await admin("/rollouts", { method: "POST", body: { model: next, steps: [20, 100] } })).json()) as Rollout;
 
     const experiments = (await (await admin("/experiments")).json()) as { current: { name: string; variants: Array<{ name: string; weight: number }> } | null };
-    expect(experiments.current).toMatchObject({ name: `${r.id}-s1`, variants: [{ name: "stable", weight: 80 }, { name: "canary", weight: 20 }] });
+    expect(experiments.current).toMatchObject({
+      name: `${r.id}-s1`,
+      variants: [
+        { name: "stable", weight: 80 },
+        { name: "canary", weight: 20 },
+      ],
+    });
     const models = (await (await admin("/models")).json()) as { models: Array<{ model: string; roles: string[] }> };
     expect(models.models.find((m) => m.model === next)?.roles).toEqual(expect.arrayContaining([`canary of ${r.id}`, `${r.id}-s1: canary (20)`]));
     expect(models.models.find((m) => m.model === "manual/1")?.roles).toEqual(expect.arrayContaining(["default", `${r.id}-s1: stable (80)`]));
@@ -313,11 +386,14 @@ describe("canary rollout", () => {
       const reco = await recommend(await newVisitor(), "type=personalized&k=3", { "x-edgewise-variant": "canary", ...edge });
       expect(reco).toMatchObject({ experiment: `${r.id}-s1`, variant: "canary", degraded: "model_unavailable" });
     }
-    const rolled = await vi.waitUntil(async () => {
-      const { rollouts } = (await (await admin("/rollouts")).json()) as { rollouts: Rollout[] };
-      const x = rollouts.find((y) => y.id === r.id)!;
-      return x.status === "rolled_back" ? x : false;
-    }, { timeout: 15_000, interval: 100 });
+    const rolled = await vi.waitUntil(
+      async () => {
+        const { rollouts } = (await (await admin("/rollouts")).json()) as { rollouts: Rollout[] };
+        const x = rollouts.find((y) => y.id === r.id)!;
+        return x.status === "rolled_back" ? x : false;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
     expect(rolled.reason).toMatch(/^Guard rail: error rate 100\.0% is above the 5\.0% limit \(\d+ of \d+ lists failed\)$/);
     expect(await storedConfig()).toEqual({ default_model: null });
     const { history } = await dashboard();
@@ -334,7 +410,18 @@ describe("MonitorDO ingest claims a batch at once", () => {
     const tenant = "claims-test";
     const at = Date.now();
     const imp = (id: string, visitor: string, variant = "control") => ({
-      id, visitor, at, type: "personalized", experiment: "exp-claims", variant, model: null, degraded: null, latency_ms: 3, values: {}, top_score: null, items: ["a"],
+      id,
+      visitor,
+      at,
+      type: "personalized",
+      experiment: "exp-claims",
+      variant,
+      model: null,
+      degraded: null,
+      latency_ms: 3,
+      values: {},
+      top_score: null,
+      items: ["a"],
     });
     const batch = {
       impressions: [imp("l1", "v1"), imp("l2", "v1"), imp("l1", "v1"), imp("l3", "v2", "treatment")],

@@ -29,7 +29,12 @@ function chainSessions(seed = 7): string[][] {
 describe("Diginetica session files", () => {
   it("parses one session per line and splits off the last sessions", () => {
     const sessions = parseSessions("1 2\n3 4 5\n\n6 7\r\n8 9 9\n");
-    expect(sessions).toEqual([["1", "2"], ["3", "4", "5"], ["6", "7"], ["8", "9", "9"]]);
+    expect(sessions).toEqual([
+      ["1", "2"],
+      ["3", "4", "5"],
+      ["6", "7"],
+      ["8", "9", "9"],
+    ]);
     expect(evaluationPoints(sessions)).toBe(1 + 2 + 1 + 2);
     expect(validationSplit(sessions, 0.25)).toEqual({ train: sessions.slice(0, 3), test: sessions.slice(3) });
   });

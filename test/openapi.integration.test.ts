@@ -14,9 +14,7 @@ async function doc(): Promise<Doc> {
 
 /** The app's own routes, as OpenAPI paths ("/v1/subjects/:id" → "/v1/subjects/{id}"); middleware and 405 catch-alls are not operations. */
 function appRoutes(): string[] {
-  const routes = app.routes
-    .filter((r) => r.method !== "ALL")
-    .map((r) => `${r.method.toLowerCase()} ${(r.path.replace(/\/+$/, "") || "/").replace(/:([A-Za-z_]+)/g, "{$1}")}`);
+  const routes = app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${(r.path.replace(/\/+$/, "") || "/").replace(/:([A-Za-z_]+)/g, "{$1}")}`);
   return [...new Set(routes)].sort();
 }
 
@@ -24,7 +22,9 @@ describe("OpenAPI document", () => {
   it("is OpenAPI 3.1 and lists exactly the app's routes", async () => {
     const d = await doc();
     expect(d.openapi).toBe("3.1.0");
-    const documented = Object.entries(d.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).sort();
+    const documented = Object.entries(d.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
+      .sort();
     expect(appRoutes().length).toBeGreaterThan(30);
     expect(documented).toEqual(appRoutes());
   });
@@ -54,9 +54,21 @@ describe("OpenAPI document", () => {
   });
 
   it("the events body schema carries the strict per-type event schemas", async () => {
-    const events = (await doc()).paths["/v1/events"]!.post!.requestBody!.content["application/json"]!.schema as { properties: { events: { items: { oneOf?: Array<{ properties: { type: { const: string } }; additionalProperties: boolean }>; anyOf?: unknown } } } };
+    const events = (await doc()).paths["/v1/events"]!.post!.requestBody!.content["application/json"]!.schema as {
+      properties: { events: { items: { oneOf?: Array<{ properties: { type: { const: string } }; additionalProperties: boolean }>; anyOf?: unknown } } };
+    };
     const variants = events.properties.events.items.oneOf ?? (events.properties.events.items.anyOf as typeof events.properties.events.items.oneOf)!;
-    expect(variants.map((x) => x.properties.type.const).sort()).toEqual(["add_to_cart", "consent", "identify", "page_view", "product_view", "purchase", "recommendation_click", "remove_from_cart", "search"]);
+    expect(variants.map((x) => x.properties.type.const).sort()).toEqual([
+      "add_to_cart",
+      "consent",
+      "identify",
+      "page_view",
+      "product_view",
+      "purchase",
+      "recommendation_click",
+      "remove_from_cart",
+      "search",
+    ]);
     expect(variants.every((x) => x.additionalProperties === false)).toBe(true);
   });
 

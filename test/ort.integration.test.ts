@@ -42,7 +42,7 @@ function randomSequence(rand: () => number, numItems: number, seqLen: number, n:
   for (let j = 0; j < n; j++) {
     const pos = seqLen - n + j;
     idx[pos] = 1 + Math.floor(rand() * numItems);
-    w[pos] = Math.pow(0.7, n - 1 - j);
+    w[pos] = 0.7 ** (n - 1 - j);
     total += w[pos]!;
   }
   for (let p = 0; p < seqLen; p++) w[p] = total > 0 ? w[p]! / total : 0;
@@ -129,7 +129,14 @@ describe("onnxruntime-web loader (src/models/ort.ts)", () => {
       await expect(runSessionTopK(session, outOfRange, ok.w, 3)).rejects.toMatchObject({ name: "ModelLoadError", code: "inference_failed" });
       await expect(runSessionTopK(session, ok.idx.slice(1), ok.w.slice(1), 3)).rejects.toMatchObject({ code: "inference_failed" });
       await expect(runSessionTopK(session, ok.idx, ok.w, 0)).rejects.toMatchObject({ code: "inference_failed" });
-      await expect(runSessionTopK(session, ok.idx.map((i) => i + 0.5), ok.w, 3)).rejects.toMatchObject({ code: "inference_failed" });
+      await expect(
+        runSessionTopK(
+          session,
+          ok.idx.map((i) => i + 0.5),
+          ok.w,
+          3,
+        ),
+      ).rejects.toMatchObject({ code: "inference_failed" });
       expectSameTopK(await runSessionTopK(session, ok.idx, ok.w, 3), referenceTopK(small, ok.idx, ok.w, 3));
     });
   });

@@ -13,11 +13,7 @@ describe("offline replay of the event log equals the online features", () => {
     const id = visitorIdOf(v);
     const now = Date.now();
     const min = 60_000;
-    const early = [
-      make.pageView(now - 200 * min),
-      make.productView("a", "shoes", 40, now - 199 * min),
-      make.addToCart("a", 2, 40, now - 198 * min),
-    ];
+    const early = [make.pageView(now - 200 * min), make.productView("a", "shoes", 40, now - 199 * min), make.addToCart("a", 2, 40, now - 198 * min)];
     const batches: unknown[][] = [
       early,
       // A new visit, with an event arriving out of order and one invalid event.
@@ -46,7 +42,12 @@ describe("offline replay of the event log equals the online features", () => {
       generators: { vsknn: { items: ["d", "a", "x"], scores: [1, 0.6, 0.2] }, session: { items: ["a", "b"], scores: [1, 0.5] } },
       items: {
         clicks: (item: string) => item.charCodeAt(0),
-        catalog: { byId: new Map([["a", { item_id: "a", category: "shoes", price: 40 }], ["d", { item_id: "d", category: "bags", price: 80 }]]) },
+        catalog: {
+          byId: new Map([
+            ["a", { item_id: "a", category: "shoes", price: 40 }],
+            ["d", { item_id: "d", category: "bags", price: 80 }],
+          ]),
+        },
         trending: new Map([["x", 1]]),
       },
     });

@@ -173,7 +173,15 @@ describe("enqueue failure", () => {
     await postEvents([make.pageView()], { visitor: v });
     const stub = sessionStub(env, SHOP_A.id, id);
     // The old layout: one row per event in `outbox`, left behind by a queue failure.
-    const legacy = { kind: "event", schema_version: 1, tenant: SHOP_A.id, visitor_id: id, seq: 1000, received_at: Date.now(), event: { id: "legacy-1", type: "page_view", timestamp: Date.now(), properties: {} } };
+    const legacy = {
+      kind: "event",
+      schema_version: 1,
+      tenant: SHOP_A.id,
+      visitor_id: id,
+      seq: 1000,
+      received_at: Date.now(),
+      event: { id: "legacy-1", type: "page_view", timestamp: Date.now(), properties: {} },
+    };
     await runInDurableObject(stub, (_i, state) => {
       state.storage.sql.exec("CREATE TABLE outbox (seq INTEGER PRIMARY KEY, message TEXT NOT NULL)");
       state.storage.sql.exec("INSERT INTO outbox (seq, message) VALUES (?, ?)", 1000, JSON.stringify(legacy));

@@ -22,7 +22,14 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
     LOG_LEVEL: "debug", // every log line the worker can write is captured
     ...(upstash ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token } : {}),
   } as Env;
-  const clientHeaders = { "cf-connecting-ip": IP, "x-forwarded-for": `${IP}, ${IPV6}`, "x-real-ip": IP, "true-client-ip": IP, "user-agent": `Mozilla/5.0 (${EMAIL})`, referer: `https://shop-a.example/?email=${EMAIL}` };
+  const clientHeaders = {
+    "cf-connecting-ip": IP,
+    "x-forwarded-for": `${IP}, ${IPV6}`,
+    "x-real-ip": IP,
+    "true-client-ip": IP,
+    "user-agent": `Mozilla/5.0 (${EMAIL})`,
+    referer: `https://shop-a.example/?email=${EMAIL}`,
+  };
   let visitor = "";
 
   async function send(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Response> {
@@ -67,7 +74,11 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
     // Erasure by email without the scope, and the admin API with the canary in path and query.
     expect((await send(`/v1/subjects/email:${encodeURIComponent(EMAIL)}`, { method: "DELETE", headers: backend })).status).toBe(403);
     expect((await send(`/admin/api/experiments?email=${encodeURIComponent(EMAIL)}`, { headers: bearer(await backendToken("admin")) })).status).toBe(200);
-    await send(`/admin/api/rollouts/${encodeURIComponent(EMAIL)}/rollback`, { method: "POST", headers: { ...bearer(await backendToken("admin")), "content-type": "application/json" }, body: JSON.stringify({ reason: EMAIL }) });
+    await send(`/admin/api/rollouts/${encodeURIComponent(EMAIL)}/rollback`, {
+      method: "POST",
+      headers: { ...bearer(await backendToken("admin")), "content-type": "application/json" },
+      body: JSON.stringify({ reason: EMAIL }),
+    });
     await send("/v1/events", { method: "POST", headers: v, body: `{"events":[{"id":"x","type":"search","timestamp":"${EMAIL}"` });
     // Let the queue deliver everything to the log.
     await vi.waitUntil(async () => (await readEventLog()).filter((x) => x.line.visitor_id === visitorIdOf(visitor)).length >= 5, { timeout: 10_000 });
@@ -76,8 +87,14 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
 
   it("not in the visitor's Durable Object storage", async () => {
     const dump = await runInDurableObject(sessionStub(env, SHOP_A.id, visitorIdOf(visitor)), async (_i, state) => {
-      const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((r) => r.name);
-      return tables.filter((t) => !t.startsWith("_cf")).map((t) => JSON.stringify(state.storage.sql.exec(`SELECT * FROM ${t}`).toArray())).join("\n");
+      const tables = state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((r) => r.name);
+      return tables
+        .filter((t) => !t.startsWith("_cf"))
+        .map((t) => JSON.stringify(state.storage.sql.exec(`SELECT * FROM ${t}`).toArray()))
+        .join("\n");
     });
     expect(dump).toContain("[email]"); // the scrubbed query and path are there…
     expect(leaks(dump)).toEqual([]); // …the clear values are not
@@ -89,7 +106,8 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
     );
     expect(leaks(dump)).toEqual([]);
     if (upstash) {
-      const redis = async (cmd: unknown[]) => ((await (await fetch(upstash.url, { method: "POST", headers: { authorization: `Bearer ${upstash.token}` }, body: JSON.stringify(cmd) })).json()) as { result: unknown }).result;
+      const redis = async (cmd: unknown[]) =>
+        ((await (await fetch(upstash.url, { method: "POST", headers: { authorization: `Bearer ${upstash.token}` }, body: JSON.stringify(cmd) })).json()) as { result: unknown }).result;
       const keys = (await redis(["KEYS", `ew:${SHOP_A.id}:*`])) as string[];
       expect(keys.length).toBeGreaterThan(0);
       let all = keys.join("\n");
@@ -101,8 +119,14 @@ describe("a canary email and IP through every endpoint appear nowhere in clear",
   it("not in the shop's monitoring and trending Durable Objects", async () => {
     const dump = async (ns: DurableObjectNamespace) =>
       runInDurableObject(ns.getByName(SHOP_A.id), async (_i, state) => {
-        const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((r) => r.name);
-        return tables.filter((t) => !t.startsWith("_cf") && !t.startsWith("sqlite")).map((t) => JSON.stringify(state.storage.sql.exec(`SELECT * FROM ${t}`).toArray())).join("\n");
+        const tables = state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+          .toArray()
+          .map((r) => r.name);
+        return tables
+          .filter((t) => !t.startsWith("_cf") && !t.startsWith("sqlite"))
+          .map((t) => JSON.stringify(state.storage.sql.exec(`SELECT * FROM ${t}`).toArray()))
+          .join("\n");
       });
     // The consumer feeds the monitor after the log: wait until it has counted this visitor's traffic.
     let monitor = "";

@@ -11,7 +11,12 @@ const TTL_MS = 3600_000;
 const upstash = inject("upstash");
 if (!upstash) console.warn("!!! Upstash profile store contract tests SKIPPED: Redis is not reachable (see test/setup/upstash.global.ts)");
 
-const hex = (seed: string) => [...seed].map((c) => c.charCodeAt(0).toString(16)).join("").padEnd(64, "0").slice(0, 64);
+const hex = (seed: string) =>
+  [...seed]
+    .map((c) => c.charCodeAt(0).toString(16))
+    .join("")
+    .padEnd(64, "0")
+    .slice(0, 64);
 const c = (name: string): NodeId => node("customer", hex(`c${name}`));
 const e = (name: string): NodeId => node("email", hex(`e${name}`));
 const v = (name: string): NodeId => node("visitor", `visitor-${name}-00000000`);
@@ -99,7 +104,7 @@ function contract(name: string, makeStore: () => ProfileStore, skip = false) {
       expect(flag.claims).toEqual([c("dan"), c("eve")]);
       expect((await store.person(tn, two.person))!.merges.at(-1)).toMatchObject({ action: "refused", reason: "claimed_by_other_customer" });
       // Erasing the second claimant takes its customer out of the flags on identifiers it never owned.
-      expect(await store.erase(tn, two.person)).toMatchObject({ person: two.person, keys_deleted: 3, flags_edited: 2 }) // 2 nodes + the person;
+      expect(await store.erase(tn, two.person)).toMatchObject({ person: two.person, keys_deleted: 3, flags_edited: 2 }); // 2 nodes + the person;
       expect(await store.flag(tn, v("shared"))).toBeNull();
       expect(await store.flag(tn, e("family"))).toBeNull();
       expect(await store.resolve(tn, v("shared"))).toBe(one.person);

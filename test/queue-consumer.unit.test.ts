@@ -64,7 +64,10 @@ describe("queue consumer", () => {
     const bodies = [message("u4", 1), message("u4", 2)];
     const ids = ["fixed-1", "fixed-2"];
     for (let i = 0; i < 2; i++) {
-      const batch = createMessageBatch("edgewise-events", bodies.map((body, j) => ({ id: ids[j]!, timestamp: new Date(received), attempts: i + 1, body })));
+      const batch = createMessageBatch(
+        "edgewise-events",
+        bodies.map((body, j) => ({ id: ids[j]!, timestamp: new Date(received), attempts: i + 1, body })),
+      );
       const ctx = createExecutionContext();
       await worker.queue(batch, env, ctx);
       await getQueueResult(batch, ctx);
@@ -114,7 +117,10 @@ describe("queue consumer", () => {
 describe("line batches", () => {
   it("logs every line of a packed message once, and acks the message only when all its lines landed", async () => {
     const lines = Array.from({ length: 30 }, (_, i) => message("lb1", i + 1));
-    const packed = packLines("shop-a", lines.map((l) => JSON.stringify(l))).map((p) => JSON.parse(p.json) as unknown);
+    const packed = packLines(
+      "shop-a",
+      lines.map((l) => JSON.stringify(l)),
+    ).map((p) => JSON.parse(p.json) as unknown);
     expect(packed).toHaveLength(1);
     const ok = batchOf(packed);
     const ctx = createExecutionContext();
@@ -124,12 +130,15 @@ describe("line batches", () => {
     expect(logged.map((x) => x.line.seq)).toEqual(lines.map((l) => l.seq));
 
     // Lines of one message in two hours: when one partition's write fails, the whole message is retried.
-    const split = JSON.parse(packLines("shop-a", [message("lb2", 1), message("lb2", 2, received + 1000)].map((l) => JSON.stringify(l)))[0]!.json) as unknown;
+    const split = JSON.parse(
+      packLines(
+        "shop-a",
+        [message("lb2", 1), message("lb2", 2, received + 1000)].map((l) => JSON.stringify(l)),
+      )[0]!.json,
+    ) as unknown;
     const batch = batchOf([split]);
     const real = env.EVENT_LOG.put.bind(env.EVENT_LOG);
-    vi.spyOn(env.EVENT_LOG, "put").mockImplementation((key, value, opts) =>
-      String(key).includes("hour=10") ? Promise.reject(new Error("R2 unavailable (injected)")) : real(key, value, opts),
-    );
+    vi.spyOn(env.EVENT_LOG, "put").mockImplementation((key, value, opts) => (String(key).includes("hour=10") ? Promise.reject(new Error("R2 unavailable (injected)")) : real(key, value, opts)));
     const ctx2 = createExecutionContext();
     await worker.queue(batch, env, ctx2);
     const result = await getQueueResult(batch, ctx2);
@@ -147,7 +156,12 @@ describe("line batches", () => {
     }
     const seqs = packed.flatMap((p) => (JSON.parse(p.json) as { lines: Array<{ seq: number }> }).lines.map((l) => l.seq));
     expect(seqs).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
-    expect(packLines("shop-a", Array.from({ length: 150 }, (_, i) => JSON.stringify(message("lb4", i + 1)))).map((p) => p.lines)).toEqual([100, 50]);
+    expect(
+      packLines(
+        "shop-a",
+        Array.from({ length: 150 }, (_, i) => JSON.stringify(message("lb4", i + 1))),
+      ).map((p) => p.lines),
+    ).toEqual([100, 50]);
   });
 
   it("treats a line batch with a line of another tenant as poison", async () => {
@@ -155,7 +169,17 @@ describe("line batches", () => {
     const sent: unknown[] = [];
     const batch = batchOf([body]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, DEAD_LETTERS: { ...env.DEAD_LETTERS, sendBatch: async (m: Iterable<MessageSendRequest>) => (sent.push(...[...m].map((x) => x.body)), { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } }) } as unknown as Queue }, ctx);
+    await worker.queue(
+      batch,
+      {
+        ...env,
+        DEAD_LETTERS: {
+          ...env.DEAD_LETTERS,
+          sendBatch: async (m: Iterable<MessageSendRequest>) => (sent.push(...[...m].map((x) => x.body)), { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } }),
+        } as unknown as Queue,
+      },
+      ctx,
+    );
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([batch.messages[0]!.id]);
     expect(sent).toHaveLength(1);
     expect((await readEventLog("events/tenant=shop-a/")).filter((x) => x.line.visitor_id === "lb5")).toEqual([]);

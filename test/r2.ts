@@ -36,7 +36,11 @@ export async function waitForVisitorLines(visitorId: string, count: number): Pro
  * marker is logged no earlier line is still on its way. Returns the marker's id, for
  * callers to leave it out of their counts.
  */
-export async function settleVisitorLog(visitorId: string, send: (marker: { id: string; type: string; timestamp: number; properties: Record<string, unknown> }) => Promise<unknown>, marker?: { type: string; properties: Record<string, unknown> }): Promise<string> {
+export async function settleVisitorLog(
+  visitorId: string,
+  send: (marker: { id: string; type: string; timestamp: number; properties: Record<string, unknown> }) => Promise<unknown>,
+  marker?: { type: string; properties: Record<string, unknown> },
+): Promise<string> {
   const id = `marker-${crypto.randomUUID()}`;
   await send({ id, timestamp: Date.now(), ...(marker ?? { type: "page_view", properties: { path: "/marker" } }) });
   await vi.waitUntil(async () => (await readEventLog()).some((x) => x.line.visitor_id === visitorId && x.line.event.id === id), { timeout: 10_000, interval: 50 });

@@ -121,7 +121,10 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     const v = await newVisitor();
     const now = Date.now();
     const visit = ["sku-007", "sku-042", "sku-099", "sku-013"];
-    const res = await postEvents(visit.map((item, i) => make.productView(item, "shoes", 50, now - (10 - i) * 1000)), { visitor: v });
+    const res = await postEvents(
+      visit.map((item, i) => make.productView(item, "shoes", 50, now - (10 - i) * 1000)),
+      { visitor: v },
+    );
     expect(res.status).toBe(202);
     const reco = await call("/v1/recommendations?k=5", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v } });
     const body = (await reco.json()) as { model: string; degraded: string | null; items: Array<{ item_id: string }> };

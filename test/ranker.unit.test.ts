@@ -13,13 +13,21 @@ const row = (m: ReturnType<typeof rankerFeatures>, item: string) => {
 };
 
 describe("ranker features", () => {
-  const catalog = { byId: new Map([["a", { item_id: "a", category: "shoes", price: 50 }], ["x", { item_id: "x", category: "bags" }]]) };
+  const catalog = {
+    byId: new Map([
+      ["a", { item_id: "a", category: "shoes", price: 50 }],
+      ["x", { item_id: "x", category: "bags" }],
+    ]),
+  };
   const features = {
     visit_viewed_items: ["a", "b", "a", "c"],
     last_viewed_items: ["z", "a", "b", "a", "c"],
     cart: { items: [{ item_id: "b", quantity: 1 }], quantity: 1, value: 0, currency: null, unpriced_lines: 1 },
     purchased_items: ["c"],
-    category_affinity: [{ category: "shoes", score: 3 }, { category: "bags", score: 1 }],
+    category_affinity: [
+      { category: "shoes", score: 3 },
+      { category: "bags", score: 1 },
+    ],
     viewed_price_band: { min: 10, median: 25, max: 50, count: 3 },
   };
   const generators = {
@@ -98,7 +106,7 @@ describe("manifest contract for the ranker", () => {
 /** A tiny ranking set: 3 features, lists of 4; the positive is the row with the highest feature 0 plus noise in feature 1. */
 function tinyData(lists: number, seed: number): RankingData {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const F = 3;
   const values: number[] = [];
   const labels: number[] = [];
@@ -173,7 +181,10 @@ describe("LambdaMART trainer against a brute-force reference", () => {
     const train = tinyData(400, 1);
     const valid = tinyData(200, 2);
     const res = trainLambdaMart(train, valid, { maxTrees: 60, maxDepth: 3, learningRate: 0.3, minLeaf: 5, l2: 1, bins: 16, patience: 60 });
-    const given = listMetrics(valid, Float64Array.from({ length: valid.labels.length }, (_, i) => -i));
+    const given = listMetrics(
+      valid,
+      Float64Array.from({ length: valid.labels.length }, (_, i) => -i),
+    );
     const scores = scoreEnsemble(res.ensemble, valid.values);
     const learned = listMetrics(valid, scores);
     expect(given.mrr20).toBeLessThan(0.6);

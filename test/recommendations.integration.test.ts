@@ -53,7 +53,10 @@ describe("model in workerd", () => {
     expect(res.status).toBe(200);
     const input = sequenceInput(["sku-05"], new Map(weights.items.map((x, i) => [x, i + 1])), 1);
     const ref = referenceTopK({ numItems: 40, dim: weights.dim, seqLen: 20, embIn: weights.embIn, embOut: weights.embOut, bias: weights.bias }, input.idx, input.w, 9);
-    const expected = ref.indices.map((ix) => weights.items[ix - 1]!).filter((x) => x !== "sku-05").slice(0, 8);
+    const expected = ref.indices
+      .map((ix) => weights.items[ix - 1]!)
+      .filter((x) => x !== "sku-05")
+      .slice(0, 8);
     expect(ids(body)).toEqual(expected);
     expect(ids(body)[0]).toBe("sku-06");
     expect(body.items[0]!.score).toBeCloseTo(ref.scores[0]!, 3);
@@ -190,7 +193,9 @@ describe("business rules", () => {
   it("drops out-of-stock, hidden and unknown items, and caps items per category", async () => {
     await setCatalog(
       SHOP_A.id,
-      weights.items.map((item_id, i) => ({ item_id, category: `cat-${i % 3}`, stock: item_id === "sku-02" ? 0 : 5, hidden: item_id === "sku-03", name: `Item ${i + 1}` })).filter((x) => x.item_id !== "sku-04"),
+      weights.items
+        .map((item_id, i) => ({ item_id, category: `cat-${i % 3}`, stock: item_id === "sku-02" ? 0 : 5, hidden: item_id === "sku-03", name: `Item ${i + 1}` }))
+        .filter((x) => x.item_id !== "sku-04"),
     );
     try {
       const { body } = await reco(null, "?type=similar&item=sku-40&k=4");
@@ -291,7 +296,11 @@ describe("impressions and attribution", () => {
       features: { source: { visit_viewed_items: ["sku-07", "sku-08"], last_viewed_items: ["sku-07", "sku-08"] }, item_idx: expectedInput.idx, item_w: expectedInput.w },
     });
     // sku-09 follows the latest view, sku-08 the one before, then bias order.
-    expect(impression.items.map((i) => [i.item_id, i.position])).toEqual([["sku-09", 1], ["sku-08", 2], ["sku-01", 3]]);
+    expect(impression.items.map((i) => [i.item_id, i.position])).toEqual([
+      ["sku-09", 1],
+      ["sku-08", 2],
+      ["sku-01", 3],
+    ]);
 
     const click = { ...make.recClick("sku-09"), properties: { impression_id: body.impression_id, item_id: "sku-09", position: 1 } };
     await postEvents([click, make.addToCart("sku-01")], { visitor: v });
@@ -430,8 +439,7 @@ describe("parameters", () => {
   });
 
   it("POST bodies: malformed JSON, wrong content type and unknown fields are refused", async () => {
-    const post = (body: string, type = "application/json") =>
-      call("/v1/recommendations", { method: "POST", headers: { "content-type": type, "x-edgewise-key": SHOP_A.key }, body });
+    const post = (body: string, type = "application/json") => call("/v1/recommendations", { method: "POST", headers: { "content-type": type, "x-edgewise-key": SHOP_A.key }, body });
     expect(await (await post("{nope")).json()).toMatchObject({ error: { code: "malformed_json" } });
     expect((await post('{"k":3}', "text/plain")).status).toBe(415);
     const unknown = await post('{"k":3,"colour":"red"}');

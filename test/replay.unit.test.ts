@@ -38,7 +38,11 @@ describe("point-in-time training examples", () => {
     const messy = [...log].reverse().concat(log.slice(0, 3), log.slice(4));
     const byVisitor = (xs: Array<{ visitor_id: string; seq: number }>) => [...xs].sort((a, b) => a.visitor_id.localeCompare(b.visitor_id) || a.seq - b.seq);
     expect(byVisitor([...trainingExamples(messy, opts)])).toEqual(byVisitor([...trainingExamples(log, opts)]));
-    expect(orderedStreams(messy).get("shop:v1")!.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    expect(
+      orderedStreams(messy)
+        .get("shop:v1")!
+        .map((m) => m.seq),
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it("cuts visitor streams into view sessions with the engine's visit rule", () => {
@@ -51,7 +55,10 @@ describe("point-in-time training examples", () => {
   });
 
   it("turns dataset sessions into one visitor stream per session", () => {
-    const lines = sessionsToMessages([["1", "2", "3"], ["4", "4"]]);
+    const lines = sessionsToMessages([
+      ["1", "2", "3"],
+      ["4", "4"],
+    ]);
     expect(lines).toHaveLength(5);
     const examples = [...trainingExamples(lines, opts)];
     expect(examples.map((e) => [e.target, e.features.visit_viewed_items])).toEqual([

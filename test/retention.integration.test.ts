@@ -24,10 +24,13 @@ beforeAll(async () => {
   const other = await newVisitor();
   await postEvents([make.productView("sku-02"), make.identify("cust-ret-2")], { visitor: other });
   await call(`/v1/subjects/customer:cust-ret-2`, { method: "DELETE", headers: { "x-edgewise-key": SHOP_A.key, ...bearer(await backendToken("privacy:erase")) } });
-  await vi.waitUntil(async () => {
-    const keys = (await env.EVENT_LOG.list()).objects.map((o) => o.key);
-    return keys.some((k) => k.startsWith("events/")) && keys.some((k) => k.includes("/receipts/"));
-  }, { timeout: 15_000, interval: 100 });
+  await vi.waitUntil(
+    async () => {
+      const keys = (await env.EVENT_LOG.list()).objects.map((o) => o.key);
+      return keys.some((k) => k.startsWith("events/")) && keys.some((k) => k.includes("/receipts/"));
+    },
+    { timeout: 15_000, interval: 100 },
+  );
 }, 30_000);
 
 describe("retention", () => {

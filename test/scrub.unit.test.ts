@@ -10,13 +10,16 @@ describe("the linear email scanner", () => {
   it("finds and replaces exactly what the reference pattern does (after NFKC)", () => {
     const unit = fc.constantFrom(..."ab1.-@%40+_ é＠x".split(""), "%40", ".com", "@b.co", "ａ", "％40", "﹫");
     fc.assert(
-      fc.property(fc.array(unit, { maxLength: 30 }).map((a) => a.join("")), (s) => {
-        const n = s.normalize("NFKC");
-        REFERENCE.lastIndex = 0;
-        expect(looksLikeEmail(s)).toBe(REFERENCE.test(n));
-        // Numbers and IPs are scrubbed after emails; compare where neither applies.
-        if (!/\d/.test(n)) expect(scrubFreeText(s)).toBe(n.replace(REFERENCE, "[email]"));
-      }),
+      fc.property(
+        fc.array(unit, { maxLength: 30 }).map((a) => a.join("")),
+        (s) => {
+          const n = s.normalize("NFKC");
+          REFERENCE.lastIndex = 0;
+          expect(looksLikeEmail(s)).toBe(REFERENCE.test(n));
+          // Numbers and IPs are scrubbed after emails; compare where neither applies.
+          if (!/\d/.test(n)) expect(scrubFreeText(s)).toBe(n.replace(REFERENCE, "[email]"));
+        },
+      ),
       { numRuns: 5000, seed: 20261204 },
     );
   });

@@ -97,7 +97,9 @@ describe("3. token confusion: the kind of a token is explicit and its claims typ
       const res = await call("/admin/api/experiments", { headers: { "x-edgewise-key": SHOP_A.key, ...bearer(await mintToken("shop-a", claims)) } });
       expect(res.status).toBe(401);
     }
-    const res = await call("/admin/api/experiments", { headers: { "x-edgewise-key": SHOP_A.key, ...bearer(await mintToken("shop-a", { scope: "admin", sub: 7 as unknown as string }, { subject: null })) } });
+    const res = await call("/admin/api/experiments", {
+      headers: { "x-edgewise-key": SHOP_A.key, ...bearer(await mintToken("shop-a", { scope: "admin", sub: 7 as unknown as string }, { subject: null })) },
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -243,7 +245,14 @@ describe("8. forced variants stay out of experiment statistics", () => {
     const params = (await import("../src/experiments/config")).DEFAULT_VARIANT_PARAMS;
     await setTenantConfig(SHOP_A.id, {
       default_model: null,
-      experiment: { name: "exp-forced", salt: "s", variants: [{ name: "control", weight: 50, model: null, params }, { name: "treatment", weight: 50, model: null, params }] },
+      experiment: {
+        name: "exp-forced",
+        salt: "s",
+        variants: [
+          { name: "control", weight: 50, model: null, params },
+          { name: "treatment", weight: 50, model: null, params },
+        ],
+      },
     });
     try {
       const v = await newVisitor();
@@ -253,7 +262,10 @@ describe("8. forced variants stay out of experiment statistics", () => {
       const body = (await res.json()) as { impression_id: string; forced?: boolean; variant: string; items: unknown[] };
       expect(body).toMatchObject({ variant: "treatment", forced: true });
       expect(body.items.length).toBeGreaterThan(0);
-      const line = await vi.waitUntil(async () => (await readEventLog("impressions/")).map((x) => x.line as unknown as ImpressionMessage).find((l) => l.impression_id === body.impression_id), { timeout: 10_000, interval: 100 });
+      const line = await vi.waitUntil(async () => (await readEventLog("impressions/")).map((x) => x.line as unknown as ImpressionMessage).find((l) => l.impression_id === body.impression_id), {
+        timeout: 10_000,
+        interval: 100,
+      });
       expect(line).toMatchObject({ experiment: null, forced: true, variant: "treatment" });
     } finally {
       await setTenantConfig(SHOP_A.id, { default_model: null });
@@ -290,10 +302,13 @@ describe("9. rate limits and trending caps", () => {
     await postEvents(events, { key: SHOP_B.key, visitor: v });
     const honest = await newVisitor(SHOP_B.key);
     await postEvents([make.productView("real-item"), make.addToCart("real-item")], { key: SHOP_B.key, visitor: honest });
-    const top = await vi.waitUntil(async () => {
-      const t = await env.TRENDING.getByName(tenant).top(10);
-      return t.some((x) => x.item_id === "attacker-item") && t.some((x) => x.item_id === "real-item") ? t : false;
-    }, { timeout: 10_000, interval: 50 });
+    const top = await vi.waitUntil(
+      async () => {
+        const t = await env.TRENDING.getByName(tenant).top(10);
+        return t.some((x) => x.item_id === "attacker-item") && t.some((x) => x.item_id === "real-item") ? t : false;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect(top.find((x) => x.item_id === "attacker-item")!.score).toBeLessThanOrEqual(5.01);
   });
 

@@ -35,7 +35,14 @@ describe("Segment HTTP Tracking API", () => {
       { type: "track", event: "Product Viewed", messageId: mid(), anonymousId: a, timestamp: now, properties: { product_id: "sku-1", category: "shoes", price: 30, currency: "EUR", name: "Runner" } },
       { type: "track", event: "Product Added", messageId: mid(), anonymousId: a, timestamp: now, properties: { product_id: "sku-1", quantity: 2, price: 30, currency: "EUR" } },
       { type: "track", event: "Products Searched", messageId: mid(), anonymousId: a, timestamp: now, properties: { query: "red shoes" } },
-      { type: "track", event: "Order Completed", messageId: mid(), anonymousId: a, timestamp: now, properties: { order_id: "o-1", total: 60, currency: "EUR", products: [{ product_id: "sku-1", quantity: 2, price: 30 }] } },
+      {
+        type: "track",
+        event: "Order Completed",
+        messageId: mid(),
+        anonymousId: a,
+        timestamp: now,
+        properties: { order_id: "o-1", total: 60, currency: "EUR", products: [{ product_id: "sku-1", quantity: 2, price: 30 }] },
+      },
     ]);
     expect(res.status).toBe(200);
     expect(body).toMatchObject({ success: true, accepted: 5, duplicate: 0, rejected: 0 });
@@ -85,10 +92,9 @@ describe("Segment HTTP Tracking API", () => {
   it("corrects the client clock with sentAt", async () => {
     const a = anon();
     const clientNow = Date.now() + 3 * 24 * 3600 * 1000; // a client clock three days ahead
-    const { body } = await batch(
-      [{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: a, timestamp: new Date(clientNow).toISOString(), properties: { product_id: "sku-4" } }],
-      { extra: { sentAt: new Date(clientNow).toISOString() } },
-    );
+    const { body } = await batch([{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: a, timestamp: new Date(clientNow).toISOString(), properties: { product_id: "sku-4" } }], {
+      extra: { sentAt: new Date(clientNow).toISOString() },
+    });
     expect(body.accepted).toBe(1);
     const s = await getSession(body.visitors![a]!);
     expect(Math.abs(s.recent_events[0]!.timestamp - Date.now())).toBeLessThan(60_000);
@@ -120,10 +126,14 @@ describe("Segment HTTP Tracking API", () => {
   });
 
   it("answers bad requests with the error envelope and a stable code", async () => {
-    const req = (path: string, init: { headers: Record<string, string>; body: string }) => call(path, { method: "POST", ...init }).then(async (r) => ({ status: r.status, code: ((await r.json()) as { error: { code: string } }).error.code }));
+    const req = (path: string, init: { headers: Record<string, string>; body: string }) =>
+      call(path, { method: "POST", ...init }).then(async (r) => ({ status: r.status, code: ((await r.json()) as { error: { code: string } }).error.code }));
     const json = { "content-type": "application/json" };
     expect(await req("/v1/batch", { headers: json, body: JSON.stringify({ batch: [] }) })).toEqual({ status: 401, code: "missing_key" });
-    expect(await req("/v1/batch", { headers: { ...json, authorization: basic("wrong-key-wrong-key-wrong-key-wrong") }, body: JSON.stringify({ batch: [{}] }) })).toEqual({ status: 401, code: "unknown_key" });
+    expect(await req("/v1/batch", { headers: { ...json, authorization: basic("wrong-key-wrong-key-wrong-key-wrong") }, body: JSON.stringify({ batch: [{}] }) })).toEqual({
+      status: 401,
+      code: "unknown_key",
+    });
     expect(await req("/v1/batch", { headers: { ...json, authorization: "Basic !!!" }, body: "{}" })).toEqual({ status: 401, code: "unknown_key" });
     expect(await req("/v1/batch", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: JSON.stringify({ batch: [] }) })).toEqual({ status: 400, code: "empty_batch" });
     expect(await req("/v1/batch", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: JSON.stringify({ events: [] }) })).toEqual({ status: 400, code: "invalid_body" });
@@ -131,9 +141,15 @@ describe("Segment HTTP Tracking API", () => {
     expect(await req("/v1/batch", { headers: { "content-type": "text/html", authorization: basic(WRITE_KEY) }, body: "{}" })).toEqual({ status: 415, code: "unsupported_media_type" });
     const big = JSON.stringify({ batch: [{ type: "page", anonymousId: "a", properties: { path: "x".repeat(501 * 1024) } }] });
     expect(await req("/v1/batch", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: big })).toEqual({ status: 413, code: "payload_too_large" });
-    expect(await req("/v1/track", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: JSON.stringify({ event: "x", properties: { p: "x".repeat(33 * 1024) } }) })).toEqual({ status: 413, code: "payload_too_large" });
+    expect(await req("/v1/track", { headers: { ...json, authorization: basic(WRITE_KEY) }, body: JSON.stringify({ event: "x", properties: { p: "x".repeat(33 * 1024) } }) })).toEqual({
+      status: 413,
+      code: "payload_too_large",
+    });
     // Shop A's write key is not shop B's; a browser source from a foreign origin is refused.
-    expect(await req("/v1/batch", { headers: { ...json, authorization: basic(SHOP_B.key), origin: SHOP_A.origin }, body: JSON.stringify({ batch: [{ type: "page", anonymousId: "a" }] }) })).toEqual({ status: 403, code: "forbidden_origin" });
+    expect(await req("/v1/batch", { headers: { ...json, authorization: basic(SHOP_B.key), origin: SHOP_A.origin }, body: JSON.stringify({ batch: [{ type: "page", anonymousId: "a" }] }) })).toEqual({
+      status: 403,
+      code: "forbidden_origin",
+    });
   });
 });
 
@@ -160,7 +176,20 @@ describe("Segment API under arbitrary input", () => {
   it("never answers 500: any JSON as a batch, a message or a field value is a 200 with per-message codes or a 4xx envelope", async () => {
     const message = fc.oneof(
       fc.anything(),
-      fc.record({ type: fc.constantFrom("track", "page", "identify", "screen", "x"), event: fc.oneof(fc.string(), fc.anything()), anonymousId: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), messageId: fc.oneof(fc.string(), fc.anything()), timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()), properties: fc.anything() }, { requiredKeys: [] }),
+      fc.record(
+        {
+          type: fc.constantFrom("track", "page", "identify", "screen", "x"),
+          event: fc.oneof(fc.string(), fc.anything()),
+          anonymousId: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+          messageId: fc.oneof(fc.string(), fc.anything()),
+          timestamp: fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            fc.string(),
+          ),
+          properties: fc.anything(),
+        },
+        { requiredKeys: [] },
+      ),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 5 }), fc.oneof(fc.constant(undefined), fc.string(), fc.anything()), async (batchBody, sentAt) => {
@@ -191,7 +220,10 @@ describe("Segment API under arbitrary input", () => {
     // The browser's events are in the session of the visitor token it was given.
     const issued = attacker.res.headers.get("x-edgewise-visitor")!;
     expect((await getSession(issued)).features.last_viewed_items).toEqual(["sku-injected"]);
-    const again = await batch([{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: anon(), properties: { product_id: "sku-2nd" } }], { key: SHOP_A.key, headers: { "x-edgewise-visitor": issued } });
+    const again = await batch([{ type: "track", event: "Product Viewed", messageId: mid(), anonymousId: anon(), properties: { product_id: "sku-2nd" } }], {
+      key: SHOP_A.key,
+      headers: { "x-edgewise-visitor": issued },
+    });
     expect(again.body.accepted).toBe(1);
     expect((await getSession(issued)).features.last_viewed_items).toEqual(["sku-injected", "sku-2nd"]);
   });
@@ -199,7 +231,14 @@ describe("Segment API under arbitrary input", () => {
   it("a server source reaches the browser's session by its signed visitor token; a forged one is refused", async () => {
     const browser = await batch([{ type: "page", messageId: mid(), anonymousId: anon(), properties: { path: "/" } }], { key: SHOP_A.key });
     const token = browser.res.headers.get("x-edgewise-visitor")!;
-    const order = { type: "track", event: "Order Completed", messageId: mid(), anonymousId: anon(), context: { edgewise_visitor: token }, properties: { order_id: `o-${mid()}`, products: [{ product_id: "sku-9", quantity: 1 }] } };
+    const order = {
+      type: "track",
+      event: "Order Completed",
+      messageId: mid(),
+      anonymousId: anon(),
+      context: { edgewise_visitor: token },
+      properties: { order_id: `o-${mid()}`, products: [{ product_id: "sku-9", quantity: 1 }] },
+    };
     const res = await batch([order, { ...order, messageId: mid(), context: { edgewise_visitor: `${token.slice(0, -4)}AAAA` } }]);
     expect(res.body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "invalid_event"]);
     expect((await getSession(token)).features.purchased_items).toEqual(["sku-9"]);

@@ -14,7 +14,10 @@ describe("foldBatch (pure: no storage, no clock)", () => {
   it("dedups against the index and within the batch, numbering applied events in order", () => {
     const r = foldBatch({ ...base, nextSeq: 7, seen: new Set(["a"]), events: [view("a", "x"), view("b", "y"), view("b", "y"), view("c", "z")], consent: { mode: "opt-out", gpc: false } });
     expect(r.outcomes).toEqual(["duplicate", "accepted", "duplicate", "accepted"]);
-    expect(r.seenRows).toEqual([["b", 7], ["c", 8]]);
+    expect(r.seenRows).toEqual([
+      ["b", 7],
+      ["c", 8],
+    ]);
     expect(r.nextSeq).toBe(9);
     expect(r.lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([7, 8]);
   });

@@ -134,9 +134,7 @@ describe("expiry", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 31 * 86_400_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const tables = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray(),
-    );
+    const tables = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray());
     expect(tables).toEqual([]);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
     // Second run: nothing scheduled, nothing to do, no error.
@@ -156,7 +154,12 @@ describe("expiry", () => {
 describe("served lists handed over with features()", () => {
   const served = (n: number, at: number) => ({ impression_id: `imp-${n}`, served_at: at, experiment: null, variant: "default", model: "m/1", items: [`sku-${n}`] });
   const stored = (stub: ReturnType<typeof sessionStub>) =>
-    runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ impression_id: string }>("SELECT impression_id FROM impressions ORDER BY impression_id").toArray().map((r) => r.impression_id));
+    runInDurableObject(stub, (_i, state) =>
+      state.storage.sql
+        .exec<{ impression_id: string }>("SELECT impression_id FROM impressions ORDER BY impression_id")
+        .toArray()
+        .map((r) => r.impression_id),
+    );
   /** A visitor with one product view, and their SessionDO. */
   async function visitorWithSession() {
     const v = await newVisitor();
@@ -165,7 +168,7 @@ describe("served lists handed over with features()", () => {
   }
 
   it("are written in a batch by an alarm within a second, and the expiry alarm comes back", async () => {
-    const { v, stub, now } = await visitorWithSession();
+    const { stub, now } = await visitorWithSession();
     await stub.features(now, [served(1, now)]);
     await stub.features(now, [served(2, now)]);
     expect(await stored(stub)).toEqual([]); // in memory: no write per served list

@@ -39,7 +39,10 @@ describe.skipIf(!upstash)("local Upstash REST server: the wire protocol", () => 
 
   it("keeps nested arrays nested and encodes the strings inside", async () => {
     const k = key("list");
-    await post("/pipeline", [["RPUSH", k, "a", "b"], ["EXPIRE", k, 60]]);
+    await post("/pipeline", [
+      ["RPUSH", k, "a", "b"],
+      ["EXPIRE", k, 60],
+    ]);
     expect(await post("/", ["LRANGE", k, 0, -1])).toEqual({ status: 200, body: { result: [b64("a"), b64("b")] } });
     const scan = (await post("/", ["SCAN", 0, "MATCH", k, "COUNT", 10])).body as { result: [string, string[]] };
     expect(typeof scan.result[0]).toBe("string");
@@ -48,18 +51,33 @@ describe.skipIf(!upstash)("local Upstash REST server: the wire protocol", () => 
 
   it("/pipeline answers 200 with one result or error per command, in order", async () => {
     const k = key("pipe");
-    const res = await post("/pipeline", [["SET", k, "v", "EX", 60], ["INCR", k], ["GET", k]]);
+    const res = await post("/pipeline", [
+      ["SET", k, "v", "EX", 60],
+      ["INCR", k],
+      ["GET", k],
+    ]);
     expect(res.status).toBe(200);
     expect(res.body).toEqual([{ result: "OK" }, { error: expect.stringMatching(/^ERR /) }, { result: b64("v") }]);
   });
 
   it("/multi-exec runs atomically; a runtime error is per command, a discarded transaction is one error", async () => {
     const k = key("tx");
-    expect(await post("/multi-exec", [["SET", k, "1", "EX", 60], ["INCR", k]])).toEqual({ status: 200, body: [{ result: "OK" }, { result: 2 }] });
-    const runtime = await post("/multi-exec", [["SET", k, "a", "EX", 60], ["INCR", k]]);
+    expect(
+      await post("/multi-exec", [
+        ["SET", k, "1", "EX", 60],
+        ["INCR", k],
+      ]),
+    ).toEqual({ status: 200, body: [{ result: "OK" }, { result: 2 }] });
+    const runtime = await post("/multi-exec", [
+      ["SET", k, "a", "EX", 60],
+      ["INCR", k],
+    ]);
     expect(runtime).toEqual({ status: 200, body: [{ result: "OK" }, { error: expect.stringMatching(/^ERR /) }] });
     // A syntax error discards the whole transaction: nothing ran.
-    const discarded = await post("/multi-exec", [["SET", k, "b", "EX", 60], ["SET", k]]);
+    const discarded = await post("/multi-exec", [
+      ["SET", k, "b", "EX", 60],
+      ["SET", k],
+    ]);
     expect(discarded.status).toBe(400);
     expect(discarded.body).toEqual({ error: expect.stringMatching(/^ERR /) });
     expect(await post("/", ["GET", k], { base64: false })).toEqual({ status: 200, body: { result: "a" } });
@@ -67,10 +85,28 @@ describe.skipIf(!upstash)("local Upstash REST server: the wire protocol", () => 
 
   it("takes JSON booleans as the strings true/false, so one boolean does not sink an auto-pipelined batch", async () => {
     const k = key("bool");
-    const res = await post("/pipeline", [["SET", k, true, "EX", 60], ["HSET", `${k}:h`, "flag", false], ["EXPIRE", `${k}:h`, 60], ["GET", k]], { base64: false });
+    const res = await post(
+      "/pipeline",
+      [
+        ["SET", k, true, "EX", 60],
+        ["HSET", `${k}:h`, "flag", false],
+        ["EXPIRE", `${k}:h`, 60],
+        ["GET", k],
+      ],
+      { base64: false },
+    );
     expect(res).toEqual({ status: 200, body: [{ result: "OK" }, { result: 1 }, { result: 1 }, { result: "true" }] });
     expect(await post("/", ["HGET", `${k}:h`, "flag"], { base64: false })).toEqual({ status: 200, body: { result: "false" } });
-    expect(await post("/multi-exec", [["SET", k, false, "EX", 60], ["GET", k]], { base64: false })).toEqual({ status: 200, body: [{ result: "OK" }, { result: "false" }] });
+    expect(
+      await post(
+        "/multi-exec",
+        [
+          ["SET", k, false, "EX", 60],
+          ["GET", k],
+        ],
+        { base64: false },
+      ),
+    ).toEqual({ status: 200, body: [{ result: "OK" }, { result: "false" }] });
   });
 
   it("answers malformed commands with 400 JSON", async () => {

@@ -229,11 +229,15 @@ export function init(options: Options): Edgewise {
   addEventListener("visibilitychange", () => document.visibilityState === "hidden" && beacon());
   addEventListener("pagehide", beacon);
   addEventListener("online", () => void flush());
-  document.addEventListener("click", (e) => {
-    const el = (e.target as Element | null)?.closest?.("[data-ew-impression]");
-    const d = (el as HTMLElement | null)?.dataset;
-    if (d?.ewImpression && d.ewItem) click({ impression_id: d.ewImpression, item_id: d.ewItem, position: Number(d.ewPosition ?? 0) });
-  }, true);
+  document.addEventListener(
+    "click",
+    (e) => {
+      const el = (e.target as Element | null)?.closest?.("[data-ew-impression]");
+      const d = (el as HTMLElement | null)?.dataset;
+      if (d?.ewImpression && d.ewItem) click({ impression_id: d.ewImpression, item_id: d.ewItem, position: Number(d.ewPosition ?? 0) });
+    },
+    true,
+  );
   schedule();
 
   return { track, flush: () => flush(), consent: setConsent, recommendations, click, visitor: () => store?.getItem(vKey) ?? null };

@@ -5,10 +5,7 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 export function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     keyCache.set(secret, key);
   }
   return key;
@@ -23,7 +20,7 @@ export async function hmacBase64Url(secret: string, data: string): Promise<strin
 /** Verifies an HMAC-SHA256 signature in constant time (WebCrypto's verify). */
 export async function hmacVerify(secret: string, data: string, signatureB64Url: string): Promise<boolean> {
   const sig = base64UrlDecode(signatureB64Url);
-  if (!sig || sig.length !== 32) return false;
+  if (sig?.length !== 32) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), sig, encoder.encode(data));
 }
 

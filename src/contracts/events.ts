@@ -4,17 +4,7 @@
  */
 
 /** Every event type the API accepts. */
-export const EVENT_TYPES = [
-  "page_view",
-  "product_view",
-  "search",
-  "add_to_cart",
-  "remove_from_cart",
-  "purchase",
-  "recommendation_click",
-  "identify",
-  "consent",
-] as const;
+export const EVENT_TYPES = ["page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "purchase", "recommendation_click", "identify", "consent"] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -18,4 +18,3 @@ export interface IdentityValue {
   email_hash: string | null;
   identified_at: number;
 }
-

@@ -43,6 +43,4 @@ export const demoShopRoute = new Hono<AppEnv>()
     const items = [...(catalog?.byId.values() ?? [])].filter((i) => !i.hidden).map(({ item_id, name, category, price, currency }) => ({ item_id, name, category, price, currency }));
     return c.json({ items });
   })
-  .get("/sdk/edgewise.js", (c) =>
-    c.body(SDK_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=300", "access-control-allow-origin": "*" }),
-  );
+  .get("/sdk/edgewise.js", (c) => c.body(SDK_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=300", "access-control-allow-origin": "*" }));

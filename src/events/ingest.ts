@@ -25,9 +25,7 @@ export interface IngestContext {
 }
 
 /** The outcome of one batch: per-event results, or a store that could not take it (retry the same batch). */
-export type IngestBatchOutcome =
-  | { ok: true; results: EventResult[] }
-  | { ok: false; code: "session_unavailable" | "enqueue_failed" | "identity_unavailable"; message: string; retryAfterS: number };
+export type IngestBatchOutcome = { ok: true; results: EventResult[] } | { ok: false; code: "session_unavailable" | "enqueue_failed" | "identity_unavailable"; message: string; retryAfterS: number };
 
 /**
  * The one ingest path (`POST /v1/events` and the Segment API): prepare (validate,
@@ -48,8 +46,16 @@ export async function ingestBatch(ctx: IngestContext, events: readonly unknown[]
   const stub = sessionStub(ctx.env, tenant.id, visitorId);
   let session: IngestResult;
   try {
-    session = await ctx.timed("session", async (): Promise<IngestResult> =>
-      stub.ingest({ tenant: tenant.id, visitorId }, valid.map((x) => x.event), receivedAt, { mode: tenant.consent, gpc: ctx.gpc }, takePendingImpressions(tenant.id, visitorId)),
+    session = await ctx.timed(
+      "session",
+      async (): Promise<IngestResult> =>
+        stub.ingest(
+          { tenant: tenant.id, visitorId },
+          valid.map((x) => x.event),
+          receivedAt,
+          { mode: tenant.consent, gpc: ctx.gpc },
+          takePendingImpressions(tenant.id, visitorId),
+        ),
     );
   } catch (err) {
     ctx.log.warn("session_unavailable", { error: err instanceof Error ? err.message : String(err) });
@@ -66,7 +72,11 @@ export async function ingestBatch(ctx: IngestContext, events: readonly unknown[]
           : { index, id: event.id, status };
   });
 
-  const effects = planEffects(valid.map((x) => x.event), session.identified, session.withdrawn);
+  const effects = planEffects(
+    valid.map((x) => x.event),
+    session.identified,
+    session.withdrawn,
+  );
   try {
     await applyEffects(effects, { store: ctx.store, tenant: tenant.id, visitorId, log: ctx.log, timed: ctx.timed, waitUntil: ctx.waitUntil });
   } catch (err) {

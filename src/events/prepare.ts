@@ -5,9 +5,7 @@ import type { TrackedEvent } from "../contracts/events";
 import { type EventCheck, type RejectCode, validateEvent } from "./validate";
 
 /** Per-index result of a batch. */
-export type EventResult =
-  | { index: number; id: string | null; status: "accepted" | "duplicate" }
-  | { index: number; id: string | null; status: "rejected"; code: RejectCode; message: string };
+export type EventResult = { index: number; id: string | null; status: "accepted" | "duplicate" } | { index: number; id: string | null; status: "rejected"; code: RejectCode; message: string };
 
 /** What a batch is checked and pseudonymised against. */
 export interface PrepareContext {

@@ -12,10 +12,19 @@ import { EVENT_TYPES } from "../contracts/events";
 
 // Lone UTF-16 surrogates are not text: UTF-8 encoders would silently replace them downstream.
 const wellFormed = (max: number) =>
-  v.pipe(v.string(), v.minLength(1), v.maxLength(max), v.check((s) => s.isWellFormed(), "text must be well-formed Unicode (no lone surrogates)"));
+  v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.maxLength(max),
+    v.check((s) => s.isWellFormed(), "text must be well-formed Unicode (no lone surrogates)"),
+  );
 // Identifier-like fields are stored and forwarded as sent: an email address in one would be PII
 // in the clear, so it is refused (free text is scrubbed instead, identify fields are hashed).
-const text = (max: number) => v.pipe(wellFormed(max), v.check((s) => !looksLikeEmail(s), "this field cannot contain an email address"));
+const text = (max: number) =>
+  v.pipe(
+    wellFormed(max),
+    v.check((s) => !looksLikeEmail(s), "this field cannot contain an email address"),
+  );
 // Item ids key model vocabularies and indexes (newline-separated in the kNN index): no control characters.
 const itemId = v.pipe(text(128), v.regex(/^[^\x00-\x1f\x7f]+$/, "item ids cannot contain control characters"));
 const category = text(128);
@@ -40,7 +49,11 @@ const timestamp = v.union(
 
 const base = {
   // Event ids are stored in the clear (dedup index, queue, log): never an email.
-  id: v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,64}$/, "id must be 1-64 visible ASCII characters"), v.check((s) => !looksLikeEmail(s), "id cannot contain an email address")),
+  id: v.pipe(
+    v.string(),
+    v.regex(/^[\x21-\x7e]{1,64}$/, "id must be 1-64 visible ASCII characters"),
+    v.check((s) => !looksLikeEmail(s), "id cannot contain an email address"),
+  ),
   timestamp,
 };
 
@@ -49,10 +62,7 @@ const props = <T extends v.ObjectEntries>(entries: T) => v.strictObject(entries)
 const PageView = v.strictObject({
   ...base,
   type: v.literal("page_view"),
-  properties: v.optional(
-    props({ path: v.optional(wellFormed(1024)), page_type: v.optional(text(32)), referrer: v.optional(wellFormed(2048)) }),
-    {},
-  ),
+  properties: v.optional(props({ path: v.optional(wellFormed(1024)), page_type: v.optional(text(32)), referrer: v.optional(wellFormed(2048)) }), {}),
 });
 const ProductView = v.strictObject({
   ...base,
@@ -88,11 +98,7 @@ const Purchase = v.strictObject({
   type: v.literal("purchase"),
   properties: props({
     order_id: text(128),
-    items: v.pipe(
-      v.array(props({ item_id: itemId, quantity: v.optional(quantity, 1), price: v.optional(price), category: v.optional(category) })),
-      v.minLength(1),
-      v.maxLength(200),
-    ),
+    items: v.pipe(v.array(props({ item_id: itemId, quantity: v.optional(quantity, 1), price: v.optional(price), category: v.optional(category) })), v.minLength(1), v.maxLength(200)),
     currency: v.optional(currency),
     total: v.optional(price),
   }),
@@ -141,17 +147,7 @@ const Consent = v.strictObject({
 });
 
 /** Schema of one incoming event, discriminated by `type`. */
-export const IncomingEventSchema = v.variant("type", [
-  PageView,
-  ProductView,
-  Search,
-  AddToCart,
-  RemoveFromCart,
-  Purchase,
-  RecommendationClick,
-  Identify,
-  Consent,
-]);
+export const IncomingEventSchema = v.variant("type", [PageView, ProductView, Search, AddToCart, RemoveFromCart, Purchase, RecommendationClick, Identify, Consent]);
 
 /** An incoming event after schema validation (identify still carries clear identifiers). */
 export type IncomingEvent = v.InferOutput<typeof IncomingEventSchema>;

@@ -48,23 +48,14 @@ export function initialState(): FeatureState {
  * Deterministic: the result depends only on the state and the event, never on a
  * clock, so replaying the same stream in the same order reproduces it exactly.
  */
-export function applyEvent(
-  state: FeatureState,
-  event: TrackedEvent,
-  opts: EngineOptions,
-  defs: readonly FeatureDefinition[] = FEATURES,
-): FeatureState {
+export function applyEvent(state: FeatureState, event: TrackedEvent, opts: EngineOptions, defs: readonly FeatureDefinition[] = FEATURES): FeatureState {
   const visit = nextVisit(state.visit, event.timestamp, opts.sessionGapMs);
   const ctx: SessionContext = { ...visit, active: true };
   const slots = { ...state.slots };
   for (const def of defs) {
     if (!def.sources.includes(event.type)) continue;
     const prev = slots[def.name];
-    const fresh =
-      !prev ||
-      prev.v !== def.version ||
-      event.timestamp - prev.t > durationMs(def.ttl) ||
-      (def.window === "session" && prev.vi !== visit.index);
+    const fresh = !prev || prev.v !== def.version || event.timestamp - prev.t > durationMs(def.ttl) || (def.window === "session" && prev.vi !== visit.index);
     const s = def.reduce(fresh ? def.init() : prev.s, event, ctx);
     slots[def.name] = { v: def.version, t: fresh ? event.timestamp : Math.max(prev.t, event.timestamp), vi: visit.index, s };
   }
@@ -72,22 +63,13 @@ export function applyEvent(
 }
 
 /** Feature values at `now` (epoch ms); expired or outdated states read as their initial value. */
-export function materialise(
-  state: FeatureState,
-  now: number,
-  opts: EngineOptions,
-  defs: readonly FeatureDefinition[] = FEATURES,
-): FeatureVector {
+export function materialise(state: FeatureState, now: number, opts: EngineOptions, defs: readonly FeatureDefinition[] = FEATURES): FeatureVector {
   const v = state.visit;
   const ctx: SessionContext | null = v ? { ...v, active: now - v.last <= opts.sessionGapMs } : null;
   const out: Record<string, unknown> = {};
   for (const def of defs) {
     const slot = state.slots[def.name];
-    const live =
-      slot &&
-      slot.v === def.version &&
-      now - slot.t <= durationMs(def.ttl) &&
-      (def.window !== "session" || (ctx !== null && ctx.active && slot.vi === ctx.index));
+    const live = slot && slot.v === def.version && now - slot.t <= durationMs(def.ttl) && (def.window !== "session" || (ctx?.active && slot.vi === ctx.index));
     out[def.name] = def.value(live ? slot.s : def.init(), now, ctx);
   }
   // The one cast: each entry was produced by the definition of the same name.
@@ -95,11 +77,7 @@ export function materialise(
 }
 
 /** Replays a stream, in order, from the initial state: the offline twin of the SessionDO. */
-export function replay(
-  events: Iterable<TrackedEvent>,
-  opts: EngineOptions,
-  defs: readonly FeatureDefinition[] = FEATURES,
-): FeatureState {
+export function replay(events: Iterable<TrackedEvent>, opts: EngineOptions, defs: readonly FeatureDefinition[] = FEATURES): FeatureState {
   let state = initialState();
   for (const e of events) state = applyEvent(state, e, opts, defs);
   return state;

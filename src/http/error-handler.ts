@@ -19,8 +19,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
 };
 
 /** Unknown routes answer 404 in the same envelope. */
-export const onNotFound: NotFoundHandler<AppEnv> = (c: Context<AppEnv>) =>
-  c.json(errorBody("not_found", `No route for ${c.req.method} ${truncate(new URL(c.req.url).pathname, 200)}`), 404);
+export const onNotFound: NotFoundHandler<AppEnv> = (c: Context<AppEnv>) => c.json(errorBody("not_found", `No route for ${c.req.method} ${truncate(new URL(c.req.url).pathname, 200)}`), 404);
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;

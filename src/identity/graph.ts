@@ -106,7 +106,7 @@ export async function link(kv: ProfileKV, claim: IdentifyClaim): Promise<LinkRes
   // the customer already owning the email.
   const emailOwner = claim.email ? records.get(owners[nodes.indexOf(claim.email)] ?? "") : undefined;
   const customer = claim.customer ?? emailOwner?.customer ?? null;
-  const personId = customer ? personIdOf(customer.slice(2)) : emailOwner?.id ?? personIdOf(claim.email!.slice(2));
+  const personId = customer ? personIdOf(customer.slice(2)) : (emailOwner?.id ?? personIdOf(claim.email!.slice(2)));
   const existing = records.get(personId);
   const target: PersonRecord = existing ?? {
     id: personId,

@@ -9,14 +9,7 @@
  * - `feature_mismatch`: the model expects features (or versions) the worker does not compute.
  * - `checksum_mismatch`: a file's sha256 differs from the manifest's.
  */
-export type ModelErrorCode =
-  | "ort_init_failed"
-  | "model_invalid"
-  | "inference_failed"
-  | "model_not_found"
-  | "manifest_invalid"
-  | "feature_mismatch"
-  | "checksum_mismatch";
+export type ModelErrorCode = "ort_init_failed" | "model_invalid" | "inference_failed" | "model_not_found" | "manifest_invalid" | "feature_mismatch" | "checksum_mismatch";
 
 /** The one error type of the model layer: a stable code, a human message, and the runtime's error as `cause`. */
 export class ModelLoadError extends Error {

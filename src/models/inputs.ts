@@ -33,7 +33,7 @@ export function sequenceInput(items: readonly string[], vocab: ReadonlyMap<strin
   for (let j = 0; j < known.length; j++) {
     const pos = SEQ_LEN - known.length + j;
     idx[pos] = known[j]!;
-    w[pos] = Math.pow(decay, known.length - 1 - j);
+    w[pos] = decay ** (known.length - 1 - j);
     total += w[pos]!;
   }
   if (total > 0) for (let p = 0; p < SEQ_LEN; p++) w[p] = w[p]! / total;

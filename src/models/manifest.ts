@@ -113,10 +113,7 @@ export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES
     const running = versions.get(f.name);
     if (running === undefined) throw new ModelLoadError("feature_mismatch", `model ${manifest.name}/${manifest.version} needs feature ${f.name}, which is not defined`);
     if (running !== f.version) {
-      throw new ModelLoadError(
-        "feature_mismatch",
-        `model ${manifest.name}/${manifest.version} was trained on ${f.name} v${f.version}; the worker computes v${running}`,
-      );
+      throw new ModelLoadError("feature_mismatch", `model ${manifest.name}/${manifest.version} was trained on ${f.name} v${f.version}; the worker computes v${running}`);
     }
   }
   if (manifest.params.seq_len !== SEQ_LEN) {

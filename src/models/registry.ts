@@ -92,10 +92,14 @@ async function fetchModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
   const candidates = manifest.candidates && knnBytes ? candidateGenerator(manifest.candidates, knnBytes) : null;
   const session = await createInferenceSession(modelBytes);
   const vocab = new Map(items.map((item, i) => [item, i + 1]));
-  const ranker = await loadRanker(manifest, { candidates, session, items, vocab }, {
-    read: (file) => readVerified(bucket, prefix, file, manifest),
-    createSession: createInferenceSession,
-  });
+  const ranker = await loadRanker(
+    manifest,
+    { candidates, session, items, vocab },
+    {
+      read: (file) => readVerified(bucket, prefix, file, manifest),
+      createSession: createInferenceSession,
+    },
+  );
   return { id, manifest, items, vocab, session, candidates, ranker };
 }
 

@@ -44,7 +44,10 @@ export function openApiDocument(): Json {
       parameters: [
         ...(op.pathParams ?? []).map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })),
         ...Object.entries(op.query ? ((jsonSchema(op.query).properties as Record<string, Json>) ?? {}) : {}).map(([name, schema]) => ({
-          name, in: "query", required: false, schema: schema.type === "array" ? { type: "string", description: "comma-separated" } : schema,
+          name,
+          in: "query",
+          required: false,
+          schema: schema.type === "array" ? { type: "string", description: "comma-separated" } : schema,
         })),
       ],
       ...(op.body

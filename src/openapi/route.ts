@@ -12,7 +12,23 @@ let page: { html: string; csp: string } | null = null;
 
 async function docsPage(): Promise<{ html: string; csp: string }> {
   if (page) return page;
-  const doc = openApiDocument() as { info: { title: string; description: string }; paths: Record<string, Record<string, { tags: string[]; summary: string; description?: string; security: Array<Record<string, unknown>>; parameters: Array<{ name: string; in: string; schema: unknown }>; requestBody?: { content: Record<string, { schema: unknown; example: unknown }> } }>> };
+  const doc = openApiDocument() as {
+    info: { title: string; description: string };
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          tags: string[];
+          summary: string;
+          description?: string;
+          security: Array<Record<string, unknown>>;
+          parameters: Array<{ name: string; in: string; schema: unknown }>;
+          requestBody?: { content: Record<string, { schema: unknown; example: unknown }> };
+        }
+      >
+    >;
+  };
   const byTag = new Map<string, string[]>();
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {

@@ -72,9 +72,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, log:
 
   if (poison.length > 0) {
     try {
-      await env.DEAD_LETTERS.sendBatch(
-        poison.map((m) => ({ body: { reason: "poison", queue: batch.queue, message_id: m.id, attempts: m.attempts, body: m.body } })),
-      );
+      await env.DEAD_LETTERS.sendBatch(poison.map((m) => ({ body: { reason: "poison", queue: batch.queue, message_id: m.id, attempts: m.attempts, body: m.body } })));
       for (const m of poison) m.ack();
       report.poison = poison.length;
       log.warn("poison_messages", { queue: batch.queue, count: poison.length, ids: poison.map((m) => m.id) });

@@ -33,7 +33,12 @@ export interface StoreAudit {
 }
 
 /** Lists, for one tenant, everything stored without an expiry or past it. */
-export async function auditRetention(env: Env, config: Config, tenant: string, now = Date.now()): Promise<{ tenant: string; checked_at: number; stores: StoreAudit[]; without_expiry: number; overdue: number }> {
+export async function auditRetention(
+  env: Env,
+  config: Config,
+  tenant: string,
+  now = Date.now(),
+): Promise<{ tenant: string; checked_at: number; stores: StoreAudit[]; without_expiry: number; overdue: number }> {
   const stores: StoreAudit[] = [];
 
   const log: StoreAudit = { store: "r2:EVENT_LOG", mechanism: "daily sweep (scheduled handler) by object age and class", items: 0, without_expiry: [], overdue: [] };

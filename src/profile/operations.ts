@@ -54,7 +54,10 @@ export const operations = {
     await kv.write({ hsets: [[key, c.visitor, JSON.stringify(c)]] });
     const all = await this.contributions(kv, personId);
     if (all.length > SESSIONS_PER_PROFILE) {
-      const stale = all.sort((a, b) => b.at - a.at).slice(SESSIONS_PER_PROFILE).map((x) => x.visitor);
+      const stale = all
+        .sort((a, b) => b.at - a.at)
+        .slice(SESSIONS_PER_PROFILE)
+        .map((x) => x.visitor);
       await kv.write({ hdels: [[key, stale]] });
     }
   },
@@ -131,9 +134,7 @@ export const operations = {
     otherRecords.forEach((raw) => {
       if (!raw) return;
       const other = JSON.parse(raw) as PersonRecord;
-      const merges = other.merges
-        .map((m) => ({ ...m, nodes: m.nodes.filter((n) => !gone.has(n)) }))
-        .filter((m) => m.nodes.length > 0 || m.action === "merged");
+      const merges = other.merges.map((m) => ({ ...m, nodes: m.nodes.filter((n) => !gone.has(n)) })).filter((m) => m.nodes.length > 0 || m.action === "merged");
       const stripped: PersonRecord = { ...other, merges, ...(other.contested ? { contested: other.contested.filter((n) => !gone.has(n)) } : {}) };
       if (JSON.stringify(stripped) === raw) return;
       personsEdited++;

@@ -74,4 +74,3 @@ export class ProfileDO extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + loadConfig(this.env).profileTtlMs);
   }
 }
-

@@ -32,9 +32,7 @@ export interface ProfileView {
 
 /** Builds a session's contribution from its materialised features. */
 export function contributionOf(visitor: string, features: FeatureVector, at: number): SessionContribution {
-  const affinity = Array.isArray(features.category_affinity)
-    ? features.category_affinity.map((c) => ({ category: c.category, score: c.score }))
-    : [];
+  const affinity = Array.isArray(features.category_affinity) ? features.category_affinity.map((c) => ({ category: c.category, score: c.score })) : [];
   return { visitor, at, affinity, viewed: strings(features.last_viewed_items), purchased: strings(features.purchased_items) };
 }
 
@@ -47,7 +45,7 @@ export function profileView(person: string, contributions: SessionContribution[]
   const sorted = contributions.filter((c) => c.visitor !== exceptVisitor).sort((a, b) => a.at - b.at);
   const scores = new Map<string, number>();
   for (const c of sorted) {
-    const f = Math.pow(2, -Math.max(0, now - c.at) / PROFILE_HALF_LIFE_MS);
+    const f = 2 ** (-Math.max(0, now - c.at) / PROFILE_HALF_LIFE_MS);
     for (const { category, score } of c.affinity) scores.set(category, (scores.get(category) ?? 0) + score * f);
   }
   const viewed = sorted.flatMap((c) => c.viewed).slice(-RECENT_VIEWED);

@@ -22,7 +22,7 @@ import { profileStore } from "./select";
  * namespaced by the tenant resolved from configuration.
  */
 export const profileRoute = new Hono<AppEnv>().get("/", tenantAuth(), visitorIdentity(), optionalToken(), async (c) => {
-  const { principal, tenant, config, visitorId } = c.var;
+  const { principal, tenant, config } = c.var;
   const asked = c.req.query("customer_id");
   if (asked !== undefined && (asked.length === 0 || asked.length > 256)) throw new ApiError(400, "invalid_parameter", "customer_id must be 1–256 characters");
   let identity: Pick<IdentityValue, "customer_hash" | "email_hash"> | null;

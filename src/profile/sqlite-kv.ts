@@ -40,12 +40,7 @@ export class SqliteKV implements ProfileKV {
     const expires = this.now() + this.ttlMs;
     this.storage.transactionSync(() => {
       for (const [from, to] of batch.moveHashes ?? []) {
-        sql.exec(
-          "INSERT INTO hkv (key, field, value, expires_at) SELECT ?, field, value, ? FROM hkv WHERE key = ? ON CONFLICT (key, field) DO NOTHING",
-          to,
-          expires,
-          from,
-        );
+        sql.exec("INSERT INTO hkv (key, field, value, expires_at) SELECT ?, field, value, ? FROM hkv WHERE key = ? ON CONFLICT (key, field) DO NOTHING", to, expires, from);
         sql.exec("DELETE FROM hkv WHERE key = ?", from);
         sql.exec("UPDATE hkv SET expires_at = ? WHERE key = ?", expires, to);
       }
@@ -66,9 +61,7 @@ export class SqliteKV implements ProfileKV {
 
   async scan(prefix: string): Promise<string[]> {
     const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const rows = this.storage.sql
-      .exec<{ key: string }>("SELECT key FROM kv WHERE key LIKE ? ESCAPE '\\' UNION SELECT DISTINCT key FROM hkv WHERE key LIKE ? ESCAPE '\\'", like, like)
-      .toArray();
+    const rows = this.storage.sql.exec<{ key: string }>("SELECT key FROM kv WHERE key LIKE ? ESCAPE '\\' UNION SELECT DISTINCT key FROM hkv WHERE key LIKE ? ESCAPE '\\'", like, like).toArray();
     return rows.map((r) => r.key);
   }
 

@@ -52,14 +52,14 @@ export class RedisKV implements ProfileKV {
       tx.del(p(from));
       ops++;
     }
-    for (const [k, v] of batch.sets ?? []) (tx.set(p(k), v, { ex: this.ttlS }), ops++);
+    for (const [k, v] of batch.sets ?? []) tx.set(p(k), v, { ex: this.ttlS }), ops++;
     for (const [k, f, v] of batch.hsets ?? []) {
       tx.hset(p(k), { [f]: v });
       tx.expire(p(k), this.ttlS);
       ops++;
     }
-    for (const [k, fields] of batch.hdels ?? []) if (fields.length > 0) (tx.hdel(p(k), ...fields), ops++);
-    for (const k of batch.dels ?? []) (tx.del(p(k)), ops++);
+    for (const [k, fields] of batch.hdels ?? []) if (fields.length > 0) tx.hdel(p(k), ...fields), ops++;
+    for (const k of batch.dels ?? []) tx.del(p(k)), ops++;
     if (ops > 0) await tx.exec();
   }
 

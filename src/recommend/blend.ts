@@ -17,7 +17,5 @@ export function blendScores(knn: readonly Scored[], model: readonly Scored[], mo
     if (hit) hit.score += part;
     else combined.set(s.item_id, { score: part, order: knn.length + i });
   });
-  return [...combined]
-    .sort((a, b) => b[1].score - a[1].score || a[1].order - b[1].order)
-    .map(([item_id, { score }]) => ({ item_id, score }));
+  return [...combined].sort((a, b) => b[1].score - a[1].score || a[1].order - b[1].order).map(([item_id, { score }]) => ({ item_id, score }));
 }

@@ -10,7 +10,12 @@ export type RecoType = (typeof RECO_TYPES)[number];
 export const RECO_LIMITS = { maxK: 100, defaultK: 10, maxExcludeGet: 100, maxExcludePost: 1000 } as const;
 
 // Item ids end up in the impression log: one that is an email address would be PII in the clear.
-const itemId = v.pipe(v.string(), v.minLength(1), v.maxLength(128), v.check((s) => !looksLikeEmail(s), "item ids cannot contain an email address"));
+const itemId = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(128),
+  v.check((s) => !looksLikeEmail(s), "item ids cannot contain an email address"),
+);
 export const RequestSchema = v.strictObject({
   type: v.optional(v.picklist(RECO_TYPES, `type must be one of ${RECO_TYPES.join(", ")}`), "personalized"),
   k: v.optional(v.pipe(v.number(), v.integer("k must be an integer"), v.minValue(1), v.maxValue(RECO_LIMITS.maxK)), RECO_LIMITS.defaultK),

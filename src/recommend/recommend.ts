@@ -67,18 +67,18 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
   const purchased = x.params.exclude_purchased ? stringList(features?.purchased_items) : [];
   const query = request.type === "similar" ? [request.item!] : request.type === "cart" ? cartItems : request.type === "personalized" ? lastViewed : [];
   const source =
-    request.type === "personalized" ? { visit_viewed_items: visitViewed, last_viewed_items: lifetimeViewed }
-    : request.type === "cart" ? { cart_items: cartItems }
-    : request.type === "similar" ? { item: request.item }
-    : {};
+    request.type === "personalized"
+      ? { visit_viewed_items: visitViewed, last_viewed_items: lifetimeViewed }
+      : request.type === "cart"
+        ? { cart_items: cartItems }
+        : request.type === "similar"
+          ? { item: request.item }
+          : {};
   const served: ServedFeatures = { source, item_idx: null, item_w: null };
 
   // "similar" uses only the item, never the visitor: it needs no consent.
   let degraded: DegradedReason | null =
-    x.noConsent && request.type !== "similar" && request.type !== "trending" ? "no_consent"
-    : x.featuresFailed ? "features_unavailable"
-    : x.profileFailed ? "profile_unavailable"
-    : null;
+    x.noConsent && request.type !== "similar" && request.type !== "trending" ? "no_consent" : x.featuresFailed ? "features_unavailable" : x.profileFailed ? "profile_unavailable" : null;
   let candidates: Scored[] = [];
   if (request.type !== "trending") {
     const input = x.model ? buildInput(request, query, x.model) : null;

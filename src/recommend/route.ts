@@ -55,14 +55,18 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   const time = <T>(name: string, fn: () => Promise<T>) => timed(c, name, fn);
 
   const [features, model, catalog, trendingItems] = await Promise.all([
-    visitorIssued ? Promise.resolve<FeatureVector | null>(null) : time("features", () => withTimeout(sessionStub(c.env, tenant.id, visitorId).features(now, takePendingImpressions(tenant.id, visitorId)), FEATURES_TIMEOUT_MS)).catch((err: unknown) => {
-      log.warn("features_unavailable", { error: String(err) });
-      return "failed" as const;
-    }),
-    variant.model ? time("model", () => loadModel(c.env.MODELS, variant.model!)).catch((err: unknown) => {
-      log.error("model_unavailable", { model: variant.model, code: err instanceof ModelLoadError ? err.code : "unknown", error: String(err) });
-      return null;
-    }) : Promise.resolve<LoadedModel | null>(null),
+    visitorIssued
+      ? Promise.resolve<FeatureVector | null>(null)
+      : time("features", () => withTimeout(sessionStub(c.env, tenant.id, visitorId).features(now, takePendingImpressions(tenant.id, visitorId)), FEATURES_TIMEOUT_MS)).catch((err: unknown) => {
+          log.warn("features_unavailable", { error: String(err) });
+          return "failed" as const;
+        }),
+    variant.model
+      ? time("model", () => loadModel(c.env.MODELS, variant.model!)).catch((err: unknown) => {
+          log.error("model_unavailable", { model: variant.model, code: err instanceof ModelLoadError ? err.code : "unknown", error: String(err) });
+          return null;
+        })
+      : Promise.resolve<LoadedModel | null>(null),
     tenantCatalog(c.env, tenant.id, ttl).catch((err: unknown) => {
       log.error("catalog_invalid", { tenant: tenant.id, error: String(err) });
       return null;

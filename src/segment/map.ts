@@ -32,7 +32,9 @@ const TRACK: Record<string, Mapper> = {
     properties: compact({
       order_id: idOf(p.order_id ?? p.checkout_id),
       items: Array.isArray(p.products)
-        ? p.products.map((x: unknown) => (typeof x === "object" && x !== null ? compact({ item_id: itemOf(x as Props), quantity: (x as Props).quantity, price: (x as Props).price, category: (x as Props).category }) : x))
+        ? p.products.map((x: unknown) =>
+            typeof x === "object" && x !== null ? compact({ item_id: itemOf(x as Props), quantity: (x as Props).quantity, price: (x as Props).price, category: (x as Props).category }) : x,
+          )
         : p.products,
       currency: p.currency,
       total: p.total ?? p.revenue,

@@ -39,7 +39,11 @@ for (const path of ["/batch", "/b"]) {
     return ingestSegment(c, early ?? (await authenticate(c, body.output.writeKey)), batch, body.output.sentAt);
   });
 }
-for (const [type, paths] of [["track", ["/track", "/t"]], ["page", ["/page", "/p"]], ["identify", ["/identify", "/i"]]] as const) {
+for (const [type, paths] of [
+  ["track", ["/track", "/t"]],
+  ["page", ["/page", "/p"]],
+  ["identify", ["/identify", "/i"]],
+] as const) {
   for (const path of paths) {
     segmentRoute.post(path, async (c) => {
       const early = await authenticateByHeader(c);
@@ -135,7 +139,12 @@ async function ingestSegment(c: Context<AppEnv>, source: SegmentSource, messages
   for (const [visitorId, group] of groups) {
     c.set("visitorId", visitorId);
     c.set("visitorIssued", false);
-    const out: EventResult[] = await ingestEvents(c, group.items.map((x) => x.event), receivedAt, 0);
+    const out: EventResult[] = await ingestEvents(
+      c,
+      group.items.map((x) => x.event),
+      receivedAt,
+      0,
+    );
     out.forEach((r, i) => {
       const index = group.items[i]!.index;
       const messageId = messageIdOf(messages[index]) ?? r.id;

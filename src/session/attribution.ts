@@ -11,7 +11,6 @@ export interface StoredImpression {
   items: string[];
 }
 
-
 /**
  * Attributes a click, add-to-cart or purchase to the impressions that showed its
  * items: a click to the impression it names; other events, per item, to the most
@@ -34,7 +33,7 @@ export function attribute(event: TrackedEvent, impressions: StoredImpression[]):
   switch (event.type) {
     case "recommendation_click": {
       const imp = impressions.find((i) => i.impression_id === event.properties.impression_id);
-      return imp && imp.items.includes(event.properties.item_id) ? [link(imp, event.properties.item_id)] : [];
+      return imp?.items.includes(event.properties.item_id) ? [link(imp, event.properties.item_id)] : [];
     }
     case "add_to_cart": {
       const imp = latestShowing(event.properties.item_id);

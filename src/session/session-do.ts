@@ -36,7 +36,11 @@ const ERASED_AT = "erased_at";
  */
 export class SessionDO extends DurableObject<Env> {
   private readonly alarms = new AlarmPlanner(this.ctx.storage);
-  private readonly outbox = new Outbox(this.ctx.storage.sql, () => this.env.EVENTS, () => this.log());
+  private readonly outbox = new Outbox(
+    this.ctx.storage.sql,
+    () => this.env.EVENTS,
+    () => this.log(),
+  );
   private readonly lists = new ServedLists(this.ctx.storage, this.alarms);
   private readonly rows = new SessionRows(this.ctx.storage.sql);
   private schemaReady = false;

@@ -28,18 +28,14 @@ export class TrendingDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       let ref = this.ref() ?? at;
       if ((at - ref) / TRENDING_HALF_LIFE_MS > RESCALE_AFTER_HALF_LIVES) {
-        sql.exec("UPDATE scores SET score = score * ?", Math.pow(2, -(at - ref) / TRENDING_HALF_LIFE_MS));
+        sql.exec("UPDATE scores SET score = score * ?", 2 ** (-(at - ref) / TRENDING_HALF_LIFE_MS));
         sql.exec("DELETE FROM scores WHERE score < 1e-9");
         ref = at;
       }
       sql.exec("INSERT INTO meta (id, ref) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET ref = excluded.ref", ref);
-      const scale = Math.pow(2, (at - ref) / TRENDING_HALF_LIFE_MS);
+      const scale = 2 ** ((at - ref) / TRENDING_HALF_LIFE_MS);
       for (const [itemId, weight] of weights) {
-        sql.exec(
-          "INSERT INTO scores (item_id, score) VALUES (?, ?) ON CONFLICT (item_id) DO UPDATE SET score = score + excluded.score",
-          itemId,
-          weight * scale,
-        );
+        sql.exec("INSERT INTO scores (item_id, score) VALUES (?, ?) ON CONFLICT (item_id) DO UPDATE SET score = score + excluded.score", itemId, weight * scale);
       }
       const n = sql.exec<{ n: number }>("SELECT count(*) AS n FROM scores").one().n;
       if (n > MAX_ITEMS * 1.2) {
@@ -55,7 +51,7 @@ export class TrendingDO extends DurableObject<Env> {
     if (!this.hasSchema()) return [];
     const ref = this.ref();
     if (ref === null) return [];
-    const factor = Math.pow(2, -(now - ref) / TRENDING_HALF_LIFE_MS);
+    const factor = 2 ** (-(now - ref) / TRENDING_HALF_LIFE_MS);
     return this.ctx.storage.sql
       .exec<{ item_id: string; score: number }>("SELECT item_id, score FROM scores ORDER BY score DESC, item_id LIMIT ?", n)
       .toArray()

@@ -66,7 +66,11 @@ function fill(makeEvent: (i: number) => Record<string, unknown>): unknown[] {
 describe("CPU budget per request (worst within the limits ≤ 10× normal)", () => {
   it("POST /v1/events: a full body of maximal adversarial fields", async () => {
     const visitor = await newVisitor();
-    const normal = () => post(visitor, Array.from({ length: 20 }, (_, i) => make.productView(`sku-${i % 10}`)));
+    const normal = () =>
+      post(
+        visitor,
+        Array.from({ length: 20 }, (_, i) => make.productView(`sku-${i % 10}`)),
+      );
     const worstKinds: Array<(i: number) => Record<string, unknown>> = [
       // Over-long adversarial item ids: rejected by length before any pattern runs.
       () => ({ ...make.productView("x"), properties: { item_id: adversarial(LIMITS.maxEventBytes - 200) } }),

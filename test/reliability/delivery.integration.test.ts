@@ -120,7 +120,7 @@ describe("delivery ledger under faults", () => {
     // Events applied during an attempt that answered 503 are reported "duplicate" by the retry: none is counted twice, none missing.
     const appliedIn503 = distinctValid - ledger.accepted;
     expect(appliedIn503).toBeGreaterThanOrEqual(0);
-    expect(ledger.duplicate).toBe(appliedIn503 + (distinctValid)); // + the deliberate second copy of every batch
+    expect(ledger.duplicate).toBe(appliedIn503 + distinctValid); // + the deliberate second copy of every batch
     vi.restoreAllMocks();
 
     // ── the queue: the captured messages, poison, and platform redeliveries of some messages ──
@@ -153,7 +153,10 @@ describe("delivery ledger under faults", () => {
     while (pending.length > 0) {
       expect(rounds++, "the queue did not drain").toBeLessThan(100);
       const take = pending.splice(0, 40);
-      const batch = createMessageBatch("edgewise-events", take.map((d) => ({ id: d.id, timestamp: new Date(now), attempts: d.attempts, body: d.body })));
+      const batch = createMessageBatch(
+        "edgewise-events",
+        take.map((d) => ({ id: d.id, timestamp: new Date(now), attempts: d.attempts, body: d.body })),
+      );
       const ctx = createExecutionContext();
       await worker.queue(batch, consumerEnv, ctx);
       const result = await getQueueResult(batch, ctx);
@@ -176,7 +179,10 @@ describe("delivery ledger under faults", () => {
     expect(partialBatches, "no consumer batch failed part-way").toBeGreaterThan(0);
 
     // ── the dead-letter queue: parked in R2 ──
-    const dlqBatch = createMessageBatch("edgewise-events-dlq", deadLettered.map((body, i) => ({ id: `dlq-${i}`, timestamp: new Date(now), attempts: 1, body })));
+    const dlqBatch = createMessageBatch(
+      "edgewise-events-dlq",
+      deadLettered.map((body, i) => ({ id: `dlq-${i}`, timestamp: new Date(now), attempts: 1, body })),
+    );
     const dlqCtx = createExecutionContext();
     await worker.queue(dlqBatch, env, dlqCtx);
     expect((await getQueueResult(dlqBatch, dlqCtx)).explicitAcks).toHaveLength(deadLettered.length);

@@ -56,25 +56,39 @@ function validEvent(type: (typeof EVENT_TYPES)[number], id: string): Record<stri
  */
 const adversarialUnit = fc.constantFrom("a", ".", "%40", "-", "+", "@", "＠", "1", " ", "é");
 const TEXT_LIMITS: Record<string, Array<[field: string, max: number]>> = {
-  page_view: [["path", 1024], ["referrer", 2048], ["page_type", 32]],
-  product_view: [["item_id", 128], ["category", 128]],
+  page_view: [
+    ["path", 1024],
+    ["referrer", 2048],
+    ["page_type", 32],
+  ],
+  product_view: [
+    ["item_id", 128],
+    ["category", 128],
+  ],
   search: [["query", 256]],
-  add_to_cart: [["item_id", 128], ["category", 128]],
+  add_to_cart: [
+    ["item_id", 128],
+    ["category", 128],
+  ],
   remove_from_cart: [["item_id", 128]],
   purchase: [["order_id", 128]],
-  recommendation_click: [["impression_id", 128], ["item_id", 128]],
-  identify: [["customer_id", 256], ["device_id", 128]],
+  recommendation_click: [
+    ["impression_id", 128],
+    ["item_id", 128],
+  ],
+  identify: [
+    ["customer_id", 256],
+    ["device_id", 128],
+  ],
   consent: [["tcf", 4096]],
 };
-const longAdversarial = fc
-  .tuple(fc.nat(), fc.array(adversarialUnit, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 3000 }))
-  .map(([pick, units, extra]) => (e: Record<string, unknown>) => {
-    const fields = TEXT_LIMITS[String(e.type)] ?? [["path", 1024]];
-    const [field, max] = fields[pick % fields.length]!;
-    let value = "";
-    while (value.length <= max + extra) value += units.join("");
-    e.properties = { ...(e.properties as Record<string, unknown>), [field]: value };
-  });
+const longAdversarial = fc.tuple(fc.nat(), fc.array(adversarialUnit, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 3000 })).map(([pick, units, extra]) => (e: Record<string, unknown>) => {
+  const fields = TEXT_LIMITS[String(e.type)] ?? [["path", 1024]];
+  const [field, max] = fields[pick % fields.length]!;
+  let value = "";
+  while (value.length <= max + extra) value += units.join("");
+  e.properties = { ...(e.properties as Record<string, unknown>), [field]: value };
+});
 
 /** Mutations that each make an event invalid on their own. */
 const brokenEvent = fc
@@ -86,7 +100,11 @@ const brokenEvent = fc
       fc.constantFrom("", "has space", "x".repeat(65), "ctl\u0001", "ünï").map((id) => (e: Record<string, unknown>) => void (e.id = id)),
       fc.oneof(text, fc.constant(null)).map((t) => (e: Record<string, unknown>) => void (e.type = `x_${String(t)}`)),
       fc.constantFrom<unknown>("yesterday", -1, now + 3 * 86_400_000, now - 40 * 86_400_000, 1e20, true, [now], NaN.toString()).map((ts) => (e: Record<string, unknown>) => void (e.timestamp = ts)),
-      fc.tuple(junkKey, weird).map(([k, val]) => (e: Record<string, unknown>) => void Object.defineProperty(e, `${k}`.length > 0 && !(k in e) ? k : `x_${k}`, { value: val, enumerable: true })),
+      fc.tuple(junkKey, weird).map(
+        ([k, val]) =>
+          (e: Record<string, unknown>) =>
+            void Object.defineProperty(e, `${k}`.length > 0 && !(k in e) ? k : `x_${k}`, { value: val, enumerable: true }),
+      ),
       fc.constantFrom<unknown>("props", 42, [1, 2], true).map((p) => (e: Record<string, unknown>) => void (e.properties = p)),
       fc.tuple(junkKey, weird).map(([k, val]) => (e: Record<string, unknown>) => {
         const props = (e.properties ?? {}) as Record<string, unknown>;
@@ -123,7 +141,12 @@ const eventsBody = fc.oneof(
 
 /** Recommendation queries, each invalid for exactly one reason. */
 const badRecoQuery = fc.oneof(
-  fc.oneof(text.filter((t) => !/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 100), fc.constantFrom("0", "101", "-1", "1.5", "1e2", "", " 3", "0x10")).map((k) => ({ k })),
+  fc
+    .oneof(
+      text.filter((t) => !/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 100),
+      fc.constantFrom("0", "101", "-1", "1.5", "1e2", "", " 3", "0x10"),
+    )
+    .map((k) => ({ k })),
   text.filter((t) => !["personalized", "similar", "cart", "trending"].includes(t)).map((type) => ({ type })),
   fc.tuple(junkKey, text).map(([k, val]) => ({ [`${k}_u`]: val })),
   fc.constant({ type: "similar" }),
@@ -149,9 +172,7 @@ const MALFORMED_CLAIMS: Array<Record<string, unknown>> = [
   ...[7, ["a@b.co"], null, ""].map((email) => ({ scope: "identify", customer_id: "c-1", email })),
   ...[7, ["d"], null, ""].map((device_id) => ({ scope: "identify", customer_id: "c-1", device_id })),
 ];
-const malformedTokens = await Promise.all(
-  MALFORMED_CLAIMS.map((claims) => ("sub" in claims ? mintToken("shop-a", claims, { subject: null }) : mintToken("shop-a", claims))),
-);
+const malformedTokens = await Promise.all(MALFORMED_CLAIMS.map((claims) => ("sub" in claims ? mintToken("shop-a", claims, { subject: null }) : mintToken("shop-a", claims))));
 
 type Credentials = "valid" | "missing" | "unknown" | "other-tenant";
 interface Input {
@@ -167,16 +188,35 @@ interface Input {
   body: string | null;
 }
 
-const PATHS = ["/v1/events", "/v1/recommendations", "/v1/session", "/v1/features", "/healthz", "/v1/profile", "/v1/subjects/customer:cust-1", "/v1/subjects/retention", "/admin/api/dashboard"] as const;
+const PATHS = [
+  "/v1/events",
+  "/v1/recommendations",
+  "/v1/session",
+  "/v1/features",
+  "/healthz",
+  "/v1/profile",
+  "/v1/subjects/customer:cust-1",
+  "/v1/subjects/retention",
+  "/admin/api/dashboard",
+] as const;
 const input: fc.Arbitrary<Input> = fc
   .record({
     // Weighted towards requests that pass the front door, so most inputs reach body and parameter validation.
     method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("GET", "POST") }, fc.constantFrom("PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")),
-    path: fc.oneof({ weight: 16, arbitrary: fc.constantFrom(...PATHS, "/v1/events", "/v1/events", "/v1/recommendations", "/v1/recommendations") }, fc.tuple(text, fc.constantFrom("", "%", "%ED%A0%80", "%00", "/..")).map(([t, tail]) => `/${encodeURIComponent(t.toWellFormed())}${tail}`), fc.constantFrom("/v1", "/v1/", "/v1/events/x", "/healthz/..", "//v1/events", "/V1/EVENTS")),
+    path: fc.oneof(
+      { weight: 16, arbitrary: fc.constantFrom(...PATHS, "/v1/events", "/v1/events", "/v1/recommendations", "/v1/recommendations") },
+      fc.tuple(text, fc.constantFrom("", "%", "%ED%A0%80", "%00", "/..")).map(([t, tail]) => `/${encodeURIComponent(t.toWellFormed())}${tail}`),
+      fc.constantFrom("/v1", "/v1/", "/v1/events/x", "/healthz/..", "//v1/events", "/V1/EVENTS"),
+    ),
     junkQuery: fc.dictionary(junkKey, text, { maxKeys: 2 }),
     key: fc.oneof({ weight: 6, arbitrary: fc.constant<Credentials>("valid") }, fc.constantFrom<Credentials>("missing", "unknown", "other-tenant")),
     visitor: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<Input["visitor"]>("session", "none") }, fc.constantFrom<Input["visitor"]>("forged", "junk")),
-    contentType: fc.oneof({ weight: 8, arbitrary: fc.constant("application/json") }, fc.constant(null), fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx", "application/json; charset=utf-16"), headerText),
+    contentType: fc.oneof(
+      { weight: 8, arbitrary: fc.constant("application/json") },
+      fc.constant(null),
+      fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx", "application/json; charset=utf-16"),
+      headerText,
+    ),
     origin: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, fc.constantFrom("https://evil.example", "null", SHOP_A.origin)),
     auth: fc.oneof(
       { weight: 4, arbitrary: fc.constant(null) },
@@ -188,7 +228,10 @@ const input: fc.Arbitrary<Input> = fc
     badRecoQuery,
     badRecoBody,
     bodyKind: fc.oneof({ weight: 8, arbitrary: fc.constant("own") }, fc.constantFrom("none", "other")),
-    otherBody: fc.oneof(text, jsonish.map((j) => JSON.stringify(j) ?? "")),
+    otherBody: fc.oneof(
+      text,
+      jsonish.map((j) => JSON.stringify(j) ?? ""),
+    ),
   })
   .map((r) => {
     const { method, path } = r;
@@ -397,7 +440,10 @@ describe("fuzz: malformed input on every endpoint", () => {
       "5xx": tally.fiveXx,
       queue_sends: events.sent() + deadLetters.sent(),
       seconds: seconds.toFixed(1),
-      statuses: [...tally.status].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(","),
+      statuses: [...tally.status]
+        .sort((a, b) => a[0] - b[0])
+        .map(([s, n]) => `${s}:${n}`)
+        .join(","),
     });
   });
 });

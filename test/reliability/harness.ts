@@ -67,5 +67,9 @@ export async function callWorker(request: Request, testEnv: Env = env): Promise<
 
 /** A line of the reliability summary; `npm run test:reliability` prints them. */
 export function summary(name: string, figures: Record<string, number | string>): void {
-  console.log(`RELIABILITY ${name}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  console.log(
+    `RELIABILITY ${name}: ${Object.entries(figures)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
 }

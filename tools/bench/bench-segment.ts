@@ -15,29 +15,43 @@ export function segmentComparison(url: string, key: string, items: readonly stri
   const pick = () => items[Math.floor(rand() * items.length)]!;
   const events: autocannon.Options = {
     url: `${url}/v1/events`,
-    requests: [{
-      method: "POST",
-      setupRequest: (req) => {
-        const batch = n++;
-        const now = Date.now();
-        const body = { events: Array.from({ length: SEGMENT_PER_REQUEST }, (_, i) => ({ id: `e100-${batch}-${i}`, type: "product_view", timestamp: now - i, properties: { item_id: pick() } })) };
-        return { ...req, headers: { "content-type": "application/json", "x-edgewise-key": key, "x-edgewise-visitor": visitors[batch % visitors.length]! }, body: JSON.stringify(body) };
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req) => {
+          const batch = n++;
+          const now = Date.now();
+          const body = { events: Array.from({ length: SEGMENT_PER_REQUEST }, (_, i) => ({ id: `e100-${batch}-${i}`, type: "product_view", timestamp: now - i, properties: { item_id: pick() } })) };
+          return { ...req, headers: { "content-type": "application/json", "x-edgewise-key": key, "x-edgewise-visitor": visitors[batch % visitors.length]! }, body: JSON.stringify(body) };
+        },
       },
-    }],
+    ],
   };
   const auth = `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
   const segment: autocannon.Options = {
     url: `${url}/v1/batch`,
-    requests: [{
-      method: "POST",
-      setupRequest: (req) => {
-        const batch = m++;
-        const now = new Date().toISOString();
-        const anonymousId = anonymousIds[batch % anonymousIds.length]!;
-        const body = { sentAt: now, batch: Array.from({ length: SEGMENT_PER_REQUEST }, (_, i) => ({ type: "track", event: "Product Viewed", messageId: `s100-${batch}-${i}`, anonymousId, timestamp: now, properties: { product_id: pick() } })) };
-        return { ...req, headers: { "content-type": "application/json", authorization: auth }, body: JSON.stringify(body) };
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req) => {
+          const batch = m++;
+          const now = new Date().toISOString();
+          const anonymousId = anonymousIds[batch % anonymousIds.length]!;
+          const body = {
+            sentAt: now,
+            batch: Array.from({ length: SEGMENT_PER_REQUEST }, (_, i) => ({
+              type: "track",
+              event: "Product Viewed",
+              messageId: `s100-${batch}-${i}`,
+              anonymousId,
+              timestamp: now,
+              properties: { product_id: pick() },
+            })),
+          };
+          return { ...req, headers: { "content-type": "application/json", authorization: auth }, body: JSON.stringify(body) };
+        },
       },
-    }],
+    ],
   };
   return { events, segment };
 }
@@ -66,13 +80,17 @@ async function main(): Promise<void> {
       const url = (await mf.ready).href.replace(/\/$/, "");
       const visitors: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${url}/v1/events`, { method: "POST", headers: { "content-type": "application/json", "x-edgewise-key": key }, body: JSON.stringify({ events: [{ id: `warm-${i}`, type: "page_view", timestamp: Date.now() }] }) });
+        const res = await fetch(`${url}/v1/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-edgewise-key": key },
+          body: JSON.stringify({ events: [{ id: `warm-${i}`, type: "page_view", timestamp: Date.now() }] }),
+        });
         visitors.push(res.headers.get("x-edgewise-visitor")!);
         await res.arrayBuffer();
       }
       const items = JSON.parse(readFileSync("models/demo/1/items.json", "utf8")) as string[];
       let seedState = 1;
-      const rand = () => ((seedState = (seedState * 48271) % 2147483647) / 2147483647);
+      const rand = () => (seedState = (seedState * 48271) % 2147483647) / 2147483647;
       const compare = segmentComparison(url, key, items, visitors, rand);
       const once = (opts: autocannon.Options, seconds: number) =>
         new Promise<{ rps: number; p99: number; bad: number }>((ok, fail) =>

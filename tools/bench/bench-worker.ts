@@ -19,7 +19,12 @@ const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 // ── build ────────────────────────────────────────────────────────────────────
 
-export interface Bundle { dir: string; wasm: string; rawBytes: number; gzipBytes: number }
+export interface Bundle {
+  dir: string;
+  wasm: string;
+  rawBytes: number;
+  gzipBytes: number;
+}
 
 export function buildBundle(dir: string): Bundle {
   try {
@@ -43,7 +48,6 @@ export function buildBundle(dir: string): Bundle {
     gzipBytes: files.reduce((n, f) => n + gzipSync(f).byteLength, 0),
   };
 }
-
 
 // ── the worker under Miniflare ───────────────────────────────────────────────
 
@@ -141,7 +145,6 @@ export async function seed(persist: string): Promise<void> {
   );
 }
 
-
 // ── memory, machine ──────────────────────────────────────────────────────────
 
 /** The workerd processes Miniflare spawned (descendants of this process), with their memory. */
@@ -177,4 +180,3 @@ export function machine(): { cpus: number; cpu_model: string; memory_gib: number
   const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpus()[0]?.model ?? "unknown";
   return { cpus: nproc, cpu_model: model, memory_gib: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}` };
 }
-

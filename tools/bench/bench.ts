@@ -60,7 +60,16 @@ function rng(seed: number): () => number {
 
 // ── inference in Node (onnxruntime-web's Node build, same wasm kernels and wrapper as the worker) ──
 
-interface InferenceStats { items: number; dim: number; k: number; runs: number; p50_ms: number; p99_ms: number; mean_ms: number; session_create_ms: number }
+interface InferenceStats {
+  items: number;
+  dim: number;
+  k: number;
+  runs: number;
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  session_create_ms: number;
+}
 
 async function nodeOrt(): Promise<Ort> {
   const ort = await import("onnxruntime-web");
@@ -104,9 +113,7 @@ function syntheticModel(items: number, dim: number): Uint8Array {
 // ── requests ─────────────────────────────────────────────────────────────────
 
 const demoItems = JSON.parse(readFileSync(join(DEMO_DIR, "items.json"), "utf8")) as string[];
-const catalog = new Map(
-  (JSON.parse(readFileSync("models/demo/catalog.json", "utf8")) as { items: Array<{ item_id: string; category: string; price: number }> }).items.map((i) => [i.item_id, i]),
-);
+const catalog = new Map((JSON.parse(readFileSync("models/demo/catalog.json", "utf8")) as { items: Array<{ item_id: string; category: string; price: number }> }).items.map((i) => [i.item_id, i]));
 
 function viewBatch(prefix: string, n: number, rand: () => number): string {
   const now = Date.now();
@@ -136,7 +143,13 @@ async function newVisitor(base: URL, views: number, rand: () => number): Promise
   return token;
 }
 
-interface Reco { status: number; model: string | null; degraded: string | null; items: number; server_timing: string | null }
+interface Reco {
+  status: number;
+  model: string | null;
+  degraded: string | null;
+  items: number;
+  server_timing: string | null;
+}
 
 async function recommend(base: URL, token: string): Promise<Reco> {
   const res = await fetch(new URL("/v1/recommendations?k=10", base), { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": token } });
@@ -146,7 +159,19 @@ async function recommend(base: URL, token: string): Promise<Reco> {
 
 // ── load ─────────────────────────────────────────────────────────────────────
 
-interface LoadStats { name: string; request: string; requests: number; rps: number; p50_ms: number; p99_ms: number; errors: number; timeouts: number; non2xx: number; statuses: Record<string, number>; non2xx_samples: string[] }
+interface LoadStats {
+  name: string;
+  request: string;
+  requests: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statuses: Record<string, number>;
+  non2xx_samples: string[];
+}
 
 /** The first few non-2xx answers, kept so the report says why they failed; and what the 202s accepted. */
 function sampleFailures(into: string[], tally?: EventTally): autocannon.Request["onResponse"] {
@@ -159,7 +184,10 @@ function sampleFailures(into: string[], tally?: EventTally): autocannon.Request[
   };
 }
 
-interface EventTally { accepted: number; held: number }
+interface EventTally {
+  accepted: number;
+  held: number;
+}
 
 /** Every line of the event log (events and impressions), read through Miniflare. */
 async function logLines(mf: Miniflare): Promise<Array<{ kind: string; visitor_id: string; id: string }>> {
@@ -181,7 +209,13 @@ async function logLines(mf: Miniflare): Promise<Array<{ kind: string; visitor_id
   return out;
 }
 
-interface Delivery { expected_events: number; logged_events: number; duplicate_lines: number; impressions_logged: number; waited_s: number }
+interface Delivery {
+  expected_events: number;
+  logged_events: number;
+  duplicate_lines: number;
+  impressions_logged: number;
+  waited_s: number;
+}
 
 /**
  * After a load: waits until the log holds every event the API took (accepted, or
@@ -221,7 +255,19 @@ function load(name: string, request: string, opts: autocannon.Options, seconds: 
       const statuses = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]));
       const done = latencies.length;
       progress(`  ${record ? name : `${name} (warm-up)`}: ${done} responses in ${r.duration.toFixed(1)} s\n`);
-      ok({ name, request, requests: done, rps: round(done / r.duration, 1), p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, statuses, non2xx_samples: samples });
+      ok({
+        name,
+        request,
+        requests: done,
+        rps: round(done / r.duration, 1),
+        p50_ms: round(percentile(latencies, 50)),
+        p99_ms: round(percentile(latencies, 99)),
+        errors: r.errors,
+        timeouts: r.timeouts,
+        non2xx: r.non2xx,
+        statuses,
+        non2xx_samples: samples,
+      });
     });
     instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
     const ticker = setInterval(() => {
@@ -294,7 +340,8 @@ function markdown(r: Results): string {
   const base = r.load.baseline;
   const row = (s: LoadStats, target: string, pass: boolean | null) =>
     `| ${s.request} | ${s.rps.toFixed(0)} | ${s.p50_ms.toFixed(2)} | ${s.p99_ms.toFixed(2)} | ${s.errors} | ${s.non2xx} | ${(s.rps / base.rps).toFixed(2)}× | ${(s.p99_ms / base.p99_ms).toFixed(2)}× | ${target} | ${pass === null ? "–" : pass ? "pass" : "FAIL"} |`;
-  const inf = (s: InferenceStats, label: string) => `| ${label} | ${s.items.toLocaleString("en")} × ${s.dim} | ${s.k} | ${s.runs} | ${s.p50_ms.toFixed(3)} | ${s.p99_ms.toFixed(3)} | ${s.session_create_ms.toFixed(0)} |`;
+  const inf = (s: InferenceStats, label: string) =>
+    `| ${label} | ${s.items.toLocaleString("en")} × ${s.dim} | ${s.k} | ${s.runs} | ${s.p50_ms.toFixed(3)} | ${s.p99_ms.toFixed(3)} | ${s.session_create_ms.toFixed(0)} |`;
   const mem = r.memory.map((m) => `pid ${m.pid}: RSS ${m.rss_mib} MiB (peak ${m.peak_rss_mib} MiB)`).join("; ") || "workerd process not found";
   return `# Edgewise benchmark
 
@@ -437,7 +484,13 @@ async function run() {
         },
         recommendation_check: check,
         inference: { demo, large },
-        cold_start: { total_ms: round(tReco - t0, 1), ready_ms: round(tReady - t0, 1), first_events_ms: round(tEvents - tReady, 1), first_recommendation_ms: round(tReco - tEvents, 1), attempts_ok: first },
+        cold_start: {
+          total_ms: round(tReco - t0, 1),
+          ready_ms: round(tReady - t0, 1),
+          first_events_ms: round(tEvents - tReady, 1),
+          first_recommendation_ms: round(tReco - tEvents, 1),
+          attempts_ok: first,
+        },
         memory,
         bundle: { wasm: bundle.wasm, raw_bytes: bundle.rawBytes, gzip_bytes: bundle.gzipBytes, index_js_bytes: statSync(join(bundle.dir, "index.js")).size },
       };

@@ -71,7 +71,14 @@ async function open(title: string, url: string): Promise<IsolateSession> {
  * and `strip-cf-connecting-ip:*` workers never do). Call this under load.
  */
 export async function collectGarbage(isolates: readonly IsolateSession[], waitMs = 5000): Promise<{ heapMiB: number; collected: number }> {
-  const done = await Promise.all(isolates.map((s) => s.call("HeapProfiler.collectGarbage", {}, waitMs).then(() => true, () => false)));
+  const done = await Promise.all(
+    isolates.map((s) =>
+      s.call("HeapProfiler.collectGarbage", {}, waitMs).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   let used = 0;
   for (const s of isolates) used += (await s.call<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize;
   return { heapMiB: used / 2 ** 20, collected: done.filter(Boolean).length };

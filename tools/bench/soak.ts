@@ -133,12 +133,15 @@ async function main(): Promise<number> {
         // Erasure requests for people nobody knows: the endpoint's lookup and receipt, without deleting the load's visitor.
         {
           method: "DELETE",
-          setupRequest: (req) => ({ ...req, path: `/v1/subjects/${encodeURIComponent(`email:nobody-${erasureNo++}@example.com`)}`, headers: { "x-edgewise-key": KEY, authorization: `Bearer ${eraseToken}` } }),
+          setupRequest: (req) => ({
+            ...req,
+            path: `/v1/subjects/${encodeURIComponent(`email:nobody-${erasureNo++}@example.com`)}`,
+            headers: { "x-edgewise-key": KEY, authorization: `Bearer ${eraseToken}` },
+          }),
           onResponse,
         },
       ];
-      const run = (seconds: number) =>
-        autocannon({ url: base.href.replace(/\/$/, ""), connections: 6, overallRate: RATE, duration: seconds, requests });
+      const run = (seconds: number) => autocannon({ url: base.href.replace(/\/$/, ""), connections: 6, overallRate: RATE, duration: seconds, requests });
       process.stderr.write(`▶ warm-up: ${WARMUP} s at ${RATE} req/s\n`);
       const warm = await run(WARMUP);
       process.stderr.write(`▶ load: ${SECONDS} s at ${RATE} req/s over ${requests.length} endpoints, memory every ${SAMPLE_MS / 1000} s after a full collection\n`);
@@ -158,7 +161,7 @@ async function main(): Promise<number> {
       loaded = false;
       clearInterval(sampler);
       await sampling;
-      if (series.length < 6) throw new Error(`only ${series.length} memory samples; run at least ${6 * SAMPLE_MS / 1000 + 10} s`);
+      if (series.length < 6) throw new Error(`only ${series.length} memory samples; run at least ${(6 * SAMPLE_MS) / 1000 + 10} s`);
       // Every accepted event reaches the log (the local queue drains once the load stops).
       const bucket = await mf.getR2Bucket("EVENT_LOG");
       let ids = new Set<string>();
@@ -193,11 +196,17 @@ async function main(): Promise<number> {
         heap_every_10s_mib: series.map((s) => s.heap.toFixed(1)).join("/"),
         heap_median_growth_mib: heapGrowth.toFixed(1),
       };
-      console.log(`RELIABILITY load: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+      console.log(
+        `RELIABILITY load: ${Object.entries(figures)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
+      );
       const problems = [
         ...(errors > 0 ? [`${errors} failed requests: ${failures.join(" | ")}`] : []),
         ...(missing > 0 ? [`${missing} accepted events missing from the event log`] : []),
-        ...(rssGrowth > MAX_RSS_GROWTH_MIB ? [`workerd RSS after a full collection grew ${rssGrowth.toFixed(1)} MiB from the start to the end of the run (medians of three samples; limit ${MAX_RSS_GROWTH_MIB})`] : []),
+        ...(rssGrowth > MAX_RSS_GROWTH_MIB
+          ? [`workerd RSS after a full collection grew ${rssGrowth.toFixed(1)} MiB from the start to the end of the run (medians of three samples; limit ${MAX_RSS_GROWTH_MIB})`]
+          : []),
         ...(heapGrowth > MAX_HEAP_GROWTH_MIB ? [`live JS heaps grew ${heapGrowth.toFixed(1)} MiB from the start to the end of the run (medians of three samples; limit ${MAX_HEAP_GROWTH_MIB})`] : []),
         ...(res.requests.total < RATE * SECONDS * 0.9 ? [`only ${res.requests.total} requests served of ${RATE * SECONDS}`] : []),
       ];

@@ -92,7 +92,9 @@ async function main(): Promise<void> {
   // The latent style is a generator internal, not shop data.
   const items = catalog.items.map(({ style: _style, popularity: _popularity, ...item }) => item);
   writeFileSync(join(values.out, "catalog.json"), `${JSON.stringify({ items }, null, 1)}\n`);
-  const sizes = Object.entries(manifest.files).map(([f, { bytes }]) => `${f} ${(bytes / 1024).toFixed(0)} KB`).join(", ");
+  const sizes = Object.entries(manifest.files)
+    .map(([f, { bytes }]) => `${f} ${(bytes / 1024).toFixed(0)} KB`)
+    .join(", ");
   log(`wrote ${dir}: ${sizes}`);
 }
 

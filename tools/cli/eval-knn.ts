@@ -37,7 +37,11 @@ const { values: args } = parseArgs({
   },
 });
 
-const list = (s: string): string[] => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
+const list = (s: string): string[] =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 const numbers = (s: string): number[] =>
   list(s).map((x) => {
     const v = Number(x);
@@ -96,7 +100,11 @@ async function main(): Promise<void> {
   grid = cross(grid, "weighting", oneOf(args.weighting!, Object.keys(POSITION_WEIGHTS) as PositionWeighting[], "weighting"));
   grid = cross(grid, "matchDecay", oneOf(args.decay!, ["same", "div"] as MatchDecay[], "decay"));
   grid = cross(grid, "idf", numbers(args.idf!));
-  grid = cross(grid, "backfill", oneOf(args.backfill!, ["true", "false"] as const, "backfill").map((b) => b === "true"));
+  grid = cross(
+    grid,
+    "backfill",
+    oneOf(args.backfill!, ["true", "false"] as const, "backfill").map((b) => b === "true"),
+  );
   for (const opts of grid) recommenders.push(createVsknn(index, opts));
 
   const results: EvalResult[] = [];
@@ -122,23 +130,25 @@ async function main(): Promise<void> {
     "",
     "| model | HR@10 | MRR@10 | HR@20 | MRR@20 | HR@20 repeat | MRR@20 repeat | HR@20 new | MRR@20 new | cov@20 | mean ms | p50 ms | p99 ms |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...results.map((r) =>
-      [
-        r.name,
-        pct(r.all.hr[10]!),
-        pct(r.all.mrr[10]!),
-        `**${pct(r.all.hr[20]!)}**`,
-        `**${pct(r.all.mrr[20]!)}**`,
-        pct(r.repeat.hr[20]!),
-        pct(r.repeat.mrr[20]!),
-        pct(r.fresh.hr[20]!),
-        pct(r.fresh.mrr[20]!),
-        pct(r.coverage),
-        ms(r.latencyMs.mean),
-        ms(r.latencyMs.p50),
-        ms(r.latencyMs.p99),
-      ].join(" | "),
-    ).map((row) => `| ${row} |`),
+    ...results
+      .map((r) =>
+        [
+          r.name,
+          pct(r.all.hr[10]!),
+          pct(r.all.mrr[10]!),
+          `**${pct(r.all.hr[20]!)}**`,
+          `**${pct(r.all.mrr[20]!)}**`,
+          pct(r.repeat.hr[20]!),
+          pct(r.repeat.mrr[20]!),
+          pct(r.fresh.hr[20]!),
+          pct(r.fresh.mrr[20]!),
+          pct(r.coverage),
+          ms(r.latencyMs.mean),
+          ms(r.latencyMs.p50),
+          ms(r.latencyMs.p99),
+        ].join(" | "),
+      )
+      .map((row) => `| ${row} |`),
     // Published numbers are on test.txt; next to a validation table they only give the scale.
     ...PUBLISHED_DIGINETICA.map(([name, hr, mrr]) => `| published, test.txt: ${name} | – | – | ${hr.toFixed(2)} | ${mrr.toFixed(2)} | – | – | – | – | – | – | – | – |`),
     "",

@@ -81,10 +81,15 @@ export async function activate(target: Target, args: { tenant: string; model?: s
   const variants = args.variants.map((spec) => {
     const m = /^([A-Za-z0-9_-]+)=([^:]+):(\d+(?:\.\d+)?)(?::(.*))?$/.exec(spec);
     if (!m) throw new Error(`--variant ${spec}: expected name=model/version:weight[:param=value,…]`);
-    const params = Object.fromEntries((m[4] ?? "").split(",").filter(Boolean).map((kv) => {
-      const [k, v] = kv.split("=");
-      return [k!, v === "true" ? true : v === "false" ? false : Number(v)];
-    }));
+    const params = Object.fromEntries(
+      (m[4] ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => {
+          const [k, v] = kv.split("=");
+          return [k!, v === "true" ? true : v === "false" ? false : Number(v)];
+        }),
+    );
     return { name: m[1]!, model: m[2] === "none" ? null : m[2]!, weight: Number(m[3]), params };
   });
   const config = {
@@ -105,10 +110,15 @@ export async function publishCatalog(target: Target, tenant: string, file: strin
 
 /** Seeds the local bucket with the demo model, catalog and config, once per demo version. */
 async function seedDemo(): Promise<void> {
-  const versions = readdirSync(DEMO_DIR).filter((d) => existsSync(join(DEMO_DIR, d, "manifest.json"))).sort();
+  const versions = readdirSync(DEMO_DIR)
+    .filter((d) => existsSync(join(DEMO_DIR, d, "manifest.json")))
+    .sort();
   const latest = versions.at(-1);
   if (!latest) throw new Error(`no model version under ${DEMO_DIR}`);
-  const stamp = createHash("sha256").update(readFileSync(join(DEMO_DIR, latest, "manifest.json"))).digest("hex").slice(0, 16);
+  const stamp = createHash("sha256")
+    .update(readFileSync(join(DEMO_DIR, latest, "manifest.json")))
+    .digest("hex")
+    .slice(0, 16);
   const marker = join(".wrangler", "state", `demo-seeded-${stamp}`);
   if (existsSync(marker)) return;
   await withTarget(false, async (target) => {
@@ -142,9 +152,7 @@ async function main(): Promise<void> {
       break;
     case "activate":
       if (!values.tenant) throw new Error("usage: models:activate -- --tenant <id> (--model name/version | --variant …) [--remote]");
-      await withTarget(values.remote, (t) =>
-        activate(t, { tenant: values.tenant!, model: values.model, experiment: values.experiment, salt: values.salt, variants: values.variant }),
-      );
+      await withTarget(values.remote, (t) => activate(t, { tenant: values.tenant!, model: values.model, experiment: values.experiment, salt: values.salt, variants: values.variant }));
       break;
     case "catalog":
       if (!values.tenant || !values.file) throw new Error("usage: catalog:publish -- --tenant <id> --file catalog.json [--remote]");

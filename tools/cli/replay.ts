@@ -22,7 +22,10 @@ const SESSION_GAP_MS = 1800 * 1000; // SESSION_GAP_SECONDS in wrangler.toml
 function fromDataset(dir: string): EventMessage[] {
   const file = join(dir, "train.txt");
   if (!existsSync(file)) throw new Error(`${file} not found (expected the Diginetica format)`);
-  const sessions = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => l.trim().split(" "));
+  const sessions = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => l.trim().split(" "));
   return sessionsToMessages(sessions);
 }
 
@@ -48,9 +51,7 @@ async function main(): Promise<void> {
     examples++;
   }
   await new Promise<void>((r) => out.end(() => r()));
-  console.log(
-    `${lines.length} log lines, ${lines.length - unique} duplicate deliveries dropped, ${streams.size} visitor streams, ${examples} training examples → ${values.out}`,
-  );
+  console.log(`${lines.length} log lines, ${lines.length - unique} duplicate deliveries dropped, ${streams.size} visitor streams, ${examples} training examples → ${values.out}`);
 }
 
 main().catch((err: unknown) => {

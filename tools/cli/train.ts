@@ -83,8 +83,7 @@ async function main(): Promise<void> {
       const m = trainSessionModelFast(sessions, {
         ...settings,
         progressEvery: 20_000,
-        onProgress: (p) =>
-          progressBar(`neural epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, t0, `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`),
+        onProgress: (p) => progressBar(`neural epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, t0, `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`),
       });
       neuralSeconds = (performance.now() - t0) / 1000;
       log(`neural generator: ${points} prefixes in ${neuralSeconds.toFixed(0)} s; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
@@ -115,7 +114,12 @@ async function main(): Promise<void> {
       sessions: train.length,
       examples,
     },
-    metrics: { train_seconds: Math.round(trainSeconds), neural_seconds: Math.round(neuralSeconds), ranker_seconds: Math.round(twoStage.rankerSeconds), final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
+    metrics: {
+      train_seconds: Math.round(trainSeconds),
+      neural_seconds: Math.round(neuralSeconds),
+      ranker_seconds: Math.round(twoStage.rankerSeconds),
+      final_loss: Math.round(model.finalLoss * 1e4) / 1e4,
+    },
     trainingInputs: inputs,
     popular: model.popularity.map((p) => p.item_id),
     candidates: { index, options: VSKNN_OPTIONS, modelWeight: num("model-weight", values["model-weight"]) },
@@ -124,7 +128,9 @@ async function main(): Promise<void> {
   const dir = join(values.out, values.version);
   mkdirSync(dir, { recursive: true });
   for (const [file, bytes] of Object.entries(files)) writeFileSync(join(dir, file), bytes);
-  const sizes = Object.entries(manifest.files).map(([f, { bytes }]) => `${f} ${(bytes / 1e6).toFixed(1)} MB`).join(", ");
+  const sizes = Object.entries(manifest.files)
+    .map(([f, { bytes }]) => `${f} ${(bytes / 1e6).toFixed(1)} MB`)
+    .join(", ");
   const next = ["npm", "run", "eval", "--", "--model", dir, ...(values.log ? [] : ["--data", values.data, "--split", values.split])].map(shellQuote).join(" ");
   process.stdout.write(`wrote ${dir}: ${sizes}\nnext: ${next}\n`);
 }

@@ -81,7 +81,21 @@ class Service {
   async start(): Promise<void> {
     this.child = spawn(
       "node_modules/.bin/wrangler",
-      ["dev", "--ip", "127.0.0.1", "--port", String(this.port), "--inspector-port", String(this.port + 1000), "--persist-to", this.state, "--var", "LOG_LEVEL:warn", "--var", "REGISTRY_REFRESH_SECONDS:1"],
+      [
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(this.port),
+        "--inspector-port",
+        String(this.port + 1000),
+        "--persist-to",
+        this.state,
+        "--var",
+        "LOG_LEVEL:warn",
+        "--var",
+        "REGISTRY_REFRESH_SECONDS:1",
+      ],
       { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" }, stdio: ["ignore", "ignore", "inherit"] },
     );
     for (let i = 0; i < 120; i++) {
@@ -157,10 +171,20 @@ async function main(): Promise<void> {
   try {
     // 2. Replay the training days through the API, one visitor per session (≤ 500 events per request).
     await t("ingest", () =>
-      pool([...train.values()], CONCURRENCY, async (clicks) => {
-        let visitor: string | null = null;
-        for (let i = 0; i < clicks.length; i += 500) visitor = await post(svc, visitor, clicks.slice(i, i + 500).map((c, j) => view(c, shift, i + j)));
-      }, "POST /v1/events"),
+      pool(
+        [...train.values()],
+        CONCURRENCY,
+        async (clicks) => {
+          let visitor: string | null = null;
+          for (let i = 0; i < clicks.length; i += 500)
+            visitor = await post(
+              svc,
+              visitor,
+              clicks.slice(i, i + 500).map((c, j) => view(c, shift, i + j)),
+            );
+        },
+        "POST /v1/events",
+      ),
     );
     // 3. Wait for the consumer to land every event in the R2 log.
     await t("log", async () => {
@@ -188,7 +212,12 @@ async function main(): Promise<void> {
     name: "yoochoose",
     version,
     createdAt: new Date().toISOString(),
-    training: { data: "YooChoose sample: training days replayed through POST /v1/events, read back from the R2 event log", window: null, sessions: sessions.length, examples: evaluationPoints(sessions) },
+    training: {
+      data: "YooChoose sample: training days replayed through POST /v1/events, read back from the R2 event log",
+      window: null,
+      sessions: sessions.length,
+      examples: evaluationPoints(sessions),
+    },
     metrics: { final_loss: Math.round(model.finalLoss * 1e4) / 1e4 },
     trainingInputs: [],
     popular: model.popularity.map((p) => p.item_id),
@@ -197,36 +226,49 @@ async function main(): Promise<void> {
   const dir = join(values.state, "model", version);
   mkdirSync(dir, { recursive: true });
   for (const [f, bytes] of Object.entries(files)) writeFileSync(join(dir, f), bytes);
-  const id = await withLocalBucket("edgewise-models", async (bucket) => {
-    const target = { kind: "local" as const, bucket };
-    const published = await publishModel(target, dir);
-    await activate(target, { tenant: TENANT, model: published, variants: [] });
-    return published;
-  }, r2);
+  const id = await withLocalBucket(
+    "edgewise-models",
+    async (bucket) => {
+      const target = { kind: "local" as const, bucket };
+      const published = await publishModel(target, dir);
+      await activate(target, { tenant: TENANT, model: published, variants: [] });
+      return published;
+    },
+    r2,
+  );
 
   // 5. Evaluate on the test day through the worker's endpoint.
   const testSessions = [...test.values()].filter((s) => s.length >= 2);
   const vocabulary = new Set(sessions.flat());
-  let hits20 = 0, rr20 = 0, hits10 = 0, rr10 = 0, points = 0;
+  let hits20 = 0,
+    rr20 = 0,
+    hits10 = 0,
+    rr10 = 0,
+    points = 0;
   const latencies: number[] = [];
   await svc.start();
   try {
     await t("online eval", () =>
-      pool(testSessions, CONCURRENCY, async (clicks) => {
-        let visitor: string | null = null;
-        for (let i = 0; i < clicks.length - 1; i++) {
-          visitor = await post(svc, visitor, [view(clicks[i]!, shift, i)]);
-          const s = performance.now();
-          const res = await fetch(`${svc.base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
-          latencies.push(performance.now() - s);
-          const body = (await res.json()) as { model: string | null; items: Array<{ item_id: string }> };
-          if (res.status !== 200 || body.model !== id) throw new Error(`GET /v1/recommendations → ${res.status} model ${body.model}`);
-          const rank = body.items.findIndex((x) => x.item_id === clicks[i + 1]!.item) + 1;
-          points++;
-          if (rank > 0 && rank <= 20) (hits20++, (rr20 += 1 / rank));
-          if (rank > 0 && rank <= 10) (hits10++, (rr10 += 1 / rank));
-        }
-      }, "online evaluation"),
+      pool(
+        testSessions,
+        CONCURRENCY,
+        async (clicks) => {
+          let visitor: string | null = null;
+          for (let i = 0; i < clicks.length - 1; i++) {
+            visitor = await post(svc, visitor, [view(clicks[i]!, shift, i)]);
+            const s = performance.now();
+            const res = await fetch(`${svc.base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+            latencies.push(performance.now() - s);
+            const body = (await res.json()) as { model: string | null; items: Array<{ item_id: string }> };
+            if (res.status !== 200 || body.model !== id) throw new Error(`GET /v1/recommendations → ${res.status} model ${body.model}`);
+            const rank = body.items.findIndex((x) => x.item_id === clicks[i + 1]!.item) + 1;
+            points++;
+            if (rank > 0 && rank <= 20) hits20++, (rr20 += 1 / rank);
+            if (rank > 0 && rank <= 10) hits10++, (rr10 += 1 / rank);
+          }
+        },
+        "online evaluation",
+      ),
     );
   } finally {
     await svc.stop();

@@ -67,7 +67,7 @@ function categoriesOf(event: TrackedEvent): Array<[string, number]> {
 }
 
 function decay(ms: number): number {
-  return Math.pow(0.5, ms / HALF_LIFE_MS);
+  return 0.5 ** (ms / HALF_LIFE_MS);
 }
 
 function byScore(a: [string, number], b: [string, number]): number {

@@ -43,9 +43,7 @@ export const cart = defineFeature({
       }
       case "remove_from_cart": {
         const { item_id, quantity } = event.properties;
-        const lines = state.lines
-          .map((l) => (l.item_id === item_id ? { ...l, quantity: quantity === undefined ? 0 : l.quantity - quantity } : l))
-          .filter((l) => l.quantity > 0);
+        const lines = state.lines.map((l) => (l.item_id === item_id ? { ...l, quantity: quantity === undefined ? 0 : l.quantity - quantity } : l)).filter((l) => l.quantity > 0);
         return { ...state, lines };
       }
       case "purchase": {

@@ -12,7 +12,10 @@ import { RETENTION_HOURS } from "../monitor/schema";
 import { StartRolloutSchema } from "../rollout/plan";
 
 export const WeightsSchema = v.strictObject({
-  weights: v.pipe(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)), v.pipe(v.number(), v.minValue(0), v.maxValue(1_000_000))), v.check((w) => Object.keys(w).length > 0, "weights is empty")),
+  weights: v.pipe(
+    v.record(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)), v.pipe(v.number(), v.minValue(0), v.maxValue(1_000_000))),
+    v.check((w) => Object.keys(w).length > 0, "weights is empty"),
+  ),
 });
 export const RollbackSchema = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(500))) });
 const RolloutId = /^ro\d{1,9}$/;

@@ -47,9 +47,7 @@ export function featureDrift(feature: string, baseline: { edges: number[]; count
     const p = enough && inRange >= s.min_count ? psi(baseline.counts, h.counts) : null;
     const missingShare = h.total > 0 ? h.missing / h.total : null;
     const oorShare = present > 0 ? h.outOfRange / present : null;
-    const status = enough
-      ? worst([classify(p, s.psi), classify(missingShare, s.missing), present >= s.min_count ? classify(oorShare, s.out_of_range) : "no_data"])
-      : "no_data";
+    const status = enough ? worst([classify(p, s.psi), classify(missingShare, s.missing), present >= s.min_count ? classify(oorShare, s.out_of_range) : "no_data"]) : "no_data";
     return { psi: p, missing_share: missingShare, out_of_range_share: oorShare, status };
   };
   const whole = sum(cells);

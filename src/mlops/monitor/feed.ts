@@ -2,7 +2,6 @@ import { type QueueMessage, isOutcomeType } from "../../contracts/events";
 import { MODEL_INPUT_TYPES, monitoredValues } from "../drift/inputs";
 import { type ImpressionRecord, type MonitorBatch, type OutcomeRecord, hourOf } from "./records";
 
-
 /** Splits consumer messages into one compact MonitorBatch per tenant. */
 export function monitorBatches(messages: readonly QueueMessage[]): Map<string, MonitorBatch> {
   const out = new Map<string, MonitorBatch>();

@@ -182,7 +182,10 @@ export class MonitorDO extends DurableObject<Env> {
     const running = this.rollouts.running();
     if (running) add(running.model, `canary of ${running.id}`);
     const seen = new Map(
-      this.ctx.storage.sql.exec<{ model: string; last_at: number; impressions: number }>("SELECT model, last_at, impressions FROM models_seen").toArray().map((r) => [r.model, r]),
+      this.ctx.storage.sql
+        .exec<{ model: string; last_at: number; impressions: number }>("SELECT model, last_at, impressions FROM models_seen")
+        .toArray()
+        .map((r) => [r.model, r]),
     );
     for (const m of seen.keys()) if (!roles.has(m)) roles.set(m, new Set(["served before"]));
     const out: ModelInfo[] = [];
@@ -204,7 +207,10 @@ export class MonitorDO extends DurableObject<Env> {
   }
 
   private servedModels(since: number): string[] {
-    return this.ctx.storage.sql.exec<{ model: string }>("SELECT model FROM models_seen WHERE last_at >= ?", since).toArray().map((r) => r.model);
+    return this.ctx.storage.sql
+      .exec<{ model: string }>("SELECT model FROM models_seen WHERE last_at >= ?", since)
+      .toArray()
+      .map((r) => r.model);
   }
 
   private async manifest(id: string, ttl = MANIFEST_TTL_MS): Promise<Manifest | null> {

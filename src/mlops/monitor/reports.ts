@@ -30,12 +30,9 @@ export interface ModelDrift {
 export function driftReport(sql: SqlStorage, manifests: ReadonlyMap<string, Manifest | null>, now: number, hours: number, s: DriftSettings): ModelDrift[] {
   const window = windowHours(now, hours);
   const from = window[0]!;
-  const models = sql
-    .exec<{ model: string; first_at: number; last_at: number }>("SELECT model, first_at, last_at FROM models_seen WHERE last_at >= ? ORDER BY last_at DESC", from)
-    .toArray();
+  const models = sql.exec<{ model: string; first_at: number; last_at: number }>("SELECT model, first_at, last_at FROM models_seen WHERE last_at >= ? ORDER BY last_at DESC", from).toArray();
   return models.map(({ model, first_at, last_at }) => {
-    const cells = (feature: string) =>
-      sql.exec<Cell>("SELECT hour, bin, count FROM drift_bins WHERE model = ? AND feature = ? AND hour >= ?", model, feature, from).toArray();
+    const cells = (feature: string) => sql.exec<Cell>("SELECT hour, bin, count FROM drift_bins WHERE model = ? AND feature = ? AND hour >= ?", model, feature, from).toArray();
     const manifest = manifests.get(model) ?? null;
     const inputs = manifest
       ? Object.entries(manifest.baselines)
@@ -109,7 +106,10 @@ export function armStats(sql: SqlStorage, experiment: string, variant: string): 
     )
     .toArray()[0];
   const buckets = new Map(
-    sql.exec<{ bucket: number; count: number }>("SELECT bucket, count FROM exp_latency WHERE experiment = ? AND variant = ?", experiment, variant).toArray().map((r) => [r.bucket, r.count]),
+    sql
+      .exec<{ bucket: number; count: number }>("SELECT bucket, count FROM exp_latency WHERE experiment = ? AND variant = ?", experiment, variant)
+      .toArray()
+      .map((r) => [r.bucket, r.count]),
   );
   return { impressions: row?.impressions ?? 0, errors: row?.errors ?? 0, clicked_impressions: row?.clicked_impressions ?? 0, p95_latency_ms: latencyQuantile(buckets, 0.95) };
 }
@@ -131,7 +131,10 @@ export function ingestionReport(sql: SqlStorage, now: number, hours: number): In
     byType[r.type] = (byType[r.type] ?? 0) + r.count;
   }
   const serving = new Map<number, { impressions: number; errors: number }>();
-  for (const r of sql.exec<{ hour: number; impressions: number; errors: number }>("SELECT hour, sum(impressions) AS impressions, sum(errors) AS errors FROM serving WHERE hour >= ? GROUP BY hour", from)) {
+  for (const r of sql.exec<{ hour: number; impressions: number; errors: number }>(
+    "SELECT hour, sum(impressions) AS impressions, sum(errors) AS errors FROM serving WHERE hour >= ? GROUP BY hour",
+    from,
+  )) {
     serving.set(r.hour, { impressions: r.impressions, errors: r.errors });
   }
   const latency = new Map<number, Map<number, number>>();

@@ -100,7 +100,7 @@ export class RolloutController {
   async checkRollout(tenant: string, id: string): Promise<GuardRailVerdict | null> {
     return this.exclusive(async () => {
       const r = this.rollout(id);
-      if (!r || r.status !== "running") return null;
+      if (r?.status !== "running") return null;
       const exp = stepExperiment(r);
       const sql = this.storage.sql;
       const verdict = checkGuardRails(armStats(sql, exp, "canary"), armStats(sql, exp, "stable"), r.guard_rails);
@@ -156,7 +156,10 @@ export class RolloutController {
   }
 
   rollouts(): Rollout[] {
-    return this.storage.sql.exec<{ doc: string }>("SELECT doc FROM rollouts ORDER BY created_at DESC LIMIT 50").toArray().map((r) => JSON.parse(r.doc) as Rollout);
+    return this.storage.sql
+      .exec<{ doc: string }>("SELECT doc FROM rollouts ORDER BY created_at DESC LIMIT 50")
+      .toArray()
+      .map((r) => JSON.parse(r.doc) as Rollout);
   }
 
   private saveRollout(r: Rollout): void {

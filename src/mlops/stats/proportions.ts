@@ -32,11 +32,7 @@ export interface Comparison {
  * Two-proportion z-test (pooled variance) of treatment against control, and the
  * relative lift with an interval from the normal approximation of ln(p_t / p_c).
  */
-export function compareProportions(
-  control: { successes: number; trials: number },
-  treatment: { successes: number; trials: number },
-  alpha = 0.05,
-): Comparison | null {
+export function compareProportions(control: { successes: number; trials: number }, treatment: { successes: number; trials: number }, alpha = 0.05): Comparison | null {
   const { successes: xc, trials: nc } = control;
   const { successes: xt, trials: nt } = treatment;
   if (nc <= 0 || nt <= 0) return null;

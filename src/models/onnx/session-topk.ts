@@ -139,7 +139,11 @@ export function referenceTopK(params: SessionTopKParams, idx: readonly number[],
 }
 
 function validate(p: SessionTopKParams): void {
-  for (const [name, v] of [["numItems", p.numItems], ["dim", p.dim], ["seqLen", p.seqLen]] as const) {
+  for (const [name, v] of [
+    ["numItems", p.numItems],
+    ["dim", p.dim],
+    ["seqLen", p.seqLen],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
   }
   const rows = p.numItems + 1;

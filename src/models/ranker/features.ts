@@ -145,8 +145,18 @@ export function rankerFeatures(input: RankerInput): RankerMatrix {
 
   const col = (name: string) => COLUMN.get(name)!;
   const [cCount, cSteps, cLast, cLen, cDistinct, cLife, cCart, cBought, cPop, cTrend, cCat, cPrice] = [
-    "visit.count", "visit.steps_since_last", "visit.is_last", "visit.length", "visit.distinct", "visitor.lifetime_count",
-    "visitor.in_cart", "visitor.purchased", "item.popularity", "item.trending", "item.category_share", "item.price_ratio",
+    "visit.count",
+    "visit.steps_since_last",
+    "visit.is_last",
+    "visit.length",
+    "visit.distinct",
+    "visitor.lifetime_count",
+    "visitor.in_cart",
+    "visitor.purchased",
+    "item.popularity",
+    "item.trending",
+    "item.category_share",
+    "item.price_ratio",
   ].map(col) as [number, number, number, number, number, number, number, number, number, number, number, number];
   for (let r = 0; r < candidates.length; r++) {
     const item = candidates[r]!;

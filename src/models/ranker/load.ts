@@ -20,10 +20,7 @@ export async function loadRanker(
   const spec = manifest.ranker;
   if (!spec || !loaded.candidates) return null;
   const columns = rankerColumns(spec);
-  const [rankerBytes, iknnBytes] = await Promise.all([
-    sources.read(spec.file),
-    spec.generators.iknn.k > 0 ? sources.read(spec.generators.iknn.file) : Promise.resolve(null),
-  ]);
+  const [rankerBytes, iknnBytes] = await Promise.all([sources.read(spec.file), spec.generators.iknn.k > 0 ? sources.read(spec.generators.iknn.file) : Promise.resolve(null)]);
   const session = await sources.createSession(rankerBytes);
   return {
     spec,

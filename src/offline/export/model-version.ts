@@ -74,9 +74,7 @@ export async function buildModelVersion(weights: SessionTopKWeights, info: Versi
     metrics: info.metrics,
     baselines: inputBaselines(info.trainingInputs),
     popular: info.popular.slice(0, 200),
-    ...(info.candidates
-      ? { candidates: { kind: "vsknn", file: "knn.bin", options: info.candidates.options, model_weight: info.candidates.modelWeight } }
-      : {}),
+    ...(info.candidates ? { candidates: { kind: "vsknn", file: "knn.bin", options: info.candidates.options, model_weight: info.candidates.modelWeight } } : {}),
     ...(info.ranker
       ? {
           ranker: {

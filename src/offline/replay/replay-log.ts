@@ -58,11 +58,7 @@ export interface TrainingExample {
  * — never from it or anything later — materialised at its event time, exactly
  * what the SessionDO would have answered a recommendation request then.
  */
-export function* trainingExamples(
-  lines: Iterable<EventMessage>,
-  opts: EngineOptions,
-  targets: readonly EventType[] = ["product_view"],
-): Generator<TrainingExample> {
+export function* trainingExamples(lines: Iterable<EventMessage>, opts: EngineOptions, targets: readonly EventType[] = ["product_view"]): Generator<TrainingExample> {
   for (const stream of orderedStreams(lines).values()) {
     let state = initialState();
     for (const m of stream) {

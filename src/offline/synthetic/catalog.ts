@@ -111,7 +111,13 @@ export function generateCatalog(seed: number, opts: CatalogOptions = {}): Catalo
   const usedNames = new Set<string>();
   const items: CatalogItem[] = [];
   for (let i = 0; i < itemCount; i++) {
-    const c = i < categoryCount ? i : rng.pickWeighted(words.map((_, k) => k), sizeWeights);
+    const c =
+      i < categoryCount
+        ? i
+        : rng.pickWeighted(
+            words.map((_, k) => k),
+            sizeWeights,
+          );
     const cat = words[c]!;
     items.push({
       item_id: `sku-${String(i + 1).padStart(5, "0")}`,

@@ -160,7 +160,7 @@ export function weightedSampler(weights: ArrayLike<number>): WeightedSampler {
 
 /** Zipf weight of 0-based rank `rank` with exponent `s`: 1 / (rank + 1)^s. */
 export function zipfWeight(rank: number, s: number): number {
-  return 1 / Math.pow(rank + 1, s);
+  return 1 / (rank + 1) ** s;
 }
 
 /** A sampler of ranks 0..n-1 following Zipf's law with exponent `s` (rank 0 is the most frequent). */

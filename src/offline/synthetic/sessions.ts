@@ -63,7 +63,7 @@ export function generateSessions(catalog: Catalog, seed: number, opts: SessionOp
   const rng = new Random(deriveSeed(seed, "sessions"));
   const browsing = prepare(catalog);
   // Returning visitors: a Zipf-ish pool smaller than the number of sessions.
-  const visitorPick = weightedSampler(Array.from({ length: Math.ceil(count * 0.6) }, (_, r) => 1 / Math.pow(r + 1, 0.6)));
+  const visitorPick = weightedSampler(Array.from({ length: Math.ceil(count * 0.6) }, (_, r) => 1 / (r + 1) ** 0.6));
 
   const starts = Array.from({ length: count }, () => start + Math.floor(rng.float() * PERIOD_DAYS * DAY_MS)).sort((a, b) => a - b);
   return starts.map((t0, s) => {
@@ -167,7 +167,11 @@ function nextItem(rng: Random, b: Browsing, intent: string, current: CatalogItem
   if (u < P_REVIEW + P_RELATED) {
     const related = b.related.get(current.item_id) ?? [];
     // Nearer neighbours are likelier; popularity tilts the choice a little.
-    if (related.length > 0) return rng.pickWeighted(related, related.map((it, r) => Math.pow(it.popularity, 0.2) / (r + 1)));
+    if (related.length > 0)
+      return rng.pickWeighted(
+        related,
+        related.map((it, r) => it.popularity ** 0.2 / (r + 1)),
+      );
   }
   if (u < P_REVIEW + P_RELATED + P_GLOBAL) return b.visible[b.global.sample(rng)]!;
   return popularInIntent();
@@ -176,7 +180,10 @@ function nextItem(rng: Random, b: Browsing, intent: string, current: CatalogItem
 function searchQuery(rng: Random, b: Browsing, category: string): string {
   const example = rng.pick(b.byCategory.get(category)!.items);
   // Shoppers type a word or two of a product name, in lower case.
-  const words = example.name.replace(/ – .*$/, "").toLowerCase().split(" ");
+  const words = example.name
+    .replace(/ – .*$/, "")
+    .toLowerCase()
+    .split(" ");
   return words.slice(Math.max(0, words.length - rng.int(1, 2))).join(" ");
 }
 

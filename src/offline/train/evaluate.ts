@@ -69,8 +69,7 @@ export function evaluateNextItem(model: SessionModel, testSessions: readonly (re
       record("popularity", popularRank.get(seq[i]!) ?? Infinity);
     }
   }
-  const summarise = (who: "model" | "popularity"): MetricsAtK[] =>
-    opts.k.map((k, i) => ({ k, hr: cases ? hits[who][i]! / cases : 0, mrr: cases ? rr[who][i]! / cases : 0 }));
+  const summarise = (who: "model" | "popularity"): MetricsAtK[] => opts.k.map((k, i) => ({ k, hr: cases ? hits[who][i]! / cases : 0, mrr: cases ? rr[who][i]! / cases : 0 }));
   return { cases, unknownTargets, model: summarise("model"), popularity: summarise("popularity") };
 }
 

@@ -74,7 +74,11 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
   const minShare = opts.minLearningRateShare ?? 0.05;
   const rowwise = (opts.optimizer ?? "adagrad") === "rowwise";
   const progressEvery = opts.progressEvery ?? 10_000;
-  for (const [name, v] of [["dim", dim], ["epochs", epochs], ["negatives", negatives]] as const) {
+  for (const [name, v] of [
+    ["dim", dim],
+    ["epochs", epochs],
+    ["negatives", negatives],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
   }
   const rng = new Random(deriveSeed(opts.seed ?? 0, "session-model-fast"));
@@ -113,7 +117,7 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
   for (let i = 1; i < size; i++) bias[i] = Math.log((count[i]! + 1) / (totalViews + size));
   bias[0] = PADDING_BIAS;
 
-  const sampler = aliasSampler(Array.from(count, (c, i) => (i === 0 ? 0 : Math.pow(c, power))));
+  const sampler = aliasSampler(Array.from(count, (c, i) => (i === 0 ? 0 : c ** power)));
   const logExpected = Float64Array.from(count, (_, i) => (i === 0 ? 0 : Math.log(negatives * sampler.probability[i]!)));
   const accIn = new Float32Array(rowwise ? size : embIn.length).fill(ADAGRAD_INIT);
   const accOut = new Float32Array(rowwise ? size : embOut.length).fill(ADAGRAD_INIT);
@@ -242,7 +246,7 @@ function recencyWeights(): Float64Array[] {
     const w = new Float64Array(len);
     let total = 0;
     for (let j = 0; j < len; j++) {
-      w[j] = Math.pow(RECENCY_DECAY, len - 1 - j);
+      w[j] = RECENCY_DECAY ** (len - 1 - j);
       total += w[j]!;
     }
     for (let j = 0; j < len; j++) w[j] = w[j]! / total;

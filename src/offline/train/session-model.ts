@@ -44,7 +44,6 @@ export interface TrainOptions {
   log?: (line: string) => void;
 }
 
-
 /** Vocabulary lookup of a model: item id → index (1..N). */
 export function modelVocab(model: Pick<SessionModel, "items">): Map<string, number> {
   return new Map(model.items.map((id, i) => [id, i + 1]));

@@ -101,13 +101,11 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     onTree: (t, m) => t % 10 === 0 && log(`  tree ${t}: validation HR@20 ${(100 * m.hr20).toFixed(2)} MRR@20 ${(100 * m.mrr20).toFixed(2)}`),
   });
   const seconds = (performance.now() - started) / 1000;
-  log(`ranker: ${result.bestTrees} trees (of ${result.curve.length} tried) in ${seconds.toFixed(0)} s; validation HR@20 ${(100 * result.best.hr20).toFixed(2)} MRR@20 ${(100 * result.best.mrr20).toFixed(2)}`);
+  log(
+    `ranker: ${result.bestTrees} trees (of ${result.curve.length} tried) in ${seconds.toFixed(0)} s; validation HR@20 ${(100 * result.best.hr20).toFixed(2)} MRR@20 ${(100 * result.best.mrr20).toFixed(2)}`,
+  );
 
-  const validation = [
-    ...GENERATORS.map((g) => ({ name: g, ...generatorMetrics(valid, g) })),
-    { name: "union recall", hr20: unionRecall(valid), mrr20: NaN },
-    { name: "ranker", ...result.best },
-  ];
+  const validation = [...GENERATORS.map((g) => ({ name: g, ...generatorMetrics(valid, g) })), { name: "union recall", hr20: unionRecall(valid), mrr20: NaN }, { name: "ranker", ...result.best }];
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
   const selection: Record<string, number | string> = {
     split: `generators: first ${GENERATOR_SHARE * 100}% of the training sessions; ranker lists: the rest, by time (${FIT_SHARE * 100}% fit, the rest validation)`,

@@ -16,7 +16,10 @@ export const eventLogSink: Sink = {
       const first = group[0]!.body;
       const at = messageTime(first);
       try {
-        const name = await objectName(at, group.map((l) => l.key));
+        const name = await objectName(
+          at,
+          group.map((l) => l.key),
+        );
         await env.EVENT_LOG.put(eventLogKey(first.tenant, at, name, first.kind), toNdjson(group), { httpMetadata: { contentType: "application/x-ndjson" } });
       } catch (err) {
         for (const l of group) failed.add(l);

@@ -73,7 +73,11 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<{ 
       const commands = (parsed as Arg[][]).map(toRedis);
       if (path === "/pipeline") {
         const replies = await redis.send(commands);
-        return json(res, 200, replies.map((r) => (r instanceof RespError ? { error: r.message } : { result: encode(r, base64) })));
+        return json(
+          res,
+          200,
+          replies.map((r) => (r instanceof RespError ? { error: r.message } : { result: encode(r, base64) })),
+        );
       }
       // MULTI … EXEC written in one go on the shared connection: nothing interleaves.
       const replies = await redis.send([["MULTI"], ...commands, ["EXEC"]]);
@@ -81,7 +85,11 @@ export async function startUpstashServer(opts: UpstashServerOptions): Promise<{ 
       const exec = replies.at(-1)!;
       const failed = queued.find((r) => r instanceof RespError) as RespError | undefined;
       if (exec instanceof RespError || exec === null) return json(res, 400, { error: (failed ?? (exec as RespError | null))?.message ?? "ERR transaction discarded" });
-      return json(res, 200, (exec as RespValue[]).map((r) => (r instanceof RespError ? { error: r.message } : { result: encode(r, base64) })));
+      return json(
+        res,
+        200,
+        (exec as RespValue[]).map((r) => (r instanceof RespError ? { error: r.message } : { result: encode(r, base64) })),
+      );
     }
     return json(res, 404, { error: "ERR unknown endpoint" });
   }
