@@ -1,120 +1,28 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SignJWT } from "jose";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { activate, publishModel } from "../tools/cli/registry";
-import { withLocalBucket } from "../tools/local/local-r2";
+import { type DevWorker, KEY, demoToken as token, launchChromium, startDevWorker, waitFor as waitUntil } from "./dev-worker";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const KEY = "pk_demo_edgewise";
-const TENANT = "demo";
 const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT ?? join(tmpdir(), "edgewise-dashboard.png");
-const DEMO_JWT_SECRET = JSON.parse(/^JWT_SECRETS='(.+)'$/m.exec(readFileSync(".dev.vars.example", "utf8"))![1]!).demo as string;
 
-let dev: ChildProcess | null = null;
+// One seeded `wrangler dev` (the demo model and catalog, an A/B test between two serving settings of it)
+// and the house Chromium, shared with the storefront tests (dev-worker.ts).
+let worker: DevWorker;
 let browser: Browser | null = null;
-let state = "";
 let base = "";
-let devLog = "";
 
-function freePort(from: number, to: number): Promise<number> {
-  const port = from + Math.floor(Math.random() * (to - from));
-  return new Promise((ok) => {
-    const srv = createServer()
-      .once("error", () => ok(freePort(from, to)))
-      .listen(port, "127.0.0.1", () => srv.close(() => ok(port)));
-  });
-}
-
-function token(scope: string): Promise<string> {
-  return new SignJWT({ scope })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("https://demo.edgewise.local")
-    .setAudience("edgewise")
-    .setSubject("dashboard-test")
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(new TextEncoder().encode(DEMO_JWT_SECRET));
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | false>, timeoutMs: number): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}\n${devLog.slice(-2000)}`);
-}
+const waitFor = <T>(what: string, fn: () => Promise<T | false>, timeoutMs: number) => waitUntil(what, fn, timeoutMs, () => worker.log());
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
-  state = mkdtempSync(join(tmpdir(), "edgewise-dash-"));
-  // The demo model and catalog, and an A/B test between two serving settings of it.
-  await withLocalBucket(
-    "edgewise-models",
-    async (bucket) => {
-      const target = { kind: "local" as const, bucket };
-      const id = await publishModel(target, "models/demo/1");
-      await activate(target, { tenant: TENANT, experiment: "homepage", salt: "homepage", variants: [`control=${id}:50`, `treatment=${id}:50:max_per_category=2`] });
-    },
-    join(state, "v3", "r2"),
-  );
-  const port = await freePort(19000, 19900);
-  const inspector = await freePort(19900, 19999);
-  base = `http://127.0.0.1:${port}`;
-  dev = spawn(
-    "node_modules/.bin/wrangler",
-    [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      state,
-      "--log-level",
-      "warn",
-      "--var",
-      "LOG_LEVEL:warn",
-      "--var",
-      "REGISTRY_REFRESH_SECONDS:0",
-      "--var",
-      "VISITOR_SECRET:dashboard-test-visitor-secret-0123456789",
-      "--var",
-      "PII_SECRET:dashboard-test-pii-secret-0123456789abcd",
-      "--var",
-      `JWT_SECRETS:${JSON.stringify({ demo: DEMO_JWT_SECRET })}`,
-    ],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  dev.stdout!.on("data", (d: Buffer) => (devLog += d.toString()));
-  dev.stderr!.on("data", (d: Buffer) => (devLog += d.toString()));
-  await waitFor("wrangler dev", async () => (await fetch(`${base}/healthz`)).ok || false, 60_000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  worker = await startDevWorker();
+  base = worker.base;
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (dev?.pid) {
-    try {
-      process.kill(-dev.pid, "SIGTERM"); // the whole group: wrangler and its workerd
-    } catch {
-      /* already gone */
-    }
-  }
-  if (state) rmSync(state, { recursive: true, force: true });
+  await worker?.stop();
 });
 
 interface Reco {
