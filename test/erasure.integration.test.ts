@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { EVENT_SCHEMA_VERSION, type EventMessage } from "../src/contracts/events";
+import { EVENT_SCHEMA_VERSION } from "../src/contracts/events";
+import type { EventMessage } from "../src/contracts/queue";
 import { hmacHex } from "../src/auth/crypto";
 import { personIdOf } from "../src/identity/identifiers";
 import { honourTombstones } from "../src/offline/replay/tombstones";

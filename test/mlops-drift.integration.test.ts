@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ImpressionMessage } from "../src/contracts/events";
+import type { ImpressionMessage } from "../src/contracts/queue";
 import worker from "../src/index";
 import type { ModelDrift } from "../src/mlops/monitor/reports";
 import { sequenceInput } from "../src/models/inputs";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EventMessage } from "../src/contracts/events";
+import type { EventMessage } from "../src/contracts/queue";
 import { featuresFromLog } from "../src/offline/replay/replay-log";
 import { RANKER_FEATURES, rankerFeatures } from "../src/models/ranker/features";
 import { SHOP_A, getSession, make, newVisitor, postEvents, visitorIdOf } from "./helpers";

@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { EventMessage } from "../src/contracts/events";
+import type { EventMessage } from "../src/contracts/queue";
 import worker from "../src/index";
 import { eventLogKey } from "../src/pipeline/event-log";
 import { MAX_LINES_PER_MESSAGE, MAX_MESSAGE_BYTES, packLines } from "../src/pipeline/pack";

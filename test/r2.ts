@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import type { EventMessage } from "../src/contracts/events";
+import type { EventMessage } from "../src/contracts/queue";
 
 /** Every event-log line under `prefix`, with the key of the object it came from. */
 export async function readEventLog(prefix = "events/"): Promise<Array<{ key: string; line: EventMessage }>> {

@@ -15,7 +15,7 @@ import { generateCatalog } from "../src/offline/synthetic/catalog";
 import { generateSessions, viewSequences } from "../src/offline/synthetic/sessions";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
 import { loadModel } from "../src/models/registry";
-import type { ImpressionMessage } from "../src/contracts/events";
+import type { ImpressionMessage } from "../src/contracts/queue";
 import { SHOP_A, SHOP_B, call, make, newVisitor, postEvents, visitorIdOf } from "./helpers";
 import { chainWeights, publishTestModel, setCatalog, setTenantConfig } from "./models";
 import { readEventLog, waitForVisitorLines } from "./r2";

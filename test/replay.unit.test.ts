@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { EventMessage, TrackedEvent } from "../src/contracts/events";
+import type { TrackedEvent } from "../src/contracts/events";
+import type { EventMessage } from "../src/contracts/queue";
 import { sessionsToMessages } from "../src/offline/replay/dataset";
 import { orderedStreams, trainingExamples, viewSessionsFromLog } from "../src/offline/replay/replay-log";
 

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { app } from "../src/app";
-import type { ImpressionMessage } from "../src/contracts/events";
+import type { ImpressionMessage } from "../src/contracts/queue";
 import { setCatalog, setTenantConfig } from "./models";
 import { readEventLog } from "./r2";
 import { SHOP_A, SHOP_B, SHOP_C, type BatchBody, call, getSession, make, newVisitor, postEvents } from "./helpers";

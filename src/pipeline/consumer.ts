@@ -1,4 +1,4 @@
-import type { QueueMessage } from "../contracts/events";
+import type { QueueMessage } from "../contracts/queue";
 import type { Logger } from "../http/log";
 import { partition } from "./event-log";
 import { isLineBatch, linesOf } from "./message";

@@ -1,4 +1,4 @@
-import type { QueueMessage } from "../contracts/events";
+import type { QueueMessage } from "../contracts/queue";
 import { messageTime } from "./message";
 
 /** Top-level folder of each message kind in the log bucket. */

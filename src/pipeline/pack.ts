@@ -1,4 +1,5 @@
-import { EVENT_SCHEMA_VERSION, type QueueBody } from "../contracts/events";
+import { EVENT_SCHEMA_VERSION } from "../contracts/events";
+import type { QueueBody } from "../contracts/queue";
 
 /**
  * Bytes of one packed queue message. Queues accepts up to 128 KB per message;

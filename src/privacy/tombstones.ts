@@ -1,5 +1,6 @@
 import { hmacHex } from "../auth/crypto";
-import { EVENT_SCHEMA_VERSION, type QueueMessage } from "../contracts/events";
+import { EVENT_SCHEMA_VERSION } from "../contracts/events";
+import type { QueueMessage } from "../contracts/queue";
 import { markerSubject } from "./marker";
 
 /** A tombstone travels through the event queue so the consumer purges the subject from the R2 log. */

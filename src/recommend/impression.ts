@@ -1,4 +1,5 @@
-import { EVENT_SCHEMA_VERSION, type ImpressionMessage } from "../contracts/events";
+import { EVENT_SCHEMA_VERSION } from "../contracts/events";
+import type { ImpressionMessage } from "../contracts/queue";
 import type { Logger } from "../http/log";
 import type { StoredImpression } from "../session/attribution";
 import { MAX_LINES_PER_MESSAGE, chunkForSendBatch, packLines, sendSerialised } from "../pipeline/pack";

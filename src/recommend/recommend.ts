@@ -1,5 +1,5 @@
 import type { Catalog } from "../catalog/catalog";
-import type { ServedFeatures } from "../contracts/events";
+import type { ServedFeatures } from "../contracts/queue";
 import type { VariantParams } from "../experiments/config";
 import type { ProfiledFeatures } from "../profile/profile";
 import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";

@@ -1,4 +1,5 @@
-import type { Attribution, TrackedEvent } from "../contracts/events";
+import type { TrackedEvent } from "../contracts/events";
+import type { Attribution } from "../contracts/queue";
 import { ATTRIBUTION_WINDOW_MS } from "./schema";
 
 /** What the SessionDO remembers of an impression it served to this visitor. */

@@ -1,4 +1,5 @@
-import { EVENT_SCHEMA_VERSION, type EventMessage, type TrackedEvent, isOutcomeType } from "../contracts/events";
+import { EVENT_SCHEMA_VERSION, type TrackedEvent, isOutcomeType } from "../contracts/events";
+import type { EventMessage } from "../contracts/queue";
 import { applyWithConsent } from "../features/consent-gate";
 import type { EngineOptions, FeatureState } from "../features/engine";
 import type { ConsentContext } from "../privacy/consent";

@@ -1,4 +1,4 @@
-import type { EventMessage } from "../contracts/events";
+import type { EventMessage } from "../contracts/queue";
 
 /** Interaction weights for trending: a view 1, an add-to-cart 3, a purchased line 5. */
 const WEIGHT = { product_view: 1, add_to_cart: 3, purchase: 5 } as const;

@@ -12,7 +12,7 @@
 import { createWriteStream, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { EventMessage } from "../../src/contracts/events";
+import type { EventMessage } from "../../src/contracts/queue";
 import { orderedStreams, trainingExamples } from "../../src/offline/replay/replay-log";
 import { sessionsToMessages } from "../../src/offline/replay/dataset";
 import { fromLocalLog, fromNdjson } from "../lib/log-source";

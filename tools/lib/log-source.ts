@@ -2,7 +2,7 @@
 import { createHmac } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { EventMessage } from "../../src/contracts/events";
+import type { EventMessage } from "../../src/contracts/queue";
 import { type ErasureMarkers, honourTombstones } from "../../src/offline/replay/tombstones";
 import { LOCAL_R2_PERSIST, listAll, withLocalBucket } from "../local/local-r2";
 

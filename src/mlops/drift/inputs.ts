@@ -1,4 +1,4 @@
-import type { ServedFeatures } from "../../contracts/events";
+import type { ServedFeatures } from "../../contracts/queue";
 
 /**
  * Monitored model inputs, named as the manifest's baseline histograms name them

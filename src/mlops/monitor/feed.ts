@@ -1,4 +1,5 @@
-import { type QueueMessage, isOutcomeType } from "../../contracts/events";
+import { isOutcomeType } from "../../contracts/events";
+import type { QueueMessage } from "../../contracts/queue";
 import { MODEL_INPUT_TYPES, monitoredValues } from "../drift/inputs";
 import { type ImpressionRecord, type MonitorBatch, type OutcomeRecord, hourOf } from "./records";
 

@@ -1,4 +1,5 @@
-import { EVENT_SCHEMA_VERSION, type EventMessage } from "../../contracts/events";
+import { EVENT_SCHEMA_VERSION } from "../../contracts/events";
+import type { EventMessage } from "../../contracts/queue";
 
 /** Minutes between clicks and days between sessions when a dataset has no timestamps. */
 const CLICK_GAP_MS = 60_000;

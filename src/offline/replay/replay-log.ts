@@ -1,4 +1,5 @@
-import type { EventMessage, EventType } from "../../contracts/events";
+import type { EventType } from "../../contracts/events";
+import type { EventMessage } from "../../contracts/queue";
 import { LOG_REPLAY_CONTEXT, applyWithConsent } from "../../features/consent-gate";
 import { type EngineOptions, type FeatureState, type FeatureVector, applyEvent, initialState, materialise } from "../../features/engine";
 

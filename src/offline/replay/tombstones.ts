@@ -1,4 +1,4 @@
-import type { EventMessage } from "../../contracts/events";
+import type { EventMessage } from "../../contracts/queue";
 import { markerSubject } from "../../privacy/marker";
 
 /** Erasure markers: keyed hash of (tenant, visitor) → erased_at (written by the worker, src/privacy/tombstones.ts). */

@@ -1,4 +1,4 @@
-import type { QueueMessage } from "../../contracts/events";
+import type { QueueMessage } from "../../contracts/queue";
 import type { Logger } from "../../http/log";
 
 /** One log line: its stable id (`<queue message id>:<index in it>`) and what it says. */

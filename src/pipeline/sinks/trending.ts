@@ -1,4 +1,4 @@
-import type { EventMessage } from "../../contracts/events";
+import type { EventMessage } from "../../contracts/queue";
 import { trendingWeights } from "../../trending/weights";
 import { type LogLine, type Sink, describe } from "./sink";
 
