@@ -70,6 +70,13 @@ export interface TwoStageArtifacts {
   validation: Array<{ name: string; hr20: number; mrr20: number }>;
 }
 
+/** Trainer settings tried per run; the best on the validation lists ships. */
+export const RANKER_GRID: ReadonlyArray<Partial<LambdaMartOptions>> = [
+  { maxDepth: 6, learningRate: 0.15 },
+  { maxDepth: 6, learningRate: 0.05, maxTrees: 300, patience: 30 },
+  { maxDepth: 4, learningRate: 0.1, maxTrees: 300, patience: 30 },
+];
+
 const GENERATOR_SHARE = 0.9; // of the sessions: fit the generators; the rest: the ranker's lists
 const FIT_SHARE = 0.8; // of the ranker's lists (by time): fit; the rest: validation and early stopping
 
@@ -94,16 +101,22 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const columns = RANKER_FEATURES.map((_, c) => c).filter((c) => varies(fit, c));
   const fitData = toRankingData(fit, columns);
   const validData = toRankingData(valid, columns);
-  const lm = { ...DEFAULT_LAMBDAMART, ...opts.lambdamart };
+  // Trainer settings are chosen on the validation lists: a small grid unless the caller fixes them.
+  const grid: LambdaMartOptions[] = opts.lambdamart ? [{ ...DEFAULT_LAMBDAMART, ...opts.lambdamart }] : RANKER_GRID.map((g) => ({ ...DEFAULT_LAMBDAMART, ...g }));
   const started = performance.now();
-  const result = trainLambdaMart(fitData, validData, {
-    ...lm,
-    onTree: (t, m) => t % 10 === 0 && log(`  tree ${t}: validation HR@20 ${(100 * m.hr20).toFixed(2)} MRR@20 ${(100 * m.mrr20).toFixed(2)}`),
+  const tried = grid.map((lm) => {
+    const tag = `depth ${lm.maxDepth}, lr ${lm.learningRate}`;
+    const r = trainLambdaMart(fitData, validData, {
+      ...lm,
+      onTree: (t, m) => t % 10 === 0 && log(`  ${tag}, tree ${t}: validation HR@20 ${(100 * m.hr20).toFixed(2)} MRR@20 ${(100 * m.mrr20).toFixed(2)}`),
+    });
+    log(`ranker (${tag}): ${r.bestTrees} trees (of ${r.curve.length} tried); validation HR@20 ${(100 * r.best.hr20).toFixed(2)} MRR@20 ${(100 * r.best.mrr20).toFixed(2)}`);
+    return { lm, tag, result: r };
   });
+  const chosen = tried.reduce((a, b) => (b.result.best.hr20 + b.result.best.mrr20 > a.result.best.hr20 + a.result.best.mrr20 ? b : a));
+  const { lm, result } = chosen;
   const seconds = (performance.now() - started) / 1000;
-  log(
-    `ranker: ${result.bestTrees} trees (of ${result.curve.length} tried) in ${seconds.toFixed(0)} s; validation HR@20 ${(100 * result.best.hr20).toFixed(2)} MRR@20 ${(100 * result.best.mrr20).toFixed(2)}`,
-  );
+  log(`ranker: chose ${chosen.tag}, ${result.bestTrees} trees, in ${seconds.toFixed(0)} s for ${grid.length} setting(s)`);
 
   const validation = [...GENERATORS.map((g) => ({ name: g, ...generatorMetrics(valid, g) })), { name: "union recall", hr20: unionRecall(valid), mrr20: NaN }, { name: "ranker", ...result.best }];
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -111,8 +124,14 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     split: `generators: first ${GENERATOR_SHARE * 100}% of the training sessions; ranker lists: the rest, by time (${FIT_SHARE * 100}% fit, the rest validation)`,
     fit_lists: fitData.queryOffsets.length - 1 + (fitData.missedQueries ?? 0),
     validation_lists: validData.queryOffsets.length - 1 + (validData.missedQueries ?? 0),
-    metric: "hr@20 + mrr@20 on the validation lists (early stopping)",
+    metric: "hr@20 + mrr@20 on the validation lists (early stopping, and the choice among the settings tried)",
+    chosen: chosen.tag,
   };
+  for (const t of tried) {
+    selection[`settings[${t.tag}].trees`] = t.result.bestTrees;
+    selection[`settings[${t.tag}].hr@20`] = Math.round(t.result.best.hr20 * 1e4) / 1e4;
+    selection[`settings[${t.tag}].mrr@20`] = Math.round(t.result.best.mrr20 * 1e4) / 1e4;
+  }
   for (const row of validation) {
     selection[`${row.name}.hr@20`] = round(row.hr20);
     if (Number.isFinite(row.mrr20)) selection[`${row.name}.mrr@20`] = round(row.mrr20);
