@@ -48,15 +48,22 @@ function saveCart() {
   document.getElementById("cart-count").textContent = String(cart.reduce((n, l) => n + l.quantity, 0));
 }
 
-async function home(category) {
+// A route renders in steps around awaited requests; a newer route (a consent choice, a click
+// while a list loads) must win: a stale render stops at its next await, and only the newest
+// route marks the page ready (tests and screenshots wait on data-ready).
+let generation = 0;
+const stale = (gen) => gen !== generation;
+
+async function home(category, gen) {
   view.replaceChildren(h("h1", {}, category ? "Category: " + category : "Welcome"));
   ew.track("page_view", { path: "/", page_type: category ? "category" : "home" });
   await list("Recommended for you", "reco-personalized", { type: "personalized", k: 8 });
+  if (stale(gen)) return;
   const shown = category ? items.filter((i) => i.category === category).slice(0, 24) : categories.map((c) => items.find((i) => i.category === c));
   view.append(h("h2", {}, category ? "All in " + category : "Browse"), h("div", { class: "grid", "data-testid": "grid" }, shown.map((i) => card(i))));
 }
 
-async function product(id) {
+async function product(id, gen) {
   const item = byId.get(id);
   if (!item) return view.replaceChildren(h("p", {}, "No such product."));
   ew.track("product_view", { item_id: item.item_id, category: item.category, price: item.price, currency: item.currency || "EUR" });
@@ -71,6 +78,7 @@ async function product(id) {
   view.replaceChildren(h("div", { class: "detail c-" + top(item.category), "data-testid": "product", "data-item": id },
     h("div", { class: "swatch" }), h("div", {}, h("h1", {}, item.name), h("p", { class: "meta" }, item.category + " · " + id), h("p", { class: "price" }, money(item.price)), add)));
   await list("Similar items", "reco-similar", { type: "similar", item: id, k: 6 });
+  if (stale(gen)) return;
   await list("Recommended for you", "reco-personalized", { type: "personalized", k: 8 });
 }
 
@@ -89,10 +97,11 @@ async function cartView() {
 function route() {
   const path = decodeURIComponent(location.hash.slice(1) || "/");
   window.scrollTo(0, 0);
-  const done = path.startsWith("/p/") ? product(path.slice(3)) : path === "/cart" ? cartView() : home(path.startsWith("/c/") ? path.slice(3) : null);
+  const gen = ++generation;
   document.body.dataset.ready = "false";
   document.body.dataset.route = path;
-  done.finally(() => (document.body.dataset.ready = "true"));
+  const done = path.startsWith("/p/") ? product(path.slice(3), gen) : path === "/cart" ? cartView() : home(path.startsWith("/c/") ? path.slice(3) : null, gen);
+  done.finally(() => { if (!stale(gen)) document.body.dataset.ready = "true"; });
 }
 
 function banner(show) { document.getElementById("consent").hidden = !show; }
