@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blendScores } from "../src/recommend/blend";
+import { blendScores } from "../src/models/families/blend";
 
 describe("blendScores", () => {
   const knn = [

@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ModelLoadError } from "../src/models/errors";
 import { createInferenceSession } from "../src/models/ort";
 import { RANKER_IO, buildTreeEnsembleModel, scoreEnsemble } from "../src/models/ranker/trees";
+import { familyArtifacts, loadFamilyModel } from "../src/models/families/index";
+import { parseManifest } from "../src/models/manifest";
 import { loadModel } from "../src/models/registry";
 import { buildModelVersion } from "../src/offline/export/model-version";
 import { Random } from "../src/offline/synthetic/random";
@@ -77,6 +79,7 @@ function repeatShop(sessions: number, items: number, seed: number): string[][] {
 describe("two-stage model trained on a tiny shop whose answer is a repeat", () => {
   let artifacts: TwoStageArtifacts;
   let modelId = "";
+  let versionFiles: Record<string, Uint8Array> = {};
   const sessions = repeatShop(1500, 120, 5);
 
   beforeAll(async () => {
@@ -99,6 +102,7 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
       candidates: { index: artifacts.knnIndex, options: VSKNN_OPTIONS, modelWeight: 0.1 },
       ranker: { onnx: artifacts.ranker.onnx, iknn: artifacts.iknnIndex, spec: artifacts.ranker.spec },
     });
+    versionFiles = files;
     for (const [file, bytes] of Object.entries(files)) await env.MODELS.put(`models/repeat/1/${file}`, bytes);
     // The same version with a ranker feature the worker does not compute.
     const manifest = JSON.parse(new TextDecoder().decode(files["manifest.json"])) as { version: string; ranker: { features: Array<{ name: string }> } };
@@ -107,6 +111,17 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     for (const [file, bytes] of Object.entries(files)) await env.MODELS.put(`models/repeat/2/${file}`, file === "manifest.json" ? JSON.stringify(manifest) : bytes);
     modelId = "repeat/1";
   }, 120_000);
+
+  it("its model family declares every file the version ships, and refuses a version missing one's checksum", async () => {
+    const manifest = parseManifest(JSON.parse(new TextDecoder().decode(versionFiles["manifest.json"])));
+    expect(familyArtifacts(manifest).sort()).toEqual(Object.keys(versionFiles).filter((f) => f !== "manifest.json").sort());
+    const { "ranker.onnx": _dropped, ...files } = manifest.files;
+    const sources = { read: async (f: string) => versionFiles[f]!, createSession: createInferenceSession };
+    await expect(loadFamilyModel({ ...manifest, files }, sources)).rejects.toMatchObject({ code: "manifest_invalid" });
+    const loaded = await loadFamilyModel(manifest, sources);
+    expect(loaded).toMatchObject({ family: "session-topk", id: "repeat/1" });
+    expect(loaded.ranker).not.toBeNull();
+  });
 
   it("the validation table shows the ranker beating every generator alone", () => {
     const v = Object.fromEntries(artifacts.validation.map((r) => [r.name, r]));

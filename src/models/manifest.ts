@@ -6,6 +6,8 @@ import { RANKER_FEATURES } from "./ranker/features";
 
 /** Model families the worker knows how to feed and read. */
 export const MODEL_FAMILIES = ["session-topk"] as const;
+/** A model family's name, as a manifest gives it (its code: ./families). */
+export type ModelFamilyName = (typeof MODEL_FAMILIES)[number];
 
 const Sha256 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/));
 const TensorSpec = v.object({

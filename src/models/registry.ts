@@ -1,9 +1,7 @@
 import { ModelLoadError } from "./errors";
 import { type Manifest, checkManifestAgainstFeatures, parseManifest } from "./manifest";
-import { candidateGenerator } from "./candidates";
-import type { LoadedModel } from "./loaded-model";
+import { type LoadedModel, loadFamilyModel } from "./families/index";
 import { createInferenceSession } from "./ort";
-import { loadRanker } from "./ranker/load";
 
 export type { LoadedModel } from "./loaded-model";
 
@@ -80,27 +78,7 @@ async function fetchModel(bucket: R2Bucket, id: string): Promise<LoadedModel> {
   }
   checkManifestAgainstFeatures(manifest);
 
-  const [modelBytes, vocabBytes, knnBytes] = await Promise.all([
-    readVerified(bucket, prefix, "model.onnx", manifest),
-    readVerified(bucket, prefix, manifest.vocabulary.file, manifest),
-    manifest.candidates ? readVerified(bucket, prefix, manifest.candidates.file, manifest) : Promise.resolve(null),
-  ]);
-  const items = JSON.parse(new TextDecoder().decode(vocabBytes)) as unknown;
-  if (!Array.isArray(items) || items.length !== manifest.vocabulary.size || !items.every((x) => typeof x === "string")) {
-    throw new ModelLoadError("manifest_invalid", `${manifest.vocabulary.file} must be an array of ${manifest.vocabulary.size} item ids`);
-  }
-  const candidates = manifest.candidates && knnBytes ? candidateGenerator(manifest.candidates, knnBytes) : null;
-  const session = await createInferenceSession(modelBytes);
-  const vocab = new Map(items.map((item, i) => [item, i + 1]));
-  const ranker = await loadRanker(
-    manifest,
-    { candidates, session, items, vocab },
-    {
-      read: (file) => readVerified(bucket, prefix, file, manifest),
-      createSession: createInferenceSession,
-    },
-  );
-  return { id, manifest, items, vocab, session, candidates, ranker };
+  return loadFamilyModel(manifest, { read: (file) => readVerified(bucket, prefix, file, manifest), createSession: createInferenceSession });
 }
 
 async function readVerified(bucket: R2Bucket, prefix: string, file: string, manifest: Manifest): Promise<Uint8Array> {

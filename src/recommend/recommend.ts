@@ -2,13 +2,10 @@ import type { Catalog } from "../catalog/catalog";
 import type { ServedFeatures } from "../contracts/queue";
 import type { VariantParams } from "../experiments/config";
 import type { ProfiledFeatures } from "../profile/profile";
-import { type SequenceInput, sequenceInput, setInput } from "../models/inputs";
-import type { LoadedModel } from "../models/loaded-model";
+import { type LoadedModel, scoreWithFamily } from "../models/families/index";
 import type { RecoRequest } from "./params";
 import { affinityShares, preferAffinity } from "./affinity";
 import { type Scored, applyRules } from "./rules";
-import { scoreCandidates } from "./score";
-import { candidateMatrix, rankMatrix } from "../models/ranker/ranker";
 
 /** Why a list was not (fully) served by the model; stable codes. */
 export type DegradedReason =
@@ -81,23 +78,19 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
     x.noConsent && request.type !== "similar" && request.type !== "trending" ? "no_consent" : x.featuresFailed ? "features_unavailable" : x.profileFailed ? "profile_unavailable" : null;
   let candidates: Scored[] = [];
   if (request.type !== "trending") {
-    const input = x.model ? buildInput(request, query, x.model) : null;
     if (!x.model) degraded ??= x.modelProblem ?? "model_unavailable";
     else if (query.length === 0) degraded ??= request.type === "cart" ? "empty_cart" : "cold_start";
-    else if (!input) degraded ??= request.type === "similar" ? "unknown_item" : "cold_start";
     else {
-      served.item_idx = input.idx;
-      served.item_w = input.w;
-      const model = x.model;
       const exclusions = request.exclude.size + cartItems.length + purchased.length + query.length;
-      const want = Math.min(model.items.length, Math.max(50, 4 * request.k + exclusions), 1000);
+      const want = Math.min(x.model.manifest.vocabulary.size, Math.max(50, 4 * request.k + exclusions), 1000);
       try {
-        const ranker = model.ranker;
-        // Two stages for the visitor's own list: generators → ranker features → ONNX ranker.
-        candidates =
-          ranker && request.type === "personalized"
-            ? await x.time("inference", async () => rankMatrix(ranker, await candidateMatrix(ranker, features, { catalog: x.catalog, trending: trendingShares(x.trending) })))
-            : await scoreCandidates(model, query, input, want, x.time);
+        const scoring = await scoreWithFamily(x.model, { type: request.type, query, features, catalog: x.catalog, trending: trendingShares(x.trending), want, time: x.time });
+        if (scoring.kind === "no_input") degraded ??= request.type === "similar" ? "unknown_item" : "cold_start";
+        else {
+          candidates = scoring.items;
+          served.item_idx = scoring.input?.item_idx ?? null;
+          served.item_w = scoring.input?.item_w ?? null;
+        }
       } catch {
         degraded ??= "model_error";
       }
@@ -119,11 +112,6 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
   if (request.type === "trending" && x.trending.length === 0) degraded ??= "no_trending_data";
   if (items.length === 0) degraded ??= "no_candidates";
   return { items, degraded, servedFeatures: served };
-}
-
-function buildInput(request: RecoRequest, query: string[], model: LoadedModel): SequenceInput | null {
-  const input = request.type === "personalized" ? sequenceInput(query, model.vocab) : setInput(query, model.vocab);
-  return input.w.some((w) => w > 0) ? input : null;
 }
 
 /** Trending scores relative to the top item, or `null` when there is no trending data. */

@@ -1,21 +1,16 @@
 import type { CandidateGenerator } from "../candidates";
+import type { ArtifactSources } from "../families/family";
 import { deserializeCooccurrence } from "../knn/cooccurrence";
 import type { Manifest } from "../manifest";
 import type { OrtSession } from "../ort-session";
 import { popularityOf } from "./generators";
 import { type LoadedRanker, rankerColumns } from "./ranker";
 
-/** Where the ranker's artifacts come from: verified file bytes and an ONNX session factory (worker or Node). */
-export interface RankerSources {
-  read: (file: string) => Promise<Uint8Array>;
-  createSession: (bytes: Uint8Array) => Promise<OrtSession>;
-}
-
 /** Loads a manifest's second stage over the already loaded first-stage artifacts; `null` without one. */
 export async function loadRanker(
   manifest: Manifest,
   loaded: { candidates: CandidateGenerator | null; session: OrtSession; items: string[]; vocab: Map<string, number> },
-  sources: RankerSources,
+  sources: ArtifactSources,
 ): Promise<LoadedRanker | null> {
   const spec = manifest.ranker;
   if (!spec || !loaded.candidates) return null;

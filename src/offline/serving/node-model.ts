@@ -6,12 +6,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { candidateGenerator } from "../../models/candidates";
 import { ModelLoadError } from "../../models/errors";
 import { checkManifestAgainstFeatures, parseManifest } from "../../models/manifest";
-import type { LoadedModel } from "../../models/loaded-model";
+import { type LoadedModel, loadFamilyModel } from "../../models/families/index";
 import { OrtSession } from "../../models/ort-session";
-import { loadRanker } from "../../models/ranker/load";
 import { sha256Hex } from "../export/model-version";
 
 type OrtModule = ConstructorParameters<typeof OrtSession>[0];
@@ -43,16 +41,8 @@ export async function loadModelFiles(file: (name: string) => Uint8Array): Promis
   checkManifestAgainstFeatures(manifest);
   const read = async (name: string) => {
     const bytes = file(name);
-    const f = name;
-    if ((await sha256Hex(bytes)) !== manifest.files[f]?.sha256) throw new ModelLoadError("checksum_mismatch", `${f}: sha256 differs from the manifest`);
+    if ((await sha256Hex(bytes)) !== manifest.files[name]?.sha256) throw new ModelLoadError("checksum_mismatch", `${name}: sha256 differs from the manifest`);
     return bytes;
   };
-  const items = JSON.parse(new TextDecoder().decode(await read(manifest.vocabulary.file))) as string[];
-  const candidates = manifest.candidates ? candidateGenerator(manifest.candidates, await read(manifest.candidates.file)) : null;
-  const ort = await nodeOrt();
-  const createSession = async (bytes: Uint8Array) => new OrtSession(ort, await ort.InferenceSession.create(bytes));
-  const session = await createSession(await read("model.onnx"));
-  const vocab = new Map(items.map((item, i) => [item, i + 1]));
-  const ranker = await loadRanker(manifest, { candidates, session, items, vocab }, { read, createSession });
-  return { id: `${manifest.name}/${manifest.version}`, manifest, items, vocab, session, candidates, ranker };
+  return loadFamilyModel(manifest, { read, createSession: createNodeSession });
 }

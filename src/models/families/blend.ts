@@ -1,4 +1,4 @@
-import type { Scored } from "./rules";
+import type { ScoredItem as Scored } from "./family";
 
 /**
  * Blends two ranked candidate lists: session-kNN votes (scaled by the best vote)
