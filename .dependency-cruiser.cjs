@@ -42,6 +42,20 @@ module.exports = {
       from: { path: "/route\\.ts$" },
       to: { path: "^src/profile/(upstash-store|do-store|sqlite-kv|kv|profile-do)\\.ts$|^src/session/(session-do|rows|outbox)\\.ts$" },
     },
+    {
+      name: "dashboard-client-is-browser-code",
+      severity: "error",
+      comment: "The dashboard's browser code is bundled on its own (npm run dashboard:build): from the server it takes types only, and the one pure status helper.",
+      from: { path: "^src/mlops/dashboard/client/" },
+      to: { path: "^src/", pathNot: "^src/mlops/dashboard/client/|^src/mlops/drift/status\\.ts$", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "only-the-bundle-reaches-the-worker",
+      severity: "error",
+      comment: "The worker serves the dashboard's bundle (script.generated.ts), never its sources.",
+      from: { path: "^src/", pathNot: "^src/mlops/dashboard/client/" },
+      to: { path: "^src/mlops/dashboard/client/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ImpressionMessage } from "../src/contracts/queue";
 import worker from "../src/index";
-import type { ModelDrift } from "../src/mlops/monitor/reports";
+import type { ModelDrift } from "../src/mlops/monitor/dashboard-data";
 import { sequenceInput } from "../src/models/inputs";
 import { buildModelVersion } from "../src/offline/export/model-version";
 import { chainWeights } from "./models";

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_VARIANT_PARAMS, parseTenantConfig } from "../src/experiments/config";
 import worker from "../src/index";
-import type { DashboardData } from "../src/mlops/monitor/monitor-do";
+import type { DashboardData } from "../src/mlops/monitor/dashboard-data";
 import type { Rollout } from "../src/mlops/rollout/plan";
 import { SHOP_A, SHOP_B, call, make, newVisitor, postEvents } from "./helpers";
 import { chainWeights, publishTestModel, setTenantConfig } from "./models";

@@ -29,7 +29,7 @@ let flushScheduledAt = 0;
  * (so later clicks, add-to-carts and purchases carry their attribution). Never
  * blocks the response and never throws.
  *
- * Both are batched per isolate (design 0010): the lists of a flush window go out
+ * Both are batched per isolate (designs 0010, 0019): the lists of a flush window go out
  * packed into line-batch messages (design 0014), and a visitor's lists
  * ride along with their next `features()` or `ingest` call (see
  * `takePendingImpressions`); whatever is left is flushed after

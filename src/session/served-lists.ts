@@ -4,7 +4,7 @@ import { ATTRIBUTION_WINDOW_MS, IMPRESSIONS_LIMIT } from "./schema";
 
 /**
  * Served lists handed over with `features()` are kept in memory and written in
- * batches (design 0010): with the next event batch (which needs them for
+ * batches (design 0019): with the next event batch (which needs them for
  * attribution), at this many, or by an alarm this soon. A write per served list
  * cost about a third of the recommendation path's throughput.
  */

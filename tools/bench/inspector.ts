@@ -63,7 +63,7 @@ async function open(title: string, url: string): Promise<IsolateSession> {
  * Forces a full garbage collection in every isolate, then returns the sum of
  * their live JS heaps in MiB and how many isolates collected. Without it,
  * workerd's RSS under load mostly shows how lazily a dozen V8 heaps collect
- * garbage, not what is retained (design 0010).
+ * garbage, not what is retained (design 0022).
  *
  * workerd runs the collection when the isolate next runs code and answers only
  * then: an isolate that stays idle for `waitMs` is not waited for (it allocates

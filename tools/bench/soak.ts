@@ -17,7 +17,7 @@
  * load grows for minutes (174 → 302 MiB over 4 minutes of `/healthz` alone,
  * 264 → 600 MiB with events) only because a dozen V8 heaps (the worker's and
  * Miniflare's entry, queue and R2 workers') collect garbage lazily; with a
- * collection every 20 s the same runs stay at 179 and 258 MiB (design 0010).
+ * collection every 20 s the same runs stay at 179 and 258 MiB (design 0022).
  * The check compares the median of the first three samples of the measured run
  * with that of the last three, so one sample's allocator noise decides nothing.
  *

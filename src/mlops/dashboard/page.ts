@@ -1,4 +1,4 @@
-import { DASHBOARD_SCRIPT } from "./script";
+import { DASHBOARD_SCRIPT } from "./script.generated";
 
 /** The dashboard's stylesheet: system fonts only, colour-blind-safe status colours with words on every pill. */
 export const DASHBOARD_STYLE = `

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../http/types";
 import { DASHBOARD_HTML, DASHBOARD_STYLE } from "./page";
-import { DASHBOARD_SCRIPT } from "./script";
+import { DASHBOARD_SCRIPT } from "./script.generated";
 
 let csp: Promise<string> | null = null;
 

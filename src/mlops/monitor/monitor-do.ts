@@ -5,41 +5,15 @@ import { cachedJson } from "../../registry/r2-json";
 import type { DriftSettings } from "../drift/status";
 import { readTenantConfig } from "../rollout/config-store";
 import { type Rollout, type StartRollout, stepExperiment } from "../rollout/plan";
+import type { DashboardData, ModelInfo } from "./dashboard-data";
 import { type IngestReport, type ModelRef, applyBatch } from "./ingest";
 import type { MonitorBatch } from "./records";
-import { type IngestionReport, type ModelDrift, driftReport, experimentReport, ingestionReport } from "./reports";
+import { driftReport, experimentReport, ingestionReport } from "./reports";
 import { RolloutController } from "./rollout-controller";
 import { DEDUP_TTL_MS, EXPERIMENT_TTL_MS, RETENTION_HOURS, SCHEMA } from "./schema";
 import { type DriftSettingsPatch, mergeSettings } from "./settings";
 import type { AdminResult, HistoryEntry } from "./types";
 export type { AdminResult, HistoryDetail, HistoryEntry } from "./types";
-
-/** A model the tenant serves or has served, with what its manifest says. */
-export interface ModelInfo {
-  model: string;
-  roles: string[];
-  created_at: string | null;
-  training_window: { from: string; to: string } | null;
-  age_days: number | null;
-  vocabulary_size: number | null;
-  impressions: number;
-  last_served: number | null;
-}
-
-export interface DashboardData {
-  tenant: string;
-  generated_at: number;
-  hours: number;
-  settings: DriftSettings;
-  config: ExperimentConfig | null;
-  config_problem: string | null;
-  models: ModelInfo[];
-  drift: ModelDrift[];
-  experiments: ReturnType<typeof experimentReport>;
-  rollouts: Rollout[];
-  history: HistoryEntry[];
-  ingestion: IngestionReport;
-}
 
 const MANIFEST_TTL_MS = 5 * 60_000;
 /** kv: the tenant whose running rollout the alarm must judge. */

@@ -1,29 +1,16 @@
 import type { Manifest } from "../../models/manifest";
-import { type VariantCounts, type ExperimentResult, analyseExperiment } from "../experiments/analysis";
-import { type CatalogueDrift, type Cell, type FeatureDrift, catalogueDrift, featureDrift, predictionDrift } from "../drift/report";
+import { type VariantCounts, analyseExperiment } from "../experiments/analysis";
+import { type Cell, catalogueDrift, featureDrift, predictionDrift } from "../drift/report";
 import { MONITORED_INPUTS, SCORE_EDGES } from "../drift/inputs";
-import { type DriftSettings, type Status, worst } from "../drift/status";
+import { type DriftSettings, worst } from "../drift/status";
 import { type ArmStats, latencyQuantile } from "../rollout/guard-rails";
+import type { ExperimentReport, IngestionReport, ModelDrift } from "./dashboard-data";
 import { HOUR_MS, hourOf } from "./records";
 
 /** The hours (epoch ms, oldest first) of a window of `hours` ending at `now`. */
 export function windowHours(now: number, hours: number): number[] {
   const last = hourOf(now);
   return Array.from({ length: hours }, (_, i) => last - (hours - 1 - i) * HOUR_MS);
-}
-
-/** Drift of one model over a window. */
-export interface ModelDrift {
-  model: string;
-  status: Status;
-  impressions: number;
-  first_served: number;
-  last_served: number;
-  /** Why inputs are not compared, when they are not (e.g. the manifest is gone). */
-  note: string | null;
-  inputs: FeatureDrift[];
-  prediction: FeatureDrift;
-  catalogue: CatalogueDrift;
 }
 
 /** Drift per served model over `hours` ending at `now`. */
@@ -65,7 +52,7 @@ export function driftReport(sql: SqlStorage, manifests: ReadonlyMap<string, Mani
 }
 
 /** Every experiment seen, most recent first, analysed with the weights known for it. */
-export function experimentReport(sql: SqlStorage, weightsFor: (experiment: string) => Record<string, number> | null): Array<ExperimentResult & { first_at: number; last_at: number }> {
+export function experimentReport(sql: SqlStorage, weightsFor: (experiment: string) => Record<string, number> | null): ExperimentReport[] {
   const rows = sql.exec<VariantCounts & { experiment: string; first_at: number; last_at: number }>("SELECT * FROM exp_counts ORDER BY experiment, variant").toArray();
   const byExp = new Map<string, typeof rows>();
   for (const r of rows) byExp.set(r.experiment, [...(byExp.get(r.experiment) ?? []), r]);
@@ -112,13 +99,6 @@ export function armStats(sql: SqlStorage, experiment: string, variant: string): 
       .map((r) => [r.bucket, r.count]),
   );
   return { impressions: row?.impressions ?? 0, errors: row?.errors ?? 0, clicked_impressions: row?.clicked_impressions ?? 0, p95_latency_ms: latencyQuantile(buckets, 0.95) };
-}
-
-/** Ingestion and serving per hour over the window. */
-export interface IngestionReport {
-  totals: { events: number; impressions: number; errors: number; p50_latency_ms: number | null; p95_latency_ms: number | null };
-  by_type: Record<string, number>;
-  series: Array<{ hour: number; events: number; impressions: number; errors: number; p50_latency_ms: number | null; p95_latency_ms: number | null }>;
 }
 
 export function ingestionReport(sql: SqlStorage, now: number, hours: number): IngestionReport {
