@@ -8,7 +8,7 @@ import type { RecoRequest } from "./params";
 import { affinityShares, preferAffinity } from "./affinity";
 import { type Scored, applyRules } from "./rules";
 import { scoreCandidates } from "./score";
-import { candidateMatrix, rankMatrix } from "../models/ranker/ranker";
+import { candidateMatrix, rankMatrix, topRankedRow } from "../models/ranker/ranker";
 
 /** Why a list was not (fully) served by the model; stable codes. */
 export type DegradedReason =
@@ -96,7 +96,14 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
         // Two stages for the visitor's own list: generators → ranker features → ONNX ranker.
         candidates =
           ranker && request.type === "personalized"
-            ? await x.time("inference", async () => rankMatrix(ranker, await candidateMatrix(ranker, features, { catalog: x.catalog, trending: trendingShares(x.trending) })))
+            ? await x.time("inference", async () => {
+                const matrix = await candidateMatrix(ranker, features, { catalog: x.catalog, trending: trendingShares(x.trending) });
+                const ranked = await rankMatrix(ranker, matrix);
+                // What drift compares with the manifest's ranker baselines: the first candidate's row, before business rules.
+                const row = topRankedRow(ranker, matrix, ranked);
+                if (row) served.ranker = row;
+                return ranked;
+              })
             : await scoreCandidates(model, query, input, want, x.time);
       } catch {
         degraded ??= "model_error";
