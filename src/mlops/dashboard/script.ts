@@ -189,7 +189,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       rows.forEach(function (f) {
         var id = "drift-" + tid(m.model) + "-" + tid(f.feature);
         var sec = el("div", { class: "feature", "data-testid": id });
-        sec.appendChild(el("h4", {}, [el("span", { text: (LABELS[f.feature] || f.feature) + " " }), pill(f.status, id + "-status")]));
+        sec.appendChild(el("h4", {}, [el("span", { text: (f.label || LABELS[f.feature] || f.feature) + " " }), pill(f.status, id + "-status")]));
         sec.appendChild(el("p", { text: ADVICE[f.status] }));
         sec.appendChild(el("p", { class: "figures" }, [
           "Difference from ", f.feature === "prediction.top_score" ? "the model's first day" : "training", " (PSI): ",
