@@ -29,7 +29,8 @@ export const PREDICTION_REFERENCE_MS = 24 * HOUR_MS;
  * record is first claimed in `seen`, so a redelivered record changes nothing.
  * Impressions only add to counters, so their increments are summed per row in
  * memory and each aggregate row is written once per batch (a batch of 100 lists
- * of one model and hour writes a few dozen rows, not ~1,000).
+ * of one model and hour writes a few dozen rows, not ~1,000; a two-stage model's
+ * ranker features add at most one row per feature and bin, ~250 for 25 features).
  */
 export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: ReadonlyMap<string, ModelRef>): IngestReport {
   const report: IngestReport = { impressions: 0, outcomes: 0, duplicates: 0 };
