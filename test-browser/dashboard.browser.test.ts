@@ -121,6 +121,11 @@ describe("the /admin dashboard in Chromium", () => {
     // Drift of the demo model, with a status in words and its charts.
     expect(await text("drift-demo_1-status")).toMatch(/^(Fine|Watch|Act now|Not enough data)$/);
     expect(await page.locator('[data-testid="drift-demo_1-item_idx_known_items"] svg.chart').count()).toBe(2);
+    // Each ranker feature too, rendered from the API's entry (its label, its observations: one per ranked list).
+    const steps = page.locator('[data-testid="drift-demo_1-ranker_visit_steps_since_last"]');
+    expect(await steps.locator("h4").textContent()).toContain("views since the candidate's last view");
+    expect(await steps.locator("svg.chart").count()).toBe(2);
+    expect(await steps.locator(".figures").textContent()).toContain("observations: 20");
     expect(await page.locator("#experiments svg.chart rect").count()).toBeGreaterThanOrEqual(Object.keys(expected).length);
     // The click-rate chart draws each variant with the rate the events give (not just some bars).
     const ctrChart = (await page.locator("#experiments svg.chart").first().textContent()) ?? "";

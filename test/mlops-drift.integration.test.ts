@@ -5,7 +5,11 @@ import type { ImpressionMessage } from "../src/contracts/queue";
 import worker from "../src/index";
 import type { ModelDrift } from "../src/mlops/monitor/dashboard-data";
 import { sequenceInput } from "../src/models/inputs";
+import { MISSING } from "../src/models/ranker/features";
+import { buildTreeEnsembleModel } from "../src/models/ranker/trees";
 import { buildModelVersion } from "../src/offline/export/model-version";
+import { rankerBaselines } from "../src/offline/export/ranker-baselines";
+import { DEFAULT_GENERATORS } from "../src/offline/train/two-stage";
 import { chainWeights } from "./models";
 
 const weights = chainWeights(40);
@@ -168,5 +172,117 @@ describe("drift monitoring (queue consumer → MonitorDO)", () => {
     expect(after.impressions).toBe(60);
     expect(feature(after, "item_idx.known_items")).toEqual(feature(before, "item_idx.known_items"));
     expect(after.catalogue).toEqual(before.catalogue);
+  });
+});
+
+/** The ranker features of the fixture's ranker, in its input order (the order impressions log them). */
+const RANKER_READS = ["gen.vsknn.score", "visit.length", "item.price_ratio"] as const;
+type Row = [score: number, length: number, price: number];
+/**
+ * 200 training rows of the candidate the ranker put first: V-SKNN scores spread
+ * over [0, 1], visit lengths 1–4 equally often, a price for 3 lists in 4.
+ */
+const TRAINING_ROWS: Row[] = Array.from({ length: 200 }, (_, i) => [i / 199, 1 + (i % 4), i % 4 === 0 ? MISSING : 0.5 + (i % 7) / 6].map(Math.fround) as Row); // float32, as the ranker's rows are
+
+/** Publishes a two-stage version whose manifest carries ranker baselines histogrammed from TRAINING_ROWS (the export's own function). */
+async function publishRankerModel(name: string): Promise<string> {
+  const baselines = rankerBaselines(RANKER_READS, Float32Array.from(TRAINING_ROWS.flat()));
+  const { files, manifest } = await buildModelVersion(weights, {
+    name,
+    version: "1",
+    createdAt: new Date(Date.now() - 30 * 86_400_000).toISOString(),
+    training: { data: "ranker drift fixture", window: null, sessions: 200, examples: 200 },
+    metrics: {},
+    trainingInputs: [sequenceInput(viewed(2, 0), vocab)],
+    popular: weights.items.slice(0, 10),
+    ranker: {
+      onnx: buildTreeEnsembleModel({ numFeatures: RANKER_READS.length, base: 0, trees: [{ feature: [-1], threshold: [0], left: [-1], right: [-1], value: [0] }] }),
+      iknn: null,
+      spec: {
+        generators: { ...DEFAULT_GENERATORS, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" } },
+        features: RANKER_READS.map((n) => ({ name: n, version: 1 })),
+        params: {},
+        selection: {},
+        baselines,
+      },
+    },
+  });
+  expect(manifest.ranker!.baselines!["visit.length"]).toEqual({ edges: [1, 1.5, 2.5, 3.5, 4], counts: [50, 50, 50, 50], missing: 0, min: 1, max: 4 });
+  expect(manifest.ranker!.baselines!["item.price_ratio"]!.missing).toBe(50);
+  for (const [file, bytes] of Object.entries(files)) await env.MODELS.put(`models/${name}/1/${file}`, bytes);
+  return `${name}/1`;
+}
+
+/** A personalised list ranked by the two-stage ranker: the impression logs its first candidate's row. */
+function rankedImpression(tenant: string, model: string, row: ReadonlyArray<number | null> | undefined, at: number): ImpressionMessage {
+  const m = impression(tenant, model, viewed(2, seq), viewed(4, seq + 3), at);
+  return { ...m, features: { ...m.features, ...(row ? { ranker: [...row] } : {}) } };
+}
+
+describe("drift of the ranker's features (queue consumer → MonitorDO)", () => {
+  it("the ranker's features served like training are fine, each compared with its own histogram", async () => {
+    const model = await publishRankerModel("ranked-steady");
+    const now = Date.now();
+    await consume(TRAINING_ROWS.map((row, i) => rankedImpression("rdrift-steady", model, row, now - i * 1000)));
+    const m = await driftOf("rdrift-steady", model);
+    for (const name of RANKER_READS) {
+      const f = feature(m, `ranker.${name}`);
+      expect(f.observations).toBe(200);
+      expect(f.psi).toBeCloseTo(0, 12);
+      expect(f.out_of_range_share).toBe(0);
+      expect(f.status).toBe("fine");
+      expect(f.label).toContain(name);
+    }
+    // The training missing share (no price for 1 list in 4) is not drift.
+    expect(feature(m, "ranker.item.price_ratio")).toMatchObject({ missing_share: 0.25, training_missing_share: 0.25 });
+    expect(feature(m, "ranker.visit.length").bins).toEqual({ edges: [1, 1.5, 2.5, 3.5, 4], training: [0.25, 0.25, 0.25, 0.25], served: [0.25, 0.25, 0.25, 0.25] });
+    expect(m.status).toBe("fine");
+  });
+
+  it("a shifted feature is act while an unshifted one stays fine; missing and out-of-range values are counted", async () => {
+    const model = await publishRankerModel("ranked-shift");
+    const now = Date.now();
+    const messages = [
+      // 100 lists: the V-SKNN score as in training (every other training row), visits of 4 views — 10 of them
+      // longer than any in training — and no price for 80 of the 100 candidates.
+      ...Array.from({ length: 100 }, (_, i) => rankedImpression("rdrift-shift", model, [TRAINING_ROWS[2 * i]![0], i < 10 ? 12 : 4, i < 80 ? MISSING : 1], now - i * 1000)),
+      // Lists the ranker did not rank (cold start, an older worker) and a row that does not match the manifest count for nothing.
+      ...Array.from({ length: 20 }, (_, i) => rankedImpression("rdrift-shift", model, undefined, now - i * 1000)),
+      rankedImpression("rdrift-shift", model, [0.5, 3], now),
+      // A value that was not a finite number is logged as null: missing.
+      rankedImpression("rdrift-shift", model, [TRAINING_ROWS[1]![0], 4, null], now),
+    ];
+    await consume(messages);
+    const m = await driftOf("rdrift-shift", model);
+
+    const score = feature(m, "ranker.gen.vsknn.score");
+    expect(score.observations).toBe(101);
+    expect(score.psi).toBeLessThan(0.001); // 10 of each decile's 20 training values, plus one in the first
+    expect(score.status).toBe("fine");
+
+    const length = feature(m, "ranker.visit.length");
+    expect(length.observations).toBe(101);
+    expect(length.out_of_range_share).toBeCloseTo(10 / 101, 12);
+    expect(length.missing_share).toBe(0);
+    // Training: a quarter in each of the bins 1, 2, 3, 4 and none missing; served in range: all 91 at 4.
+    const e = 1e-4;
+    const term = (a: number, b: number) => (Math.max(a, e) - Math.max(b, e)) * Math.log(Math.max(a, e) / Math.max(b, e));
+    expect(length.psi).toBeCloseTo(3 * term(0, 0.25) + term(1, 0.25) + term(0, 0), 10);
+    expect(length.status).toBe("act");
+
+    const price = feature(m, "ranker.item.price_ratio");
+    expect(price.observations).toBe(101);
+    expect(price.missing_share).toBeCloseTo(81 / 101, 12);
+    expect(price.training_missing_share).toBe(0.25);
+    expect(price.status).toBe("act");
+
+    expect(m.status).toBe("act");
+  });
+
+  it("a version without ranker baselines reports its model inputs only", async () => {
+    const model = await publishFixtureModel("no-ranker");
+    await consume(Array.from({ length: 60 }, (_, i) => rankedImpression("rdrift-none", model, [0.5, 2, 1], Date.now() - i * 1000)));
+    const m = await driftOf("rdrift-none", model);
+    expect(m.inputs.map((f) => f.feature)).toEqual(["item_idx.known_items", "item_w.latest_weight"]);
   });
 });

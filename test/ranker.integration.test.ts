@@ -4,7 +4,8 @@
  * version trained on a tiny synthetic shop, published, loaded and served.
  */
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import type { ImpressionMessage } from "../src/contracts/queue";
 import { ModelLoadError } from "../src/models/errors";
 import { createInferenceSession } from "../src/models/ort";
 import { RANKER_IO, buildTreeEnsembleModel, scoreEnsemble } from "../src/models/ranker/trees";
@@ -20,6 +21,7 @@ import { VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
 import { SEQ_LEN } from "../src/models/inputs";
 import { SHOP_A, call, make, newVisitor, postEvents } from "./helpers";
 import { setTenantConfig } from "./models";
+import { readEventLog } from "./r2";
 
 function randomData(lists: number, size: number, features: number, seed: number): RankingData {
   const r = new Random(seed);
@@ -114,7 +116,11 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
 
   it("its model family declares every file the version ships, and refuses a version missing one's checksum", async () => {
     const manifest = parseManifest(JSON.parse(new TextDecoder().decode(versionFiles["manifest.json"])));
-    expect(familyArtifacts(manifest).sort()).toEqual(Object.keys(versionFiles).filter((f) => f !== "manifest.json").sort());
+    expect(familyArtifacts(manifest).sort()).toEqual(
+      Object.keys(versionFiles)
+        .filter((f) => f !== "manifest.json")
+        .sort(),
+    );
     const { "ranker.onnx": _dropped, ...files } = manifest.files;
     const sources = { read: async (f: string) => versionFiles[f]!, createSession: createInferenceSession };
     await expect(loadFamilyModel({ ...manifest, files }, sources)).rejects.toMatchObject({ code: "manifest_invalid" });
@@ -128,6 +134,15 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     for (const g of ["vsknn", "iknn", "session", "neural", "popular"]) expect(v.ranker!.mrr20).toBeGreaterThan(v[g]!.mrr20);
     expect(v.ranker!.mrr20).toBeGreaterThan(0.22); // 1 of 4 points per visit is the repeat: ranked first, that is 0.25
     expect(artifacts.ranker.spec.features.map((f) => f.name)).toContain("visit.steps_since_last");
+  });
+
+  it("records a training histogram for every feature the ranker reads (its first candidates on the validation lists)", () => {
+    const { features, baselines } = artifacts.ranker.spec;
+    expect(Object.keys(baselines!).sort()).toEqual(features.map((f) => f.name).sort());
+    const steps = baselines!["visit.steps_since_last"]!;
+    // A quarter of the lists are 4-view prefixes, where the ranker puts the repeat (3 views back) first.
+    const bin3 = steps.edges.findIndex((e, i) => e <= 3 && 3 < steps.edges[i + 1]!);
+    expect(steps.counts[bin3]! / (steps.counts.reduce((a, b) => a + b, 0) + steps.missing)).toBeGreaterThan(0.2);
   });
 
   it("serves the repeat first through GET /v1/recommendations (SessionDO features → generators → ONNX ranker)", async () => {
@@ -146,6 +161,47 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     expect(body.model).toBe(modelId);
     expect(body.degraded).toBeNull();
     expect(body.items[0]!.item_id).toBe("sku-007");
+  });
+
+  it("logs the first candidate's ranker row with the list, and MonitorDO compares each feature with training", async () => {
+    const v = await newVisitor();
+    const now = Date.now();
+    await postEvents(
+      ["sku-021", "sku-064", "sku-110", "sku-033"].map((item, i) => make.productView(item, "shoes", 50, now - (10 - i) * 1000)),
+      { visitor: v },
+    );
+    const reco = await call("/v1/recommendations?k=5", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v } });
+    const body = (await reco.json()) as { impression_id: string; items: Array<{ item_id: string }> };
+    expect(body.items[0]!.item_id).toBe("sku-021");
+    const logged = await vi.waitFor(
+      async () => {
+        const lines = await readEventLog("impressions/");
+        const m = lines.map((l) => l.line as unknown as ImpressionMessage).find((x) => x.impression_id === body.impression_id);
+        if (!m) throw new Error("impression not logged yet");
+        return m;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const names = artifacts.ranker.spec.features.map((f) => f.name);
+    const row = logged.features.ranker!;
+    expect(row).toHaveLength(names.length);
+    const value = (name: string) => row[names.indexOf(name)];
+    expect(value("visit.steps_since_last")).toBe(3); // the repeat the ranker put first
+    expect(value("visit.length")).toBe(4);
+
+    const drift = await vi.waitFor(
+      async () => {
+        const d = await env.MONITOR.getByName(SHOP_A.id).dashboard(SHOP_A.id, 24);
+        const m = d.drift.find((x) => x.model === modelId);
+        if (!m?.inputs.some((f) => f.feature === "ranker.visit.steps_since_last" && f.observations >= 1)) throw new Error("not aggregated yet");
+        return m;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(drift.inputs.filter((f) => f.feature.startsWith("ranker.")).map((f) => f.feature)).toEqual(names.map((n) => `ranker.${n}`));
+    const steps = drift.inputs.find((f) => f.feature === "ranker.visit.steps_since_last")!;
+    expect(steps.out_of_range_share).toBe(0);
+    expect(steps.status).toBe("no_data"); // a list or two: far below min_count
   });
 
   it("refuses a version whose ranker reads an unknown feature with feature_mismatch", async () => {

@@ -50,6 +50,9 @@ export const EventMessageSchema = v.object({
   attribution: v.optional(v.array(AttributionSchema)),
 });
 
+/** Ranker features logged per list, at most (a model's ranker reads fewer: 27 are defined today). */
+export const MAX_LOGGED_RANKER_FEATURES = 64;
+
 /** The exact model input of an impression (the feature vector the model saw). */
 const ServedFeaturesSchema = v.object({
   /** Features used, by name, as read from the SessionDO. */
@@ -57,6 +60,14 @@ const ServedFeaturesSchema = v.object({
   /** Vocabulary indices and weights fed to the model, or null when no model ran. */
   item_idx: v.nullable(v.array(v.number())),
   item_w: v.nullable(v.array(v.number())),
+  /**
+   * When the two-stage ranker ranked the list: the ranker's input row of the candidate
+   * it put first, in the manifest's `ranker.features` order (`null`: not a finite number).
+   * One row, not the ~200 candidates', keeps the line small (~0.5 KB); drift compares it
+   * with the manifest's `ranker.baselines`, histograms of the same row in training.
+   * Absent when no ranker ran, and in older messages.
+   */
+  ranker: v.optional(v.pipe(v.array(v.nullable(v.number())), v.maxLength(MAX_LOGGED_RANKER_FEATURES))),
 });
 
 /**

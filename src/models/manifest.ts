@@ -17,6 +17,18 @@ const TensorSpec = v.object({
 });
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Histogram = v.object({ edges: v.array(v.number()), counts: v.array(v.number()) });
+/**
+ * A ranker feature's training histogram (docs/mlops.md, "Drift"): counts of the
+ * present values per bin (`edges`, ascending; the last bin includes its upper
+ * edge), how many values were missing, and the range seen (`min` = first edge,
+ * `max` = last edge: a served value outside it is out of range).
+ */
+const RankerHistogram = v.pipe(
+  v.object({ edges: v.pipe(v.array(v.number()), v.minLength(2)), counts: v.array(Count), missing: Count, min: v.number(), max: v.number() }),
+  v.check((h) => h.counts.length === h.edges.length - 1, "a ranker histogram has one count per bin (edges − 1)"),
+  v.check((h) => h.edges.every((e, i) => i === 0 || e > h.edges[i - 1]! || (h.edges.length === 2 && e === h.edges[0])), "ranker histogram edges must ascend"),
+  v.check((h) => h.min === h.edges[0] && h.max === h.edges[h.edges.length - 1], "a ranker histogram's min and max are its outer edges"),
+);
 
 /**
  * `manifest.json` of a model version: what the model reads and returns, which
@@ -86,6 +98,12 @@ export const ManifestSchema = v.object({
       params: v.record(v.string(), v.number()),
       /** Validation numbers the choices were made on (time-ordered split of the run's own training data). */
       selection: v.record(v.string(), v.union([v.number(), v.string()])),
+      /**
+       * Drift baselines: per ranker feature, its histogram over the rows the ranker put
+       * first on the validation lists — what serving logs per list (the top candidate's row).
+       * Absent in versions exported before drift covered the ranker.
+       */
+      baselines: v.optional(v.record(v.string(), RankerHistogram)),
     }),
   ),
   files: v.record(v.string(), v.object({ sha256: Sha256, bytes: v.number() })),
@@ -138,6 +156,10 @@ function checkRanker(manifest: Manifest, ranker: RankerSpec, defs = RANKER_FEATU
     const running = versions.get(f.name);
     if (running === undefined) throw new ModelLoadError("feature_mismatch", `model ${id}'s ranker reads ${f.name}, which the worker does not compute`);
     if (running !== f.version) throw new ModelLoadError("feature_mismatch", `model ${id}'s ranker was trained on ${f.name} v${f.version}; the worker computes v${running}`);
+  }
+  const read = new Set(ranker.features.map((f) => f.name));
+  for (const name of Object.keys(ranker.baselines ?? {})) {
+    if (!read.has(name)) throw new ModelLoadError("manifest_invalid", `model ${id}'s ranker has a drift baseline for ${name}, which it does not read`);
   }
   if (!manifest.candidates) throw new ModelLoadError("manifest_invalid", `model ${id} has a ranker but no V-SKNN index (its popularity and first generator)`);
   for (const file of [ranker.file, ...(ranker.generators.iknn.k > 0 ? [ranker.generators.iknn.file] : [])]) {

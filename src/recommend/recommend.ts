@@ -90,6 +90,7 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
           candidates = scoring.items;
           served.item_idx = scoring.input?.item_idx ?? null;
           served.item_w = scoring.input?.item_w ?? null;
+          if (scoring.input?.ranker) served.ranker = scoring.input.ranker;
         }
       } catch {
         degraded ??= "model_error";

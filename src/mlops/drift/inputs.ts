@@ -10,6 +10,12 @@ export const MONITORED_INPUTS: Record<string, (f: ServedFeatures) => number | nu
   "item_w.latest_weight": (f) => (f.item_w && f.item_w.length > 0 ? f.item_w[f.item_w.length - 1]! : null),
 };
 
+/** What each monitored input is, in words (the dashboard's headings). */
+export const INPUT_LABELS: Readonly<Record<string, string>> = {
+  "item_idx.known_items": "Products the model recognises in a shopper's recent views",
+  "item_w.latest_weight": "Weight of the latest viewed product",
+};
+
 /** Request types that feed the model an input (trending lists never do). */
 export const MODEL_INPUT_TYPES: ReadonlySet<string> = new Set(["personalized", "similar", "cart"]);
 

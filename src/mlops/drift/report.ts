@@ -16,19 +16,40 @@ export type Cell = {
 /** Drift of one input over a window, and per hour for the chart. */
 export interface FeatureDrift {
   feature: string;
+  /** What the figure is, in words (the dashboard's heading). */
+  label: string;
   status: Status;
   observations: number;
   psi: number | null;
   missing_share: number | null;
+  /** Share missing in training, where the baseline records it (ranker features); missing shares are judged by their excess over it. */
+  training_missing_share: number | null;
   out_of_range_share: number | null;
   /** Shares per bin: training vs served in the window (for the comparison chart). */
   bins: { edges: number[]; training: number[]; served: number[] };
   series: Array<{ hour: number; observations: number; psi: number | null; missing_share: number | null; status: Status }>;
 }
 
+/**
+ * A training histogram: counts per bin, and — for ranker features — how many
+ * training values were missing. With `missing`, the missing share is one more
+ * PSI bin and is judged by its rise over training (a feature missing for 40 %
+ * of training lists is not drifting at 40 %); without it (model inputs), a
+ * missing input is judged by its share alone.
+ */
+export interface Baseline {
+  edges: number[];
+  counts: number[];
+  missing?: number;
+}
+
 /** Summarises one input's cells against its training histogram. */
-export function featureDrift(feature: string, baseline: { edges: number[]; counts: number[] }, cells: Cell[], hours: number[], s: DriftSettings): FeatureDrift {
+export function featureDrift(feature: string, baseline: Baseline, cells: Cell[], hours: number[], s: DriftSettings, label = feature): FeatureDrift {
   const nBins = baseline.counts.length;
+  const withMissing = baseline.missing !== undefined;
+  const trainingTotal = baseline.counts.reduce((a, b) => a + b, 0);
+  const trainingMissing = withMissing && trainingTotal + baseline.missing! > 0 ? baseline.missing! / (trainingTotal + baseline.missing!) : null;
+  const reference = withMissing ? [...baseline.counts, baseline.missing!] : baseline.counts;
   const sum = (cs: Cell[]) => {
     const counts = new Array<number>(nBins).fill(0);
     let missing = 0;
@@ -44,10 +65,12 @@ export function featureDrift(feature: string, baseline: { edges: number[]; count
     const present = h.total - h.missing;
     const enough = h.total >= s.min_count;
     const inRange = present - h.outOfRange;
-    const p = enough && inRange >= s.min_count ? psi(baseline.counts, h.counts) : null;
+    const compared = withMissing ? inRange + h.missing : inRange;
+    const p = enough && compared >= s.min_count ? psi(reference, withMissing ? [...h.counts, h.missing] : h.counts) : null;
     const missingShare = h.total > 0 ? h.missing / h.total : null;
+    const missingRise = missingShare !== null ? missingShare - (trainingMissing ?? 0) : null;
     const oorShare = present > 0 ? h.outOfRange / present : null;
-    const status = enough ? worst([classify(p, s.psi), classify(missingShare, s.missing), present >= s.min_count ? classify(oorShare, s.out_of_range) : "no_data"]) : "no_data";
+    const status = enough ? worst([classify(p, s.psi), classify(missingRise, s.missing), present >= s.min_count ? classify(oorShare, s.out_of_range) : "no_data"]) : "no_data";
     return { psi: p, missing_share: missingShare, out_of_range_share: oorShare, status };
   };
   const whole = sum(cells);
@@ -59,12 +82,13 @@ export function featureDrift(feature: string, baseline: { edges: number[]; count
     const j = judge(h);
     return { hour, observations: h.total, psi: j.psi, missing_share: j.missing_share, status: j.status };
   });
-  const trainingTotal = baseline.counts.reduce((a, b) => a + b, 0);
   const servedInRange = whole.counts.reduce((a, b) => a + b, 0);
   return {
     feature,
+    label,
     observations: whole.total,
     ...verdict,
+    training_missing_share: trainingMissing,
     bins: {
       edges: baseline.edges,
       training: baseline.counts.map((c) => (trainingTotal > 0 ? c / trainingTotal : 0)),
@@ -76,7 +100,7 @@ export function featureDrift(feature: string, baseline: { edges: number[]; count
 
 /** Prediction drift: the top-score histogram of the window against the model's first day of serving. */
 export function predictionDrift(reference: number[], cells: Cell[], hours: number[], s: DriftSettings): FeatureDrift {
-  return featureDrift("prediction.top_score", { edges: [...SCORE_EDGES], counts: reference }, cells, hours, s);
+  return featureDrift("prediction.top_score", { edges: [...SCORE_EDGES], counts: reference }, cells, hours, s, "How sure the model is (score of its first pick)");
 }
 
 /** Catalogue drift: share of recommended items the model does not know. */

@@ -27,6 +27,7 @@ export function monitorBatches(messages: readonly QueueMessage[]): Map<string, M
         degraded: m.degraded,
         latency_ms: typeof m.latency_ms === "number" && Number.isFinite(m.latency_ms) ? m.latency_ms : null,
         values: MODEL_INPUT_TYPES.has(m.type) && m.features ? monitoredValues(m.features) : {},
+        ranker: m.features?.ranker ?? null,
         top_score: modelRan && m.degraded === null && m.items[0] ? m.items[0].score : null,
         items: m.items.map((i) => i.item_id),
       };

@@ -1,6 +1,7 @@
 import type { Manifest } from "../../models/manifest";
 import { MISSING_BIN, OUT_OF_RANGE_BIN } from "../drift/report";
 import { MODEL_INPUT_TYPES, MONITORED_INPUTS, scoreBin } from "../drift/inputs";
+import { type RankerBaselines, rankerBins } from "../drift/ranker";
 import { latencyBucket } from "../rollout/guard-rails";
 import { binOf } from "../stats/psi";
 import { ERROR_REASONS, HOUR_MS, type ImpressionRecord, type MonitorBatch, type OutcomeRecord, hourOf } from "./records";
@@ -8,6 +9,8 @@ import { ERROR_REASONS, HOUR_MS, type ImpressionRecord, type MonitorBatch, type 
 /** What a model contributes to drift monitoring: its training histograms and its vocabulary (either may be unavailable). */
 export interface ModelRef {
   baselines: Manifest["baselines"] | null;
+  /** The ranker's features and training histograms (two-stage versions exported with them). */
+  ranker: RankerBaselines | null;
   vocab: ReadonlySet<string> | null;
 }
 
@@ -26,7 +29,8 @@ export const PREDICTION_REFERENCE_MS = 24 * HOUR_MS;
  * record is first claimed in `seen`, so a redelivered record changes nothing.
  * Impressions only add to counters, so their increments are summed per row in
  * memory and each aggregate row is written once per batch (a batch of 100 lists
- * of one model and hour writes a few dozen rows, not ~1,000).
+ * of one model and hour writes a few dozen rows, not ~1,000; a two-stage model's
+ * ranker features add at most one row per feature and bin, ~250 for 25 features).
  */
 export function applyBatch(sql: SqlStorage, batch: MonitorBatch, models: ReadonlyMap<string, ModelRef>): IngestReport {
   const report: IngestReport = { impressions: 0, outcomes: 0, duplicates: 0 };
@@ -165,6 +169,9 @@ function applyImpression(tally: Tally, imp: ImpressionRecord, ref: ModelRef | un
       const value = imp.values[feature] ?? null;
       addBin(feature, value === null ? MISSING_BIN : (binOf(value, hist.edges) ?? OUT_OF_RANGE_BIN));
     }
+  }
+  if (ref?.ranker && imp.ranker) {
+    for (const [feature, bin] of rankerBins(ref.ranker, imp.ranker)) addBin(feature, bin);
   }
   if (imp.top_score !== null) {
     const bin = scoreBin(imp.top_score);

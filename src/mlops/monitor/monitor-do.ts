@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { ExperimentConfig } from "../../experiments/config";
 import { type Manifest, parseManifest } from "../../models/manifest";
 import { cachedJson } from "../../registry/r2-json";
+import { rankerBaselinesOf } from "../drift/ranker";
 import type { DriftSettings } from "../drift/status";
 import { readTenantConfig } from "../rollout/config-store";
 import { type Rollout, type StartRollout, stepExperiment } from "../rollout/plan";
@@ -193,12 +194,12 @@ export class MonitorDO extends DurableObject<Env> {
 
   private async modelRef(id: string): Promise<ModelRef> {
     const manifest = await this.manifest(id);
-    if (!manifest) return { baselines: null, vocab: null };
+    if (!manifest) return { baselines: null, ranker: null, vocab: null };
     const vocab = await cachedJson(this.env.MODELS, `models/${id}/${manifest.vocabulary.file}`, MANIFEST_TTL_MS, (raw) => {
       if (!Array.isArray(raw)) throw new Error("vocabulary is not an array");
       return new Set(raw.filter((x): x is string => typeof x === "string"));
     }).catch(() => null);
-    return { baselines: manifest.baselines, vocab };
+    return { baselines: manifest.baselines, ranker: rankerBaselinesOf(manifest.ranker), vocab };
   }
 
   private settings(): DriftSettings {

@@ -19,6 +19,8 @@ export interface ImpressionRecord {
   latency_ms: number | null;
   /** Monitored model inputs by baseline name (null: the model got no input). */
   values: Record<string, number | null>;
+  /** The ranker's input row of the candidate it ranked first (manifest order), or null when no ranker ran. */
+  ranker?: Array<number | null> | null;
   /** Score of the first item when the model ranked the list, else null. */
   top_score: number | null;
   items: string[];

@@ -1,7 +1,8 @@
 import type { Manifest } from "../../models/manifest";
 import { type VariantCounts, analyseExperiment } from "../experiments/analysis";
 import { type Cell, catalogueDrift, featureDrift, predictionDrift } from "../drift/report";
-import { MONITORED_INPUTS, SCORE_EDGES } from "../drift/inputs";
+import { INPUT_LABELS, MONITORED_INPUTS, SCORE_EDGES } from "../drift/inputs";
+import { rankerBaselinesOf, rankerDriftName, rankerFeatureLabel } from "../drift/ranker";
 import { type DriftSettings, worst } from "../drift/status";
 import { type ArmStats, latencyQuantile } from "../rollout/guard-rails";
 import type { ExperimentReport, IngestionReport, ModelDrift } from "./dashboard-data";
@@ -24,8 +25,14 @@ export function driftReport(sql: SqlStorage, manifests: ReadonlyMap<string, Mani
     const inputs = manifest
       ? Object.entries(manifest.baselines)
           .filter(([name]) => name in MONITORED_INPUTS)
-          .map(([name, hist]) => featureDrift(name, hist, cells(name), window, s))
+          .map(([name, hist]) => featureDrift(name, hist, cells(name), window, s, INPUT_LABELS[name]))
       : [];
+    // Stage two: each feature the ranker reads, against its training histogram (same thresholds).
+    const ranker = rankerBaselinesOf(manifest?.ranker);
+    for (const name of ranker?.features ?? []) {
+      const hist = ranker!.baselines[name];
+      if (hist) inputs.push(featureDrift(rankerDriftName(name), hist, cells(rankerDriftName(name)), window, s, rankerFeatureLabel(name)));
+    }
     const reference = new Array<number>(SCORE_EDGES.length - 1).fill(0);
     for (const r of sql.exec<{ bin: number; count: number }>("SELECT bin, count FROM pred_reference WHERE model = ?", model)) {
       if (r.bin >= 0 && r.bin < reference.length) reference[r.bin] = r.count;

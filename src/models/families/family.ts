@@ -43,6 +43,11 @@ export interface ScoreQuery {
 export interface ServedInput {
   item_idx: number[];
   item_w: number[];
+  /**
+   * When a ranker ranked the list: its input row (manifest order) of the candidate it put
+   * first, before business rules — what drift compares with the manifest's ranker baselines.
+   */
+  ranker?: Array<number | null>;
 }
 
 /** A scoring outcome: ranked candidates, or why the model had nothing to read. */

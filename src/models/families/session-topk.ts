@@ -11,9 +11,9 @@ import { type SequenceInput, sequenceInput, setInput } from "../inputs";
 import type { Manifest } from "../manifest";
 import { type OrtSession, runSessionTopK } from "../ort-session";
 import { loadRanker } from "../ranker/load";
-import { type LoadedRanker, candidateMatrix, rankMatrix } from "../ranker/ranker";
+import { type LoadedRanker, candidateMatrix, rankMatrix, topRankedRow } from "../ranker/ranker";
 import { blendScores } from "./blend";
-import type { LoadedBase, ModelFamily, ScoredItem, Timer } from "./family";
+import type { LoadedBase, ModelFamily, ScoredItem, Scoring, Timer } from "./family";
 
 /** A loaded `session-topk` version: its vocabulary, ONNX session and optional kNN blend and second stage. */
 export interface SessionTopKModel extends LoadedBase {
@@ -51,13 +51,18 @@ export const sessionTopK: ModelFamily<SessionTopKModel> = {
   async score(model, q) {
     const input = q.type === "personalized" ? sequenceInput(q.query, model.vocab) : setInput(q.query, model.vocab);
     if (!input.w.some((w) => w > 0)) return { kind: "no_input" };
+    const served = { item_idx: input.idx, item_w: input.w };
     const ranker = model.ranker;
     // Two stages for the visitor's own list: generators → ranker features → ONNX ranker.
-    const items =
-      ranker && q.type === "personalized"
-        ? await q.time("inference", async () => rankMatrix(ranker, await candidateMatrix(ranker, q.features, { catalog: q.catalog, trending: q.trending })))
-        : await scoreCandidates(model, q.query, input, q.want, q.time);
-    return { kind: "scored", items, input: { item_idx: input.idx, item_w: input.w } };
+    if (ranker && q.type === "personalized") {
+      return q.time("inference", async (): Promise<Scoring> => {
+        const matrix = await candidateMatrix(ranker, q.features, { catalog: q.catalog, trending: q.trending });
+        const items = await rankMatrix(ranker, matrix);
+        const row = topRankedRow(ranker, matrix, items);
+        return { kind: "scored", items, input: row ? { ...served, ranker: row } : served };
+      });
+    }
+    return { kind: "scored", items: await scoreCandidates(model, q.query, input, q.want, q.time), input: served };
   },
 };
 

@@ -42,6 +42,8 @@ export interface RankerFeature {
   name: string;
   version: number;
   description: string;
+  /** The value that stands for "the data cannot provide this" (drift counts it as missing, not as a value). */
+  missing?: number;
 }
 
 /** Rank given to a candidate a generator did not list (its "absent" indicator is 1 then). */
@@ -70,9 +72,9 @@ export const RANKER_FEATURES: readonly RankerFeature[] = [
   { name: "visitor.in_cart", version: 1, description: "1 when the candidate is in the cart" },
   { name: "visitor.purchased", version: 1, description: "1 when the visitor bought the candidate" },
   { name: "item.popularity", version: 1, description: "ln(1 + training clicks)" },
-  { name: "item.trending", version: 1, description: `trending score relative to the top item (${MISSING}: no trending data)` },
-  { name: "item.category_share", version: 1, description: `share of the candidate's category in category_affinity (${MISSING}: no category)` },
-  { name: "item.price_ratio", version: 1, description: `price / median of viewed_price_band (${MISSING}: no price or band)` },
+  { name: "item.trending", version: 1, description: `trending score relative to the top item (${MISSING}: no trending data)`, missing: MISSING },
+  { name: "item.category_share", version: 1, description: `share of the candidate's category in category_affinity (${MISSING}: no category)`, missing: MISSING },
+  { name: "item.price_ratio", version: 1, description: `price / median of viewed_price_band (${MISSING}: no price or band)`, missing: MISSING },
 ];
 
 /** Visitor features the ranker features read (the manifest records their versions too). */
@@ -83,6 +85,13 @@ const COLUMN = new Map(RANKER_FEATURES.map((f, i) => [f.name, i]));
 /** Column index of a ranker feature, or `undefined` if the worker does not compute it. */
 export function rankerColumn(name: string): number | undefined {
   return COLUMN.get(name);
+}
+
+/** Whether `x` is a missing value of ranker feature `name` (not logged, not a number, or the feature's "cannot provide" value). */
+export function isMissingRankerValue(name: string, x: number | null | undefined): boolean {
+  if (x === null || x === undefined || !Number.isFinite(x)) return true;
+  const def = RANKER_FEATURES[COLUMN.get(name) ?? -1];
+  return def?.missing !== undefined && x === def.missing;
 }
 
 /** The candidates of a list (in first-listed order) and their rows, `RANKER_FEATURES.length` values each. */
@@ -185,6 +194,17 @@ export function selectColumns(m: RankerMatrix, columns: readonly number[]): Floa
   const out = new Float32Array(n * columns.length);
   for (let r = 0; r < n; r++) for (let c = 0; c < columns.length; c++) out[r * columns.length + c] = m.values[r * m.width + columns[c]!]!;
   return out;
+}
+
+/**
+ * One candidate's row over `columns` (the ranker's input order): what drift
+ * monitoring compares with training. A non-finite value is `null` (JSON has no NaN).
+ */
+export function rankerRow(m: RankerMatrix, row: number, columns: readonly number[]): Array<number | null> {
+  return columns.map((c) => {
+    const x = m.values[row * m.width + c]!;
+    return Number.isFinite(x) ? x : null;
+  });
 }
 
 function countOf(items: readonly string[]): Map<string, number> {

@@ -6,7 +6,7 @@ import type { FeatureVector } from "../../features/engine";
 import { ModelLoadError } from "../errors";
 import type { RankerSpec } from "../manifest";
 import type { OrtSession } from "../ort-session";
-import { GENERATORS, type GeneratorName, type ItemData, type RankerMatrix, rankerColumn, rankerFeatures, selectColumns, sessionSequence } from "./features";
+import { GENERATORS, type GeneratorName, type ItemData, type RankerMatrix, rankerColumn, rankerFeatures, rankerRow, selectColumns, sessionSequence } from "./features";
 import { type Stage1, runGenerators } from "./generators";
 import { RANKER_IO } from "./trees";
 
@@ -54,4 +54,10 @@ export async function rankMatrix(ranker: LoadedRanker, m: RankerMatrix): Promise
   return Array.from({ length: n }, (_, i) => i)
     .sort((a, b) => scores[b]! - scores[a]! || a - b)
     .map((i) => ({ item_id: m.candidates[i]!, score: scores[i]! }));
+}
+
+/** The ranker's input row (manifest order) of the candidate it ranked first, for drift monitoring; `null` for an empty list. */
+export function topRankedRow(ranker: Pick<LoadedRanker, "columns">, m: RankerMatrix, ranked: ReadonlyArray<{ item_id: string }>): Array<number | null> | null {
+  const top = ranked[0] ? m.candidates.indexOf(ranked[0].item_id) : -1;
+  return top >= 0 ? rankerRow(m, top, ranker.columns) : null;
 }

@@ -23,10 +23,11 @@ import { createVsknn } from "../../models/knn/vsknn";
 import type { RankerSpec } from "../../models/manifest";
 import { buildSessionTopKModel } from "../../models/onnx/session-topk";
 import { SEQ_LEN } from "../../models/inputs";
-import { GENERATORS, RANKER_FEATURES, type RankerMatrix, selectColumns } from "../../models/ranker/features";
+import { GENERATORS, RANKER_FEATURES, type RankerMatrix, rankerRow, selectColumns } from "../../models/ranker/features";
 import { type Stage1, popularityOf } from "../../models/ranker/generators";
 import { candidateMatrix } from "../../models/ranker/ranker";
-import { buildTreeEnsembleModel } from "../../models/ranker/trees";
+import { type TreeEnsemble, buildTreeEnsembleModel, scoreEnsemble } from "../../models/ranker/trees";
+import { rankerBaselines } from "../export/ranker-baselines";
 import type { SessionTopKWeights } from "../export/model-version";
 import { productView, viewTime } from "../eval/serving-path";
 import type { OrtSession } from "../../models/ort-session";
@@ -142,12 +143,17 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const iknnIndex = serializeCooccurrence(buildCooccurrence(sessions, { mode: "session", shrinkage: gens.iknn.shrinkage, maxNeighbours: gens.iknn.neighbours }));
   const onnx = buildTreeEnsembleModel(result.ensemble);
   const params = { trees: result.bestTrees, max_depth: lm.maxDepth, learning_rate: lm.learningRate, min_leaf: lm.minLeaf, l2: lm.l2, bins: lm.bins, patience: lm.patience };
+  const features = columns.map((c) => ({ name: RANKER_FEATURES[c]!.name, version: RANKER_FEATURES[c]!.version }));
+  const baselines = rankerBaselines(
+    features.map((f) => f.name),
+    topRows(valid, result.ensemble, columns),
+  );
   return {
     rankerSeconds: seconds,
     neural,
     knnIndex,
     iknnIndex,
-    ranker: { onnx, spec: { generators: gens, features: columns.map((c) => ({ name: RANKER_FEATURES[c]!.name, version: RANKER_FEATURES[c]!.version })), params, selection } },
+    ranker: { onnx, spec: { generators: gens, features, params, selection, baselines } },
     validation,
   };
 }
@@ -212,6 +218,24 @@ export async function replayLists(
   }
   log(`  replayed ${out.length} lists from ${sessions.length} sessions in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return out;
+}
+
+/**
+ * The row (over `columns`) of the candidate the ensemble ranks first on each list
+ * with candidates — ties to the first-listed, as `rankMatrix` breaks them. Serving
+ * logs the same row per list (`ServedFeatures.ranker`): the drift baselines are
+ * histograms of these.
+ */
+function topRows(lists: readonly ReplayedList[], ensemble: TreeEnsemble, columns: readonly number[]): Float32Array {
+  const out: number[] = [];
+  for (const { matrix } of lists) {
+    if (matrix.candidates.length === 0) continue;
+    const scores = scoreEnsemble(ensemble, selectColumns(matrix, columns));
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+    for (const x of rankerRow(matrix, best, columns)) out.push(x ?? Number.NaN);
+  }
+  return Float32Array.from(out);
 }
 
 function varies(lists: readonly ReplayedList[], column: number): boolean {

@@ -4,13 +4,6 @@ import { histogramChart, lineChart } from "./charts";
 import { $, el, pill } from "./dom";
 import { fixed, num, pct, tid } from "./format";
 
-/** Plain words for the monitored inputs (the manifest's names otherwise). */
-const LABELS: Record<string, string> = {
-  "item_idx.known_items": "Products the model recognises in a shopper's recent views",
-  "item_w.latest_weight": "Weight of the latest viewed product",
-  "prediction.top_score": "How sure the model is (score of its first pick)",
-};
-
 const ADVICE: Record<Status, string> = {
   fine: "Looks like the training data.",
   watch: "Starting to differ from the training data. Keep an eye on it.",
@@ -42,7 +35,7 @@ function modelCard(d: DashboardData, m: ModelDrift, hours: number[]): HTMLElemen
     const id = `${mid}-${tid(f.feature)}`;
     const prediction = f.feature === "prediction.top_score";
     const sec = el("div", { class: "feature", "data-testid": id });
-    sec.appendChild(el("h4", {}, [el("span", { text: `${LABELS[f.feature] || f.feature} ` }), pill(f.status, `${id}-status`)]));
+    sec.appendChild(el("h4", {}, [el("span", { text: `${f.label} ` }), pill(f.status, `${id}-status`)]));
     sec.appendChild(el("p", { text: ADVICE[f.status] }));
     sec.appendChild(
       el("p", { class: "figures" }, [
