@@ -17,7 +17,6 @@ import { Random } from "../src/offline/synthetic/random";
 import { type RankingData, trainLambdaMart } from "../src/offline/train/lambdamart";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
 import { type TwoStageArtifacts, trainTwoStage } from "../src/offline/train/two-stage";
-import { VSKNN_OPTIONS } from "../src/offline/train/vsknn-options";
 import { SEQ_LEN } from "../src/models/inputs";
 import { SHOP_A, call, make, newVisitor, postEvents } from "./helpers";
 import { setTenantConfig } from "./models";
@@ -101,7 +100,7 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
       metrics: {},
       trainingInputs: [{ idx: new Array(SEQ_LEN).fill(0), w: new Array(SEQ_LEN).fill(0) }],
       popular: n.items.slice(0, 10),
-      candidates: { index: artifacts.knnIndex, options: VSKNN_OPTIONS, modelWeight: 0.1 },
+      candidates: { index: artifacts.knnIndex, options: artifacts.vsknnOptions, modelWeight: 0.1 },
       ranker: { onnx: artifacts.ranker.onnx, iknn: artifacts.iknnIndex, spec: artifacts.ranker.spec },
     });
     versionFiles = files;

@@ -22,7 +22,7 @@ import { type EvalResult, evaluateRecommender } from "../../src/offline/eval/met
 import { servingPathRecommender } from "../../src/offline/eval/serving-path";
 import { createNodeSession, loadModelFiles } from "../../src/offline/serving/node-model";
 import { trainTwoStage } from "../../src/offline/train/two-stage";
-import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../../src/offline/train/vsknn-options";
+import { MODEL_BLEND_WEIGHT } from "../../src/offline/train/vsknn-options";
 import { modelVocab } from "../../src/offline/train/session-model";
 import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
 
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     },
     trainingInputs: inputs,
     popular: model.popularity.map((p) => p.item_id),
-    candidates: { index: twoStage.knnIndex, options: VSKNN_OPTIONS, modelWeight: MODEL_BLEND_WEIGHT },
+    candidates: { index: twoStage.knnIndex, options: twoStage.vsknnOptions, modelWeight: MODEL_BLEND_WEIGHT },
     ranker: { onnx: twoStage.ranker.onnx, iknn: twoStage.iknnIndex, spec: twoStage.ranker.spec },
   };
   // Held-out last 10% of sessions, through the serving path with the shop's catalog: the shipped two stages and popularity.

@@ -24,7 +24,7 @@ import { modelVocab } from "../../src/offline/train/session-model";
 import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
 import { trainTwoStage } from "../../src/offline/train/two-stage";
 import { createNodeSession } from "../../src/offline/serving/node-model";
-import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../../src/offline/train/vsknn-options";
+import { MODEL_BLEND_WEIGHT } from "../../src/offline/train/vsknn-options";
 import { viewSessionsFromLog } from "../../src/offline/replay/replay-log";
 import { loadSplit } from "../lib/dataset-split";
 import { fromLocalLog, fromNdjson } from "../lib/log-source";
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     },
     trainingInputs: inputs,
     popular: model.popularity.map((p) => p.item_id),
-    candidates: { index, options: VSKNN_OPTIONS, modelWeight: num("model-weight", values["model-weight"]) },
+    candidates: { index, options: twoStage.vsknnOptions, modelWeight: num("model-weight", values["model-weight"]) },
     ranker: { onnx: twoStage.ranker.onnx, iknn: twoStage.iknnIndex, spec: twoStage.ranker.spec },
   });
   const dir = join(values.out, values.version);

@@ -31,7 +31,7 @@ import { rankerBaselines } from "../export/ranker-baselines";
 import type { SessionTopKWeights } from "../export/model-version";
 import { productView, viewTime } from "../eval/serving-path";
 import type { OrtSession } from "../../models/ort-session";
-import { VSKNN_OPTIONS } from "./vsknn-options";
+import { VSKNN_GRID, type VsknnManifestOptions, chooseVsknnOptions } from "./vsknn-options";
 import { DEFAULT_LAMBDAMART, type LambdaMartOptions, type RankingData, listMetrics, trainLambdaMart } from "./lambdamart";
 
 /** Generators' list lengths and item-kNN options (what the manifest records). */
@@ -55,6 +55,9 @@ export interface TwoStageOptions {
   maxFitLists?: number;
   maxValidationLists?: number;
   lambdamart?: Partial<LambdaMartOptions>;
+  /** V-SKNN settings tried (default VSKNN_GRID), on at most `maxVsknnPoints` held-out prefixes (default 5,000). */
+  vsknnGrid?: readonly VsknnManifestOptions[];
+  maxVsknnPoints?: number;
   engine?: EngineOptions;
   log?: (line: string) => void;
 }
@@ -65,6 +68,8 @@ export interface TwoStageArtifacts {
   rankerSeconds: number;
   neural: SessionTopKWeights;
   knnIndex: Uint8Array;
+  /** The V-SKNN options chosen on the run's held-out sessions (the manifest's `candidates.options`). */
+  vsknnOptions: VsknnManifestOptions;
   iknnIndex: Uint8Array;
   ranker: { onnx: Uint8Array; spec: Omit<RankerSpec, "kind" | "file"> };
   /** The validation table: name → HR@20 / MRR@20 on the ranker's validation lists. */
@@ -90,9 +95,14 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const fitCut = Math.floor(late.length * FIT_SHARE);
   log(`two-stage: generators on ${early.length} sessions, ranker lists from ${late.length} later sessions (${fitCut} fit, ${late.length - fitCut} validation)`);
 
+  // V-SKNN's neighbourhood is chosen on the ranker's fit sessions (held out from the index); the
+  // ranker's validation lists stay untouched for its own choices.
+  const earlyIndex = buildIndex(early);
+  const vsknn = chooseVsknnOptions(earlyIndex, late.slice(0, fitCut), opts.maxVsknnPoints ?? 5_000, opts.vsknnGrid ?? VSKNN_GRID, log);
+  log(`V-SKNN: chose ${vsknn.selection["vsknn.chosen"]}`);
   const neural = opts.trainNeural(early);
   const gens = { ...DEFAULT_GENERATORS, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" } };
-  const stage1 = await stage1For(early, neural, gens, opts.createSession);
+  const stage1 = await stage1For(early, neural, gens, opts.createSession, vsknn.options, earlyIndex);
   const catalog = opts.catalog ?? null;
   const engine = opts.engine ?? { sessionGapMs: 1800 * 1000 };
   const fit = await replayLists(stage1, gens, late.slice(0, fitCut), opts.maxFitLists ?? 24_000, catalog, engine, log);
@@ -127,6 +137,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     validation_lists: validData.queryOffsets.length - 1 + (validData.missedQueries ?? 0),
     metric: "hr@20 + mrr@20 on the validation lists (early stopping, and the choice among the settings tried)",
     chosen: chosen.tag,
+    ...vsknn.selection,
   };
   for (const t of tried) {
     selection[`settings[${t.tag}].trees`] = t.result.bestTrees;
@@ -152,6 +163,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     rankerSeconds: seconds,
     neural,
     knnIndex,
+    vsknnOptions: vsknn.options,
     iknnIndex,
     ranker: { onnx, spec: { generators: gens, features, params, selection, baselines } },
     validation,
@@ -164,9 +176,9 @@ export async function stage1For(
   neural: SessionTopKWeights,
   gens: RankerSpec["generators"],
   createSession: (bytes: Uint8Array) => Promise<OrtSession>,
+  o: VsknnManifestOptions,
+  index = buildIndex(sessions),
 ): Promise<Stage1> {
-  const index = buildIndex(sessions);
-  const o = VSKNN_OPTIONS;
   const vsknn = createVsknn(index, { sampleSize: o.sample_size, neighbours: o.neighbours, weighting: o.weighting, matchDecay: o.match_decay, idf: o.idf, backfill: o.backfill });
   const iknn = buildCooccurrence(sessions, { mode: "session", shrinkage: gens.iknn.shrinkage, maxNeighbours: gens.iknn.neighbours });
   const n = neural.items.length;
