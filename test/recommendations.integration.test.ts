@@ -45,7 +45,10 @@ beforeAll(async () => {
   modelId = await publishTestModel("chain", "1", weights);
   await setTenantConfig(SHOP_A.id, { default_model: modelId });
   await env.MODELS.delete(`tenants/${SHOP_A.id}/catalog.json`);
-});
+  // The isolate's first ONNX session compiles ORT's wasm (tens of seconds on a loaded 2-core
+  // machine): done here, so no test's own timeout pays for it.
+  expect((await reco(null, "?type=similar&item=sku-01")).res.status).toBe(200);
+}, 180_000);
 
 describe("model in workerd", () => {
   it("similar: top-k equals the JS reference computation on the same weights", async () => {
