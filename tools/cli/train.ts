@@ -15,7 +15,7 @@
  * Benchmark data must not ship: keep --out outside the repository.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type SequenceInput, sequenceInput } from "../../src/models/inputs";
 import { evaluationPoints } from "../../src/offline/eval/metrics";
@@ -47,10 +47,12 @@ async function main(): Promise<void> {
       "model-weight": { type: "string", default: String(MODEL_BLEND_WEIGHT) },
       seed: { type: "string", default: "1" },
       out: { type: "string", default: "/tmp/edgewise-model" },
-      name: { type: "string", default: "diginetica" },
+      name: { type: "string" },
       version: { type: "string", default: "1" },
     },
   });
+  // The version's name defaults to the data's (folder or log) name, made a valid model name.
+  const modelName = values.name ?? defaultModelName(values.log ?? values.data);
   const num = (name: string, v: string): number => {
     const x = Number(v);
     if (!Number.isFinite(x)) throw new Error(`--${name} must be a number, got ${v}`);
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   for (const s of train) for (let i = 1; i < s.length; i++) if (n++ % stride === 0) inputs.push(sequenceInput(s.slice(0, i), vocab));
 
   const { files, manifest } = await buildModelVersion(model, {
-    name: values.name,
+    name: modelName,
     version: values.version,
     createdAt: new Date().toISOString(),
     training: {
@@ -150,3 +152,13 @@ main().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
+
+/** `../shared/datasets/Yoo Choose-100k` → `yoo-choose-100k`: the manifest's name pattern, never empty. */
+function defaultModelName(path: string): string {
+  const base = basename(resolve(path))
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[-_]+/, "")
+    .slice(0, 63);
+  return base || "model";
+}
