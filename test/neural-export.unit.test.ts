@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SEQ_LEN, sequenceInput } from "../src/models/inputs";
 import { referenceTopK } from "../src/models/onnx/session-topk";
-import { parseSessions, validationSplit } from "../src/offline/data/sessions";
+import { parseClickTable, parseSessions, validationSplit } from "../src/offline/data/sessions";
 import { evaluationPoints } from "../src/offline/eval/metrics";
 import { buildModelVersion, sha256Hex } from "../src/offline/export/model-version";
 import { Random } from "../src/offline/synthetic/random";
@@ -37,6 +37,17 @@ describe("Diginetica session files", () => {
     ]);
     expect(evaluationPoints(sessions)).toBe(1 + 2 + 1 + 2);
     expect(validationSplit(sessions, 0.25)).toEqual({ train: sessions.slice(0, 3), test: sessions.slice(3) });
+  });
+
+  it("reads session-rec click tables: clicks by time, sessions by their first click, one-click sessions dropped", () => {
+    // Columns in any order; a session's clicks out of order in the file; ties keep file order.
+    const table = "ItemId\tSessionId\tTime\nb\t2\t20\na\t1\t15\nc\t2\t10\nz\t3\t5\nd\t2\t20\ne\t1\t16\r\n\n";
+    expect(parseClickTable(table)).toEqual([
+      ["c", "b", "d"],
+      ["a", "e"],
+    ]);
+    expect(() => parseClickTable("session,item,time\n1,a,1\n")).toThrow(/SessionId, ItemId and Time/);
+    expect(() => parseClickTable("SessionId\tItemId\tTime\n1\ta\tsoon\n")).toThrow(/line 2/);
   });
 });
 

@@ -20,6 +20,38 @@ export function parseSessions(text: string): string[][] {
   return sessions;
 }
 
+/**
+ * Parses a session-rec click file (`train.tsv` / `test.tsv`: a header naming `SessionId`,
+ * `ItemId` and `Time` columns, tab-separated, in any order): clicks grouped by session
+ * and ordered by time (file order on ties), sessions ordered by their first click,
+ * sessions of one click dropped — the Diginetica protocol's shape.
+ */
+export function parseClickTable(text: string): string[][] {
+  const lines = text.split("\n");
+  const header = (lines[0] ?? "").trim().split("\t");
+  const col = (name: string) => header.indexOf(name);
+  const [si, ii, ti] = [col("SessionId"), col("ItemId"), col("Time")];
+  if (si < 0 || ii < 0 || ti < 0) throw new Error(`a click table needs SessionId, ItemId and Time columns; the header is "${lines[0]?.slice(0, 200)}"`);
+  const sessions = new Map<string, Array<{ time: number; at: number; item: string }>>();
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n]!.trim();
+    if (line === "") continue;
+    const cells = line.split("\t");
+    const time = Number(cells[ti]);
+    const item = cells[ii];
+    const id = cells[si];
+    if (id === undefined || item === undefined || item === "" || !Number.isFinite(time)) throw new Error(`line ${n + 1} of the click table is not SessionId, ItemId, Time`);
+    const clicks = sessions.get(id) ?? [];
+    if (clicks.length === 0) sessions.set(id, clicks);
+    clicks.push({ time, at: n, item });
+  }
+  return [...sessions.values()]
+    .map((clicks) => clicks.sort((a, b) => a.time - b.time || a.at - b.at))
+    .filter((clicks) => clicks.length >= 2)
+    .sort((a, b) => a[0]!.time - b[0]!.time || a[0]!.at - b[0]!.at)
+    .map((clicks) => clicks.map((c) => c.item));
+}
+
 /** Parses the contents of `train.txt` and `test.txt`. */
 export function parseDataset(trainText: string, testText: string): Dataset {
   return { train: parseSessions(trainText), test: parseSessions(testText) };
