@@ -187,11 +187,9 @@ export async function retrain(o: RetrainOptions, io: { log: LogObjects; registry
   const t2 = performance.now();
   const challengerModel = await loadModelFiles((f) => draft.files[f]!);
   const engine = { sessionGapMs: SESSION_GAP_MS };
-  const challenger = await scoreVisits(servingPathRecommender(challengerModel, engine, catalog), holdout);
   const championModel = record.champion ? await loadChampion(io.registry, record.champion) : null;
-  const champion: ModelScores = championModel
-    ? await scoreVisits(servingPathRecommender(championModel, engine, catalog), holdout)
-    : await scoreVisits(createPopularityRecommender(buildPopularity(train), "popularity (no champion)"), holdout);
+  const championRec = championModel ? servingPathRecommender(championModel, engine, catalog) : createPopularityRecommender(buildPopularity(train), "popularity (no champion)");
+  const [challenger, champion] = (await scoreVisits([servingPathRecommender(challengerModel, engine, catalog), championRec], holdout)) as [ModelScores, ModelScores];
   const comparison = pairedBootstrap(challenger, champion, o.bootstrap, o.seed);
   const items = catalog ? catalog.byId.size : new Set([...neural.items, ...(championModel ? championModel.manifest.popular : [])]).size;
   const verdict = judge(comparison, challenger, champion, items, o.gate);

@@ -19,36 +19,49 @@ export interface ModelScores {
   latency: { p50: number; p95: number };
 }
 
-/** Scores `rec` on every prefix of `visits` (each visit ≥ 2 views). */
-export async function scoreVisits(rec: Recommender, visits: readonly (readonly string[])[]): Promise<ModelScores> {
-  const out: ModelScores["visits"] = [];
-  const seen = new Set<string>();
-  const latencies: number[] = [];
+/**
+ * Scores each recommender on every prefix of `visits` (each visit ≥ 2 views). The models
+ * take turns on every prefix, so load on the machine slows them alike: their latencies
+ * are compared, not measured in two different moments.
+ */
+export async function scoreVisits(recs: readonly Recommender[], visits: readonly (readonly string[])[]): Promise<ModelScores[]> {
+  const state = recs.map((rec) => ({ rec, visits: [] as ModelScores["visits"], seen: new Set<string>(), latencies: [] as number[] }));
+  let turn = 0;
   for (const v of visits) {
-    const s = { cases: 0, hits: 0, rr: 0, freshCases: 0, freshHits: 0, repeatCases: 0, repeatHits: 0 };
+    const per = state.map(() => ({ cases: 0, hits: 0, rr: 0, freshCases: 0, freshHits: 0, repeatCases: 0, repeatHits: 0 }));
     for (let i = 1; i < v.length; i++) {
       const prefix = v.slice(0, i);
-      const t0 = performance.now();
-      const list = await rec.recommend(prefix, CUTOFF);
-      latencies.push(performance.now() - t0);
-      for (const id of list.slice(0, CUTOFF)) seen.add(id);
-      const rank = rankIn(list, v[i]!, CUTOFF);
-      const hit = rank <= CUTOFF ? 1 : 0;
-      s.cases++;
-      s.hits += hit;
-      s.rr += hit ? 1 / rank : 0;
-      if (prefix.includes(v[i]!)) {
-        s.repeatCases++;
-        s.repeatHits += hit;
-      } else {
-        s.freshCases++;
-        s.freshHits += hit;
+      const target = v[i]!;
+      const repeat = prefix.includes(target);
+      turn++;
+      for (let j = 0; j < state.length; j++) {
+        const m = (j + turn) % state.length;
+        const st = state[m]!;
+        const t0 = performance.now();
+        const list = await st.rec.recommend(prefix, CUTOFF);
+        st.latencies.push(performance.now() - t0);
+        for (const id of list.slice(0, CUTOFF)) st.seen.add(id);
+        const rank = rankIn(list, target, CUTOFF);
+        const hit = rank <= CUTOFF ? 1 : 0;
+        const s = per[m]!;
+        s.cases++;
+        s.hits += hit;
+        s.rr += hit ? 1 / rank : 0;
+        if (repeat) {
+          s.repeatCases++;
+          s.repeatHits += hit;
+        } else {
+          s.freshCases++;
+          s.freshHits += hit;
+        }
       }
     }
-    out.push(s);
+    per.forEach((s, m) => state[m]!.visits.push(s));
   }
-  latencies.sort((a, b) => a - b);
-  return { name: rec.name, visits: out, recommended: seen.size, latency: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95) } };
+  return state.map((st) => {
+    st.latencies.sort((a, b) => a - b);
+    return { name: st.rec.name, visits: st.visits, recommended: st.seen.size, latency: { p50: quantile(st.latencies, 0.5), p95: quantile(st.latencies, 0.95) } };
+  });
 }
 
 /** A metric over visits: a ratio of sums, so a resample weights visits by their points. */
