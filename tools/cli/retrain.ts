@@ -14,12 +14,15 @@
  * Exit status: 0 published and rolling out (or a --dry-run that passed), 1 refused or failed.
  */
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import type { Metric } from "../../src/offline/retrain/compare";
 import type { LogObjects } from "../../src/offline/retrain/log-window";
+import { markerSubject } from "../../src/privacy/marker";
+import { localPiiSecret } from "../lib/log-source";
 import { DEFAULT_GATE, type Registry, type StartRollout, retrain } from "../lib/retrain";
 import { LOCAL_R2_PERSIST, type LocalBucket, listAll, withLocalBuckets } from "../local/local-r2";
 import { mintLocalToken, publishableKeyOf } from "../local/local-token";
@@ -48,6 +51,22 @@ export function folderLog(root: string): LogObjects {
     },
     text: async (key) => readFileSync(join(root, key), "utf8"),
   };
+}
+
+/**
+ * Erasure markers (`erasures/…/visitors/<hash>.json`) of the log, as the run's `erasedAt`: lines
+ * of an erased visitor received before the erasure are dropped, as `npm run replay` drops them.
+ */
+async function erasures(keys: AsyncIterable<string>, read: (key: string) => Promise<string>): Promise<((tenant: string, visitor: string) => Promise<number | undefined>) | undefined> {
+  const markers = new Map<string, number>();
+  for await (const key of keys) {
+    const m = /\/visitors\/([0-9a-f]{64})\.json$/.exec(key);
+    if (m) markers.set(m[1]!, (JSON.parse(await read(key)) as { erased_at: number }).erased_at);
+  }
+  if (markers.size === 0) return undefined;
+  const secret = localPiiSecret();
+  if (!secret) throw new Error(`${markers.size} erasure marker(s) found but PII_SECRET is not set: cannot honour them (set it in the environment or .dev.vars)`);
+  return async (tenant, visitor) => markers.get(createHmac("sha256", secret).update(markerSubject(tenant, visitor)).digest("hex"));
 }
 
 /** The local models bucket as the run's registry. */
@@ -185,7 +204,8 @@ async function main(): Promise<number> {
     auto_promote_after: values["auto-promote-after"] ? num("auto-promote-after", values["auto-promote-after"]) : null,
   });
   const run = async (log: LogObjects, registry: Registry) => {
-    const { exitCode, record } = await retrain(options, { log, registry, startRollout });
+    const erasedAt = await erasures(log.keys("erasures/"), log.text);
+    const { exitCode, record } = await retrain(options, { log, registry, startRollout, erasedAt });
     process.stdout.write(
       `${JSON.stringify({ run: record.run, verdict: record.verdict, challenger: record.challenger, champion: record.champion, rollout: record.rollout, reasons: record.reasons, seconds: record.seconds, events: record.log.events })}\n`,
     );

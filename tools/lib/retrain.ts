@@ -94,7 +94,10 @@ export interface RunRecord {
 export const runKey = (tenant: string, run: string) => `retrain/${tenant}/runs/${run}.json`;
 
 /** Runs one retrain (see the module comment). `exitCode` 0: published (or a dry run's pass); 1: refused or failed. */
-export async function retrain(o: RetrainOptions, io: { log: LogObjects; registry: Registry; startRollout: StartRollout }): Promise<{ exitCode: number; record: RunRecord }> {
+export async function retrain(
+  o: RetrainOptions,
+  io: { log: LogObjects; registry: Registry; startRollout: StartRollout; erasedAt?: (tenant: string, visitor: string) => Promise<number | undefined> },
+): Promise<{ exitCode: number; record: RunRecord }> {
   const t0 = performance.now();
   const to = o.to ?? Date.now();
   const window = { from: to - o.days * DAY_MS, holdoutFrom: to - o.holdoutDays * DAY_MS, to };
@@ -137,7 +140,7 @@ export async function retrain(o: RetrainOptions, io: { log: LogObjects; registry
   const catalogBytes = await io.registry.get(catalogKey(o.tenant));
   const catalog: Catalog | null = catalogBytes ? parseCatalog(JSON.parse(text(catalogBytes))) : null;
 
-  const data = await readLogWindow(io.log, o.tenant, window, { engine: { sessionGapMs: SESSION_GAP_MS } });
+  const data = await readLogWindow(io.log, o.tenant, window, { engine: { sessionGapMs: SESSION_GAP_MS }, erasedAt: io.erasedAt });
   const { train, holdout, ...counts } = data;
   record.log = counts;
   record.sessions = { train: train.length, holdout: holdout.length };

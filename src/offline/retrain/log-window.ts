@@ -41,6 +41,7 @@ export interface WindowData {
   duplicates: number;
   erased: number;
   objects: number;
+  /** Visitor streams closed (a visitor back after more than the lateness counts again). */
   visitors: number;
   /** Most visitors buffered at once (the memory bound in practice). */
   peakBuffered: number;
