@@ -88,8 +88,8 @@ describe("drift at act asks for a retrain (MonitorDO → RETRAIN queue → R2)",
     const now = Date.now();
     // 100 lists with six known items: training never had more than three (PSI far above 0.25).
     await consume(Array.from({ length: 100 }, (_, i) => impression(tenant, model, viewed(6, i), now - i * 1000)));
-    // The ingest scheduled the alarm; it judges drift and sends the request.
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The ingest set the alarm for now; it judges drift and sends the request (runs it unless it already fired).
+    await runDurableObjectAlarm(stub);
     const day = Math.floor(now / RETRAIN_WINDOW_MS) * RETRAIN_WINDOW_MS;
     const parked = await vi.waitUntil(async () => (await env.MODELS.get(requestKey(tenant, model, day)))?.json<RetrainRequest>(), { timeout: 10_000, interval: 50 });
     expect(parked).toMatchObject({ kind: "retrain_requested", tenant, model, id: `${tenant}:${model}:${day}`, window: { from: day, to: day + RETRAIN_WINDOW_MS } });
