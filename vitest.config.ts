@@ -61,6 +61,7 @@ export default defineConfig({
         queueConsumers: {
           "edgewise-events": { maxBatchTimeout: 0.05 },
           "edgewise-events-dlq": { maxBatchTimeout: 0.05 },
+          "edgewise-retrain": { maxBatchTimeout: 0.05 },
         },
       },
     }),

@@ -4,6 +4,7 @@ import { loadConfig } from "./config";
 import { createLogger } from "./http/log";
 import { warmUpOrt } from "./models/ort";
 import { consumeDeadLetters, consumeEvents } from "./pipeline/consumer";
+import { consumeRetrainRequests } from "./mlops/retrain/consumer";
 import { sweepEventLog } from "./privacy/retention";
 
 export { SessionDO } from "./session/session-do";
@@ -20,8 +21,9 @@ export default {
   fetch: app.fetch,
   async queue(batch, env, _ctx) {
     const log = createLogger(loadConfig(env).logLevel, { component: "queue_consumer", queue: batch.queue });
-    // Queue names are set in wrangler.toml; the dead-letter queue is the one named *-dlq.
+    // Queue names are set in wrangler.toml; the dead-letter queue is the one named *-dlq, retrain requests *-retrain.
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, env, log);
+    else if (batch.queue.endsWith("-retrain")) await consumeRetrainRequests(batch, env, log);
     else await consumeEvents(batch, env, log);
   },
   /** Daily retention sweep of the R2 event log (cron in wrangler.toml). */

@@ -116,3 +116,21 @@ export type QueueMessage = EventMessage | ImpressionMessage;
 export type LineBatchMessage = v.InferOutput<typeof LineBatchSchema>;
 /** Every message body on the central queue: a line batch, or a single line (older producers). */
 export type QueueBody = LineBatchMessage | QueueMessage;
+
+/**
+ * `retrain_requested`: a MonitorDO found a served model's drift at "act" and asks the
+ * scheduler for a retrain (`npm run retrain -- --request <id>`). One per model and
+ * window (`window`: the UTC day, epoch ms): `id` is `<tenant>:<model>:<window start>`,
+ * so a redelivery or a resend is recognisable. `reasons`: the figures at "act", in words.
+ */
+export const RetrainRequestSchema = v.object({
+  kind: v.literal("retrain_requested"),
+  schema_version: v.literal(1),
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  tenant: common.tenant,
+  model: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}\/[A-Za-z0-9._-]{1,32}$/)),
+  window: v.object({ from: v.pipe(v.number(), v.safeInteger()), to: v.pipe(v.number(), v.safeInteger()) }),
+  requested_at: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  reasons: v.pipe(v.array(v.pipe(v.string(), v.maxLength(300))), v.maxLength(50)),
+});
+export type RetrainRequest = v.InferOutput<typeof RetrainRequestSchema>;

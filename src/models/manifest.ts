@@ -30,6 +30,31 @@ const RankerHistogram = v.pipe(
   v.check((h) => h.min === h.edges[0] && h.max === h.edges[h.edges.length - 1], "a ranker histogram's min and max are its outer edges"),
 );
 
+const Metrics = v.record(v.string(), v.number());
+/**
+ * The model card of a version trained by `npm run retrain` (docs/mlops.md, "The loop"):
+ * the data it saw, what it was compared with on which held-out period, both models'
+ * figures (value and 95 % interval bounds, `<metric>.low` / `.high`) and the gate's
+ * verdict with its reasons. Optional: versions built otherwise have none.
+ */
+const ModelCardSchema = v.object({
+  kind: v.literal("retrain"),
+  run: v.string(),
+  tenant: v.string(),
+  request: v.nullable(v.string()),
+  data_window: v.object({ from: v.string(), to: v.string() }),
+  holdout_window: v.object({ from: v.string(), to: v.string() }),
+  events_used: Count,
+  sessions: v.object({ train: Count, holdout: Count }),
+  champion: v.nullable(v.string()),
+  metrics: v.object({ challenger: Metrics, champion: Metrics, difference: Metrics }),
+  gate: v.record(v.string(), v.union([v.number(), v.string()])),
+  verdict: v.picklist(["published", "refused"]),
+  reasons: v.array(v.string()),
+});
+/** A retrained version's model card. */
+export type ModelCard = v.InferOutput<typeof ModelCardSchema>;
+
 /**
  * `manifest.json` of a model version: what the model reads and returns, which
  * feature definitions (and versions) produce its inputs, its vocabulary, how it
@@ -107,6 +132,8 @@ export const ManifestSchema = v.object({
     }),
   ),
   files: v.record(v.string(), v.object({ sha256: Sha256, bytes: v.number() })),
+  /** How a retrained version was judged (absent in versions not built by `npm run retrain`). */
+  card: v.optional(ModelCardSchema),
 });
 
 /** A parsed manifest's two-stage ranker section. */

@@ -32,6 +32,23 @@ export async function withLocalBucket<T>(bucketName: string, fn: (bucket: LocalB
   }
 }
 
+/** Runs `fn` with several local buckets of one simulator (one Miniflare per persist folder at a time). */
+export async function withLocalBuckets<T>(names: readonly string[], fn: (buckets: LocalBucket[]) => Promise<T>, persist = LOCAL_R2_PERSIST): Promise<T> {
+  const bindings = Object.fromEntries(names.map((n, i) => [`B${i}`, n]));
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }) } }",
+    r2Buckets: bindings,
+    r2Persist: persist,
+  });
+  try {
+    const buckets = await Promise.all(names.map(async (_, i) => (await mf.getR2Bucket(`B${i}`)) as unknown as LocalBucket));
+    return await fn(buckets);
+  } finally {
+    await mf.dispose();
+  }
+}
+
 /** Every key under `prefix`, following list cursors. */
 export async function listAll(bucket: LocalBucket, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -111,6 +111,11 @@ export const DASHBOARD_HTML = `<!doctype html>
     <p class="lead">A new model first gets a small share of shoppers, then more. It is taken back automatically if it fails, gets slow, or gets fewer clicks.</p>
     <div id="rollouts-body"></div>
   </section>
+  <section id="retrain">
+    <h2>Retraining</h2>
+    <p class="lead">A model whose drift says <b>Act now</b> asks for a retrain once a day. A new version replaces the current one only if it is clearly better on the most recent days, and then starts as a rollout above.</p>
+    <div id="retrain-body"></div>
+  </section>
   <section id="traffic">
     <h2>Traffic and speed</h2>
     <div id="traffic-body"></div>

@@ -44,6 +44,34 @@ export interface IngestionReport {
   series: Array<{ hour: number; events: number; impressions: number; errors: number; p50_latency_ms: number | null; p95_latency_ms: number | null }>;
 }
 
+/** A retrain request a model's drift made (one per model and UTC day), and what came of it. */
+export interface RetrainRequestInfo {
+  id: string;
+  model: string;
+  window_from: number;
+  requested_at: number;
+  /** pending / failed: not delivered yet (sent again at the next check); recorded: RETRAIN_NOTIFY is off. */
+  status: "pending" | "sent" | "failed" | "recorded";
+  channel: "queue" | "webhook" | "off";
+  error: string | null;
+  reasons: string[];
+  /** The `npm run retrain` run that answered it (`--request <id>`), when there is one. */
+  outcome: RetrainRunInfo | null;
+}
+
+/** One `npm run retrain` run, as its record in the models bucket says. */
+export interface RetrainRunInfo {
+  run: string;
+  started_at: string;
+  request: string | null;
+  champion: string | null;
+  challenger: string | null;
+  verdict: "published" | "refused" | "dry_run";
+  reasons: string[];
+  rollout: string | null;
+  rollout_error: string | null;
+}
+
 /** Everything the dashboard shows, over the last `hours`. */
 export interface DashboardData {
   tenant: string;
@@ -58,4 +86,6 @@ export interface DashboardData {
   rollouts: Rollout[];
   history: HistoryEntry[];
   ingestion: IngestionReport;
+  /** Retrain requests (newest first) and the latest retrain runs. */
+  retrain: { requests: RetrainRequestInfo[]; runs: RetrainRunInfo[] };
 }

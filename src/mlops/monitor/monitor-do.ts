@@ -6,11 +6,13 @@ import { rankerBaselinesOf } from "../drift/ranker";
 import type { DriftSettings } from "../drift/status";
 import { readTenantConfig } from "../rollout/config-store";
 import { type Rollout, type StartRollout, stepExperiment } from "../rollout/plan";
-import type { DashboardData, ModelInfo } from "./dashboard-data";
+import type { DashboardData, ModelInfo, RetrainRequestInfo } from "./dashboard-data";
 import { type IngestReport, type ModelRef, applyBatch } from "./ingest";
 import type { MonitorBatch } from "./records";
 import { driftReport, experimentReport, ingestionReport } from "./reports";
 import { RolloutController } from "./rollout-controller";
+import { DRIFT_CHECK_MS, RetrainRequests, notifier, requestsFor, retrainChannel } from "../retrain/requests";
+import { latestRuns } from "../retrain/runs";
 import { DEDUP_TTL_MS, EXPERIMENT_TTL_MS, RETENTION_HOURS, SCHEMA } from "./schema";
 import { type DriftSettingsPatch, mergeSettings } from "./settings";
 import type { AdminResult, HistoryEntry } from "./types";
@@ -21,6 +23,11 @@ const MANIFEST_TTL_MS = 5 * 60_000;
 const GUARD_DUE = "guard_due";
 /** kv: when the next retention pass is due. */
 const PRUNE_AT = "prune_at";
+/** kv: the tenant whose drift the alarm must judge for retrain requests, and when the next judgement may run. */
+const DRIFT_DUE = "drift_due";
+const DRIFT_CHECK_AT = "drift_check_at";
+/** The drift window judged for retrain requests (the dashboard's default). */
+const DRIFT_HOURS = 24;
 const RETENTION_PASS_MS = 86_400_000;
 
 /**
@@ -32,6 +39,8 @@ const RETENTION_PASS_MS = 86_400_000;
  */
 export class MonitorDO extends DurableObject<Env> {
   private readonly rollouts: RolloutController;
+  private readonly retrainRequests: RetrainRequests;
+  private driftQueue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -43,6 +52,7 @@ export class MonitorDO extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(SCHEMA);
     });
+    this.retrainRequests = new RetrainRequests(ctx.storage.sql);
   }
 
   /**
@@ -58,13 +68,16 @@ export class MonitorDO extends DurableObject<Env> {
     const touched = new Set([...batch.impressions.map((i) => i.experiment), ...batch.outcomes.flatMap((o) => o.impressions.map((i) => i.experiment))]);
     const running = this.rollouts.running();
     const judge = running !== null && touched.has(stepExperiment(running));
+    // Served lists move drift: judge it for retrain requests from the alarm, at most every DRIFT_CHECK_MS.
+    const driftDue = batch.impressions.length > 0 && Date.now() >= Number(this.kv(DRIFT_CHECK_AT) ?? "0");
     const report = this.ctx.storage.transactionSync(() => {
       const r = applyBatch(sql, batch, refs);
       this.prune(Date.now());
       if (judge) this.setKv(GUARD_DUE, tenant);
+      if (driftDue) this.setKv(DRIFT_DUE, tenant);
       return r;
     });
-    await this.planAlarm(judge);
+    await this.planAlarm(judge || driftDue);
     return report;
   }
 
@@ -89,7 +102,46 @@ export class MonitorDO extends DurableObject<Env> {
       rollouts: this.rollouts.rollouts(),
       history: this.rollouts.history(),
       ingestion: ingestionReport(this.ctx.storage.sql, now, hours),
+      retrain: await this.retrainReport(tenant),
     };
+  }
+
+  /**
+   * Judges the drift of the models served in the last day and asks for a retrain of
+   * each one at "act" — once per model and UTC day (RETRAIN_NOTIFY: the RETRAIN queue, a
+   * webhook, or recorded only). Called from the alarm after ingests; idempotent, and
+   * serialised so two checks never send the same request twice.
+   */
+  async checkDrift(tenant: string, now = Date.now()): Promise<RetrainRequestInfo[]> {
+    const run = this.driftQueue.then(async () => {
+      const manifests = new Map<string, Manifest | null>();
+      for (const m of this.servedModels(now - DRIFT_HOURS * 3_600_000)) manifests.set(m, await this.manifest(m));
+      const drift = driftReport(this.ctx.storage.sql, manifests, now, DRIFT_HOURS, this.settings());
+      const channel = retrainChannel(this.env);
+      this.retrainRequests.add(requestsFor(tenant, drift, now), channel);
+      const send = notifier(channel, this.env);
+      if (send) {
+        for (const r of this.retrainRequests.unsent(now)) {
+          try {
+            await send(r);
+            this.retrainRequests.mark(r.id, "sent");
+          } catch (err) {
+            this.retrainRequests.mark(r.id, "failed", err instanceof Error ? err.message : String(err));
+          }
+        }
+      }
+      this.setKv(DRIFT_CHECK_AT, String(now + DRIFT_CHECK_MS));
+      return this.retrainRequests.list();
+    });
+    this.driftQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Retrain requests with the runs that answered them (`npm run retrain -- --request <id>`), and the latest runs. */
+  private async retrainReport(tenant: string): Promise<DashboardData["retrain"]> {
+    const runs = await latestRuns(this.env.MODELS, tenant).catch(() => []);
+    const requests = this.retrainRequests.list().map((r) => ({ ...r, outcome: runs.find((x) => x.request === r.id) ?? null }));
+    return { requests, runs };
   }
 
   /** Current drift thresholds. */
@@ -227,6 +279,11 @@ export class MonitorDO extends DurableObject<Env> {
       const running = this.rollouts.running();
       if (running) await this.rollouts.checkRollout(tenant, running.id);
     }
+    const driftTenant = this.kv(DRIFT_DUE);
+    if (driftTenant !== null) {
+      this.ctx.storage.sql.exec("DELETE FROM kv WHERE key = ?", DRIFT_DUE);
+      await this.checkDrift(driftTenant);
+    }
     const now = Date.now();
     if (now >= Number(this.kv(PRUNE_AT) ?? "0")) {
       this.setKv("pruned_at", "0");
@@ -258,6 +315,7 @@ export class MonitorDO extends DurableObject<Env> {
     for (const table of ["drift_bins", "drift_catalog", "serving", "serving_latency", "received"]) sql.exec(`DELETE FROM ${table} WHERE hour < ?`, oldestHour);
     sql.exec("DELETE FROM seen WHERE at < ?", now - DEDUP_TTL_MS);
     sql.exec("DELETE FROM imp_flags WHERE at < ?", now - DEDUP_TTL_MS);
+    this.retrainRequests.prune(oldestHour);
     const stale = sql.exec<{ experiment: string }>("SELECT experiment FROM exp_counts GROUP BY experiment HAVING max(last_at) < ?", now - EXPERIMENT_TTL_MS).toArray();
     for (const { experiment } of stale) {
       for (const table of ["exp_counts", "exp_units", "exp_latency", "exp_weights"]) sql.exec(`DELETE FROM ${table} WHERE experiment = ?`, experiment);

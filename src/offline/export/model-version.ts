@@ -1,5 +1,5 @@
 import { FEATURES } from "../../features/registry";
-import { type Manifest, type RankerSpec, parseManifest } from "../../models/manifest";
+import { type Manifest, type ModelCard, type RankerSpec, parseManifest } from "../../models/manifest";
 import { RECENCY_DECAY, SEQ_LEN, type SequenceInput } from "../../models/inputs";
 import { buildSessionTopKModel } from "../../models/onnx/session-topk";
 
@@ -26,6 +26,8 @@ export interface VersionInfo {
   candidates?: { index: Uint8Array; options: NonNullable<Manifest["candidates"]>["options"]; modelWeight: number };
   /** The second stage: ranker ONNX bytes, the item-kNN index, and the manifest section (file names are filled in). */
   ranker?: { onnx: Uint8Array; iknn: Uint8Array | null; spec: Omit<RankerSpec, "kind" | "file"> };
+  /** The model card of a retrained version (`npm run retrain`). */
+  card?: ModelCard;
 }
 
 /** A model version folder: file name → bytes, manifest.json included. */
@@ -86,6 +88,7 @@ export async function buildModelVersion(weights: SessionTopKWeights, info: Versi
         }
       : {}),
     files: Object.fromEntries(await Promise.all(Object.entries(files).map(async ([name, bytes]) => [name, { sha256: await sha256Hex(bytes), bytes: bytes.byteLength }]))),
+    ...(info.card ? { card: info.card } : {}),
   });
   files["manifest.json"] = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
   return { files, manifest };

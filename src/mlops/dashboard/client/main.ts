@@ -3,6 +3,7 @@ import { $, control } from "./dom";
 import { renderDrift } from "./drift";
 import { renderExperiments } from "./experiments";
 import { when } from "./format";
+import { renderRetrain } from "./retrain";
 import { renderRollouts } from "./rollouts";
 import { renderSummary } from "./summary";
 import { renderTraffic } from "./traffic";
@@ -37,6 +38,7 @@ function load(): void {
       renderDrift(d);
       renderExperiments(d);
       renderRollouts(d, act);
+      renderRetrain(d);
       renderTraffic(d);
       if (d.config_problem) showError(`The shop's experiment configuration is invalid: ${d.config_problem}`);
       $("status").textContent = `Updated ${when(d.generated_at)}`;
