@@ -77,7 +77,7 @@ function byteSize(body: unknown): number {
 }
 
 /** A Durable Object namespace whose stubs count every RPC call as one billed request. */
-function meteredNamespace<T extends DurableObjectNamespace>(ns: T, name: string): T {
+function meteredNamespace<T extends object>(ns: T, name: string): T {
   const count = () => {
     counts.do_requests++;
     counts.do_by_class[name] = (counts.do_by_class[name] ?? 0) + 1;
@@ -284,6 +284,17 @@ describe("operations billed per events request and per recommendation", () => {
     results.consumer_5x20 = snapshot();
   });
 
+  it("the consumer alone: one batch carrying five recommendations' served lists", async () => {
+    const e = meteredEnv();
+    for (let i = 0; i < 5; i++) {
+      await recommend(visitor, e);
+      await fireAlarm(visitor);
+    }
+    reset();
+    await consume(e);
+    results.consumer_5_lists = snapshot();
+  });
+
   it("pins the counts", () => {
     // Pinned from a run; a change that adds an operation must update these on purpose. The consumer's
     // SQLite rows vary by a row or two with the clock (MonitorDO's hourly aggregates): bounded, not exact.
@@ -330,5 +341,7 @@ describe("operations billed per events request and per recommendation", () => {
       rows_written: 12,
     });
     expect(bounded(consumer(results.consumer_5x20!, zero()), 52)).toEqual({ worker_invocations: 1, do_by_class: { MonitorDO: 1, TrendingDO: 1 }, r2_class_a: 1, r2_class_b: 1, rows_written: 52 });
+    const lists = consumer(results.consumer_5_lists!, zero());
+    expect({ ...lists, rows_written: undefined }).toEqual({ worker_invocations: 1, do_by_class: { MonitorDO: 1 }, r2_class_a: 1, r2_class_b: 1, rows_written: undefined });
   });
 });
