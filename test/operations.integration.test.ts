@@ -54,6 +54,7 @@ const zero = (): Counts => ({
 });
 
 let counts = zero();
+let restoreExec: () => void = () => {};
 let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
 let captured: unknown[] = [];
 
@@ -223,6 +224,7 @@ describe("operations billed per events request and per recommendation", () => {
     await runInDurableObject(sessionStub(env, SHOP_A.id, visitorIdOf(visitor)), (_instance, state) => {
       const proto = Object.getPrototypeOf(state.storage.sql) as { exec: (...args: unknown[]) => SqlStorageCursor<Record<string, SqlStorageValue>> };
       const exec = proto.exec;
+      restoreExec = () => void (proto.exec = exec);
       proto.exec = function (this: unknown, ...args: unknown[]) {
         const cursor = exec.apply(this, args);
         cursors.push(cursor);
@@ -241,6 +243,9 @@ describe("operations billed per events request and per recommendation", () => {
   }, 60_000);
 
   afterAll(() => {
+    // Leave the isolate as found, should another test file share it.
+    restoreExec();
+    vi.restoreAllMocks();
     console.log(`OPERATIONS ${JSON.stringify(results)}`);
   });
 
