@@ -28,6 +28,7 @@ import autocannon from "autocannon";
 import type { Miniflare } from "miniflare";
 import { Random } from "../../src/offline/synthetic/random";
 import { benchModel } from "./bench-model";
+import { candidatesPerList } from "./bench-candidates";
 import { segmentComparison } from "./bench-segment";
 import { buildBundle, cpuMs, machine, seed, startWorker, workerdMemory, workerdPids } from "./bench-worker";
 import { type MeasuredCpu, loadPrices, measureOperations, peerCost, shopCost } from "./cost";
@@ -323,6 +324,7 @@ async function run() {
       params: { num_items: number; dim: number };
       ranker: { params: { trees: number; max_depth: number }; features: unknown[] };
     };
+    const candidates = await candidatesPerList(model.dir);
     step("building the production bundle (wrangler deploy --dry-run)");
     const bundle = buildBundle(join(tmp, "dist"));
     const seedOpts = { model: { id: model.id, dir: model.dir }, catalogFile: model.catalogFile };
@@ -467,6 +469,7 @@ async function run() {
           ranker_trees: manifest.ranker.params.trees,
           ranker_depth: manifest.ranker.params.max_depth,
           ranker_features: manifest.ranker.features.length,
+          candidates_per_list: candidates,
           server_timing_sample: check.timing,
         },
         connections: CONNECTIONS,
@@ -540,7 +543,7 @@ ${r.date} · ${r.machine.cpus} CPUs (${r.machine.cpu_model}) · ${r.machine.memo
 
 Reproduce: \`${r.command}\` (design [0024](../docs/design/0024-per-invocation-benchmarks.md)). Every figure: median (min–max) of the repetitions; \`bench/results.json\` keeps each.
 
-Model \`${r.model.id}\`: ${r.model.items.toLocaleString("en")} items × dim ${r.model.dim}, LambdaMART ranker ${r.model.ranker_trees} trees of depth ${r.model.ranker_depth} over ${r.model.ranker_features} features (built from the synthetic shop${r.model.built_this_run ? ` this run, ${r.model.build_s} s` : ", cached"}). Server-Timing of one recommendation: \`${r.model.server_timing_sample ?? "none"}\`.
+Model \`${r.model.id}\`: ${r.model.items.toLocaleString("en")} items × dim ${r.model.dim}, LambdaMART ranker ${r.model.ranker_trees} trees of depth ${r.model.ranker_depth} over ${r.model.ranker_features} features, ${r.model.candidates_per_list.median} candidates per list (median; ${r.model.candidates_per_list.min}–${r.model.candidates_per_list.max} over ${r.model.candidates_per_list.lists} held-out synthetic visits) (built from the synthetic shop${r.model.built_this_run ? ` this run, ${r.model.build_s} s` : ", cached"}). Server-Timing of one recommendation: \`${r.model.server_timing_sample ?? "none"}\`.
 
 ## Targets (issue 20)
 
