@@ -130,16 +130,23 @@ export async function startWorker(bundle: Bundle, persist: string, opts: WorkerO
   });
 }
 
-/** Publishes the demo model, catalog and config into the persisted MODELS bucket before the worker starts. */
-export async function seed(persist: string): Promise<void> {
+/** What {@link seed} publishes: a model version folder under its id, and the tenant's catalog. */
+export interface SeedOptions {
+  model: { id: string; dir: string };
+  catalogFile: string;
+}
+
+/** Publishes a model (the demo one by default), the demo tenant's catalog and config into the persisted MODELS bucket before the worker starts. */
+export async function seed(persist: string, opts: SeedOptions = { model: { id: "demo/1", dir: DEMO_DIR }, catalogFile: "models/demo/catalog.json" }): Promise<void> {
   await withLocalBucket(
     "edgewise-models",
     async (bucket) => {
       // Every file the manifest lists (a two-stage version also ships knn.bin, iknn.bin, ranker.onnx), manifest last.
-      const manifest = JSON.parse(readFileSync(join(DEMO_DIR, "manifest.json"), "utf8")) as { files: Record<string, unknown> };
-      for (const file of [...Object.keys(manifest.files), "manifest.json"]) await bucket.put(`models/demo/1/${file}`, new Uint8Array(readFileSync(join(DEMO_DIR, file))));
-      await bucket.put("tenants/demo/catalog.json", readFileSync("models/demo/catalog.json", "utf8"));
-      await bucket.put("tenants/demo/experiments.json", JSON.stringify({ default_model: "demo/1" }));
+      const { id, dir } = opts.model;
+      const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { files: Record<string, unknown> };
+      for (const file of [...Object.keys(manifest.files), "manifest.json"]) await bucket.put(`models/${id}/${file}`, new Uint8Array(readFileSync(join(dir, file))));
+      await bucket.put("tenants/demo/catalog.json", readFileSync(opts.catalogFile, "utf8"));
+      await bucket.put("tenants/demo/experiments.json", JSON.stringify({ default_model: id }));
     },
     join(persist, "r2"),
   );
@@ -147,8 +154,8 @@ export async function seed(persist: string): Promise<void> {
 
 // ── memory, machine ──────────────────────────────────────────────────────────
 
-/** The workerd processes Miniflare spawned (descendants of this process), with their memory. */
-export function workerdMemory(): Array<{ pid: number; rss_mib: number; peak_rss_mib: number }> {
+/** The workerd processes Miniflare spawned (descendants of this process). */
+export function workerdPids(): number[] {
   const parent = new Map<number, number>();
   const comm = new Map<number, string>();
   for (const d of readdirSync("/proc")) {
@@ -166,13 +173,33 @@ export function workerdMemory(): Array<{ pid: number; rss_mib: number; peak_rss_
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
     return false;
   };
+  return [...comm].filter(([pid, name]) => name.includes("workerd") && isDescendant(pid)).map(([pid]) => pid);
+}
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** CPU time (utime + stime, all threads) of these processes so far, in ms; 1/CLK_TCK s resolution. */
+export function cpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5)
+    } catch {
+      // the process exited
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** The workerd processes Miniflare spawned, with their memory. */
+export function workerdMemory(): Array<{ pid: number; rss_mib: number; peak_rss_mib: number }> {
   const kib = (status: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
-  return [...comm]
-    .filter(([pid, name]) => name.includes("workerd") && isDescendant(pid))
-    .map(([pid]) => {
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      return { pid, rss_mib: round(kib(status, "VmRSS") / 1024, 1), peak_rss_mib: round(kib(status, "VmHWM") / 1024, 1) };
-    });
+  return workerdPids().map((pid) => {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return { pid, rss_mib: round(kib(status, "VmRSS") / 1024, 1), peak_rss_mib: round(kib(status, "VmHWM") / 1024, 1) };
+  });
 }
 
 export function machine(): { cpus: number; cpu_model: string; memory_gib: number; node: string; platform: string } {

@@ -1,501 +1,494 @@
 /**
- * `npm run bench`: load-tests the production bundle served by Miniflare directly
- * (not through `wrangler dev`'s proxy, which caps throughput: PLATFORM-NOTES.md),
- * always against the trivial `/healthz` route of the same worker in the same run,
- * and measures ONNX inference of the demo model and of a 43,000-item model in Node.
+ * `npm run bench`: each invocation measured on its own, in workerd CPU (design 0024).
  *
- *   npm run bench -- [--duration 10] [--connections 10] [--runs 2000] [--keep] [--log-level warn]
+ *  1. Request path: the production bundle under Miniflare (no wrangler dev proxy) with
+ *     the EVENTS queue bound but its consumer detached (the broker answers and
+ *     discards), serving a 43,000-item two-stage model built from the synthetic shop
+ *     (tools/bench/bench-model.ts, cached). Per route, a fixed number of requests:
+ *     workerd CPU ms per request (utime + stime of the instance's workerd process from
+ *     /proc, idle rate subtracted), p50 / p99 latency, each as a ratio to /healthz.
+ *  2. Consumer: a second worker with the consumer attached; a fixed number of line
+ *     batches (events and served lists) sent to its queue and drained through the real
+ *     consumer and sinks; the same sends into the first worker's detached queue are
+ *     subtracted. Lines per CPU-second and CPU ms per 1,000 lines.
+ *  3. Operations and cost per million: the operation-count test's counts priced with
+ *     bench/prices.json (tools/bench/cost.ts).
  *
- * Writes bench/results.json and bench/results.md.
+ * Every figure from --reps repetitions (routes interleaved within each), min / median / max.
+ *
+ *   npm run bench -- [--reps 3] [--scale 1] [--connections 1] [--keep]
+ *
+ * Writes bench/results.json (every repetition) and bench/results.md (the tables).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import type { Miniflare } from "miniflare";
-import { buildSessionTopKModel, PADDING_BIAS } from "../../src/models/onnx/session-topk";
-import { type Ort, OrtSession, runSessionTopK } from "../../src/models/ort-session";
 import { Random } from "../../src/offline/synthetic/random";
-import { buildBundle, machine, seed, startWorker, workerdMemory } from "./bench-worker";
-import { SEGMENT_PER_REQUEST, segmentComparison } from "./bench-segment";
+import { benchModel } from "./bench-model";
+import { candidatesPerList } from "./bench-candidates";
+import { segmentComparison } from "./bench-segment";
+import { buildBundle, cpuMs, machine, seed, startWorker, workerdMemory, workerdPids } from "./bench-worker";
+import { type MeasuredCpu, loadPrices, measureOperations, peerCost, shopCost } from "./cost";
 
 const KEY = "pk_demo_edgewise";
-const DEMO_DIR = "models/demo/1";
 const SEQ_LEN = 20;
-/** What the worker asks the model for when k=10 and nothing is excluded (src/recommend/recommend.ts). */
-const INFERENCE_K = 50;
-const EVENT_VISITORS = 5;
-const TARGETS = { recommendations: { throughput: 0.5, p99: 2 }, events: { throughput: 0.3 } } as const;
+const VISITORS = 5;
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: "string", default: "10" },
-    connections: { type: "string", default: "10" },
-    runs: { type: "string", default: "2000" },
+    reps: { type: "string", default: "3" },
+    scale: { type: "string", default: "1" },
+    connections: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
-    // The worker's LOG_LEVEL: "silent" for numbers; "warn" to see why requests fail (its logs go to stdout).
-    "log-level": { type: "string", default: "silent" },
   },
 });
-const DURATION = Number(args.duration);
+const REPS = Number(args.reps);
+const SCALE = Number(args.scale);
 const CONNECTIONS = Number(args.connections);
-const RUNS = Number(args.runs);
-if (!(DURATION > 0) || !(CONNECTIONS > 0) || !(RUNS > 0)) throw new Error("--duration, --connections and --runs must be positive numbers");
+if (!(REPS >= 1) || !(SCALE > 0) || !(CONNECTIONS >= 1)) throw new Error("--reps, --scale and --connections must be positive");
 
-const progress = (line: string) => process.stderr.write(`\r\x1b[K${line}`);
-const step = (line: string) => process.stderr.write(`\r\x1b[K▶ ${line}\n`);
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+const step = (line: string) => process.stderr.write(`▶ ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
-
-/** A seeded uniform [0, 1) source (the project's PRNG), so models and inputs are the same on every run. */
-function rng(seed: number): () => number {
-  const r = new Random(seed);
-  return () => r.float();
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
-
-// ── inference in Node (onnxruntime-web's Node build, same wasm kernels and wrapper as the worker) ──
-
-interface InferenceStats {
-  items: number;
-  dim: number;
-  k: number;
-  runs: number;
-  p50_ms: number;
-  p99_ms: number;
-  mean_ms: number;
-  session_create_ms: number;
-}
-
-async function nodeOrt(): Promise<Ort> {
-  const ort = await import("onnxruntime-web");
-  ort.env.wasm.numThreads = 1;
-  return ort as unknown as Ort;
-}
-
-async function inference(ort: Ort, bytes: Uint8Array, items: number, dim: number, runs: number): Promise<InferenceStats> {
-  const t0 = performance.now();
-  const session = new OrtSession(ort, await ort.InferenceSession.create(bytes));
-  const createMs = performance.now() - t0;
-  const rand = rng(11);
-  const w = Array.from({ length: SEQ_LEN }, (_, j) => 0.7 ** (SEQ_LEN - 1 - j));
-  const inputs = Array.from({ length: 64 }, () => Array.from({ length: SEQ_LEN }, () => 1 + Math.floor(rand() * items)));
-  for (let i = 0; i < 100; i++) await runSessionTopK(session, inputs[i % inputs.length]!, w, INFERENCE_K);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await runSessionTopK(session, inputs[i % inputs.length]!, w, INFERENCE_K);
-    times.push(performance.now() - t);
-  }
-  await session.release();
-  times.sort((a, b) => a - b);
-  const mean = times.reduce((s, x) => s + x, 0) / times.length;
-  return { items, dim, k: INFERENCE_K, runs, p50_ms: round(percentile(times, 50), 4), p99_ms: round(percentile(times, 99), 4), mean_ms: round(mean, 4), session_create_ms: round(createMs, 1) };
-}
-
-function syntheticModel(items: number, dim: number): Uint8Array {
-  const rand = rng(42);
-  const rows = items + 1;
-  const table = () => {
-    const t = new Float32Array(rows * dim);
-    for (let i = dim; i < t.length; i++) t[i] = (rand() - 0.5) * 0.2; // row 0 (padding) stays zero
-    return t;
-  };
-  const bias = new Float32Array(rows);
-  bias[0] = PADDING_BIAS;
-  return buildSessionTopKModel({ numItems: items, dim, seqLen: SEQ_LEN, embIn: table(), embOut: table(), bias });
-}
+const stats = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: round(s[0]!), median: round(s[Math.floor((s.length - 1) / 2)]!), max: round(s.at(-1)!), all: xs.map((x) => round(x)) };
+};
+type Stats = ReturnType<typeof stats>;
 
 // ── requests ─────────────────────────────────────────────────────────────────
 
-const demoItems = JSON.parse(readFileSync(join(DEMO_DIR, "items.json"), "utf8")) as string[];
-const catalog = new Map((JSON.parse(readFileSync("models/demo/catalog.json", "utf8")) as { items: Array<{ item_id: string; category: string; price: number }> }).items.map((i) => [i.item_id, i]));
+interface Shop {
+  items: Array<{ item_id: string; category: string; price: number }>;
+}
 
-function viewBatch(prefix: string, n: number, rand: () => number): string {
+function viewBody(shop: Shop, prefix: string, n: number, rand: Random): string {
   const now = Date.now();
   const events = Array.from({ length: n }, (_, i) => {
-    const item = demoItems[Math.floor(rand() * demoItems.length)]!;
-    const c = catalog.get(item);
-    return {
-      id: `${prefix}-${i}`,
-      type: "product_view",
-      timestamp: now - (n - i) * 1000,
-      properties: { item_id: item, ...(c ? { category: c.category, price: c.price, currency: "EUR" } : {}) },
-    };
+    const it = shop.items[Math.floor(rand.float() * shop.items.length)]!;
+    return { id: `${prefix}-${i}`, type: "product_view", timestamp: now - (n - i) * 1000, properties: { item_id: it.item_id, category: it.category, price: it.price, currency: "EUR" } };
   });
   return JSON.stringify({ events });
 }
 
-/** A new visitor with `views` product views; returns its token. */
-async function newVisitor(base: URL, views: number, rand: () => number): Promise<string> {
-  const res = await fetch(new URL("/v1/events", base), {
+async function newVisitor(base: string, shop: Shop, views: number, rand: Random): Promise<string> {
+  const res = await fetch(`${base}/v1/events`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-edgewise-key": KEY },
-    body: viewBatch(`warm-${Math.floor(rand() * 1e9)}`, views, rand),
+    body: viewBody(shop, `warm-${rand.int(0, 1e9)}`, views, rand),
   });
   const token = res.headers.get("x-edgewise-visitor");
   await res.arrayBuffer();
-  if (res.status !== 202 || !token) throw new Error(`POST /v1/events answered ${res.status} without a visitor token`);
+  if (res.status !== 202 || !token) throw new Error(`POST /v1/events answered ${res.status}`);
   return token;
 }
 
-interface Reco {
-  status: number;
-  model: string | null;
-  degraded: string | null;
-  items: number;
-  server_timing: string | null;
-}
-
-async function recommend(base: URL, token: string): Promise<Reco> {
-  const res = await fetch(new URL("/v1/recommendations?k=10", base), { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": token } });
-  const body = (await res.json().catch(() => ({}))) as { model?: string | null; degraded?: string | null; items?: unknown[] };
-  return { status: res.status, model: body.model ?? null, degraded: body.degraded ?? null, items: body.items?.length ?? 0, server_timing: res.headers.get("server-timing") };
-}
-
-// ── load ─────────────────────────────────────────────────────────────────────
-
-interface LoadStats {
+interface Route {
   name: string;
   request: string;
+  /** Requests per measured run (before --scale). */
+  amount: number;
+  options: (rep: number) => autocannon.Options;
+}
+
+function routes(base: string, shop: Shop, warm: string, visitors: string[], rand: Random): Route[] {
+  const events =
+    (n: number): Route["options"] =>
+    (rep) => {
+      let k = 0;
+      return {
+        url: `${base}/v1/events`,
+        requests: [
+          {
+            method: "POST",
+            setupRequest: (req) => {
+              const i = k++;
+              return {
+                ...req,
+                headers: { "content-type": "application/json", "x-edgewise-key": KEY, "x-edgewise-visitor": visitors[i % visitors.length]! },
+                body: viewBody(shop, `r${rep}-${n}-${i}-${rand.int(0, 1e9)}`, n, rand),
+              };
+            },
+          },
+        ],
+      };
+    };
+  return [
+    { name: "healthz", request: "GET /healthz", amount: 2000, options: () => ({ url: `${base}/healthz` }) },
+    {
+      name: "recommendations",
+      request: "GET /v1/recommendations?k=10 (warm visitor, 20 views)",
+      amount: 1000,
+      options: () => ({ url: `${base}/v1/recommendations?k=10`, headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } }),
+    },
+    { name: "events1", request: "POST /v1/events (1 view)", amount: 1000, options: events(1) },
+    { name: "events20", request: "POST /v1/events (20 views)", amount: 500, options: events(20) },
+    { name: "events100", request: "POST /v1/events (100 views)", amount: 150, options: events(100) },
+    {
+      name: "batch100",
+      request: "POST /v1/batch (100 Segment messages)",
+      amount: 150,
+      options: () =>
+        segmentComparison(
+          base,
+          KEY,
+          shop.items.map((i) => i.item_id),
+          visitors,
+          () => rand.float(),
+        ).segment,
+    },
+  ];
+}
+
+function cannon(opts: autocannon.Options, amount: number): Promise<{ latencies: number[]; non2xx: number; errors: number }> {
+  const latencies: number[] = [];
+  return new Promise((ok, fail) => {
+    const instance = autocannon({ connections: CONNECTIONS, amount, ...opts }, (err: unknown, r: autocannon.Result) => {
+      if (err) return fail(err instanceof Error ? err : new Error(String(err)));
+      ok({ latencies, non2xx: r.non2xx, errors: r.errors });
+    });
+    instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
+  });
+}
+
+// ── measurement ──────────────────────────────────────────────────────────────
+
+/** Served-list flushes (200 ms) and SessionDO alarms (≤ 1 s) land inside the window. */
+const SETTLE_MS = 1500;
+
+async function idleRate(pids: number[]): Promise<number> {
+  const c0 = cpuMs(pids);
+  const t0 = performance.now();
+  await sleep(2000);
+  return (cpuMs(pids) - c0) / (performance.now() - t0);
+}
+
+interface RouteRun {
+  rep: number;
   requests: number;
-  rps: number;
+  cpu_ms_per_request: number;
   p50_ms: number;
   p99_ms: number;
-  errors: number;
-  timeouts: number;
   non2xx: number;
-  statuses: Record<string, number>;
-  non2xx_samples: string[];
+  errors: number;
 }
 
-/** The first few non-2xx answers, kept so the report says why they failed; and what the 202s accepted. */
-function sampleFailures(into: string[], tally?: EventTally): autocannon.Request["onResponse"] {
-  return (status, body) => {
-    if ((status < 200 || status > 299) && into.length < 3) into.push(`${status} ${body.slice(0, 300)}`);
-    if (!tally) return;
-    if (status === 202) tally.accepted += (JSON.parse(body) as { accepted: number }).accepted;
-    // A 503 enqueue_failed batch was applied and waits in the SessionDO's outbox (forwarded later): it must reach the log too.
-    else if (status === 503 && body.includes('"enqueue_failed"')) tally.held += 20;
-  };
+async function measureRoute(route: Route, rep: number, pids: number[], idle: number): Promise<RouteRun> {
+  const amount = Math.max(20, Math.round(route.amount * SCALE));
+  await cannon(route.options(rep), Math.max(10, Math.round(amount / 10))); // warm-up
+  await sleep(SETTLE_MS);
+  const c0 = cpuMs(pids);
+  const t0 = performance.now();
+  const r = await cannon(route.options(rep), amount);
+  await sleep(SETTLE_MS);
+  const cpu = cpuMs(pids) - c0 - idle * (performance.now() - t0);
+  r.latencies.sort((a, b) => a - b);
+  process.stderr.write(`  rep ${rep} ${route.name}: ${(cpu / amount).toFixed(3)} ms CPU/request, p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms\n`);
+  return { rep, requests: amount, cpu_ms_per_request: cpu / amount, p50_ms: percentile(r.latencies, 50), p99_ms: percentile(r.latencies, 99), non2xx: r.non2xx, errors: r.errors };
 }
 
-interface EventTally {
-  accepted: number;
-  held: number;
+// ── the consumer on its own ──────────────────────────────────────────────────
+
+interface LogLine {
+  kind: string;
+  [k: string]: unknown;
 }
 
-/** Every line of the event log (events and impressions), read through Miniflare. */
-async function logLines(mf: Miniflare): Promise<Array<{ kind: string; visitor_id: string; id: string }>> {
+async function logLines(mf: Miniflare): Promise<LogLine[]> {
   const bucket = await mf.getR2Bucket("EVENT_LOG");
-  const out: Array<{ kind: string; visitor_id: string; id: string }> = [];
+  const out: LogLine[] = [];
   for (const prefix of ["events/", "impressions/"]) {
     let cursor: string | undefined;
     do {
       const page = await bucket.list({ prefix, cursor });
-      for (const o of page.objects) {
-        for (const line of (await (await bucket.get(o.key))!.text()).split("\n").filter(Boolean)) {
-          const m = JSON.parse(line) as { kind: string; visitor_id: string; event?: { id: string }; impression_id?: string };
-          out.push({ kind: m.kind, visitor_id: m.visitor_id, id: m.event?.id ?? m.impression_id ?? "" });
-        }
-      }
+      for (const o of page.objects) for (const l of (await (await bucket.get(o.key))!.text()).split("\n").filter(Boolean)) out.push(JSON.parse(l) as LogLine);
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);
   }
   return out;
 }
 
-interface Delivery {
-  expected_events: number;
-  logged_events: number;
-  duplicate_lines: number;
-  impressions_logged: number;
-  waited_s: number;
-}
-
-/**
- * After a load: waits until the log holds every event the API took (accepted, or
- * applied and held after a 503), or `maxSeconds` pass. Also lets the local queue
- * drain before the next phase, so one phase's backlog does not tax the next.
- */
-async function drain(mf: Miniflare, expectedEvents: number, maxSeconds: number): Promise<Delivery> {
-  const t0 = performance.now();
-  let lines = await logLines(mf);
-  let last = -1;
-  let stableSince = performance.now();
-  for (;;) {
-    const events = new Set(lines.filter((l) => l.kind === "event").map((l) => `${l.visitor_id}/${l.id}`)).size;
-    const waited = (performance.now() - t0) / 1000;
-    progress(`  draining the queue: ${events}/${expectedEvents} events, ${lines.length} log lines, ${waited.toFixed(0)} s`);
-    if (lines.length !== last) stableSince = performance.now();
-    last = lines.length;
-    const quiet = performance.now() - stableSince > 6000;
-    if ((events >= expectedEvents && quiet) || waited > maxSeconds) {
-      const evLines = lines.filter((l) => l.kind === "event");
-      progress(`  drained: ${events}/${expectedEvents} events logged in ${waited.toFixed(0)} s\n`);
-      return { expected_events: expectedEvents, logged_events: events, duplicate_lines: evLines.length - events, impressions_logged: lines.length - evLines.length, waited_s: round(waited, 1) };
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    lines = await logLines(mf);
+/** Line batches like the producers send: events in messages of 20 lines, served lists in messages of 25, fresh ids each. */
+function lineBatches(templates: { events: LogLine[]; lists: LogLine[] }, rep: number, eventMessages: number, listMessages: number): Array<{ json: string; lines: number }> {
+  const pack = (lines: LogLine[]) => ({ json: JSON.stringify({ kind: "lines", schema_version: lines[0]!.schema_version, tenant: lines[0]!.tenant, lines }), lines: lines.length });
+  const out: Array<{ json: string; lines: number }> = [];
+  let n = 0;
+  for (let m = 0; m < eventMessages; m++) {
+    out.push(
+      pack(
+        Array.from({ length: 20 }, () => {
+          const t = templates.events[n % templates.events.length]!;
+          const id = `c${rep}-${n++}`;
+          return { ...t, seq: n, event: { ...(t.event as Record<string, unknown>), id } };
+        }),
+      ),
+    );
   }
+  for (let m = 0; m < listMessages; m++) {
+    out.push(pack(Array.from({ length: 25 }, () => ({ ...templates.lists[n % templates.lists.length]!, impression_id: `c${rep}-imp-${n++}` }))));
+  }
+  return out;
 }
 
-function load(name: string, request: string, opts: autocannon.Options, seconds: number, record = true, samples: string[] = []): Promise<LoadStats> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  return new Promise((ok, fail) => {
-    const instance = autocannon({ connections: CONNECTIONS, duration: seconds, ...opts }, (err: unknown, r: autocannon.Result) => {
-      clearInterval(ticker);
-      if (err) return fail(err instanceof Error ? err : new Error(String(err)));
-      latencies.sort((a, b) => a - b);
-      const statuses = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]));
-      const done = latencies.length;
-      progress(`  ${record ? name : `${name} (warm-up)`}: ${done} responses in ${r.duration.toFixed(1)} s\n`);
-      ok({
-        name,
-        request,
-        requests: done,
-        rps: round(done / r.duration, 1),
-        p50_ms: round(percentile(latencies, 50)),
-        p99_ms: round(percentile(latencies, 99)),
-        errors: r.errors,
-        timeouts: r.timeouts,
-        non2xx: r.non2xx,
-        statuses,
-        non2xx_samples: samples,
-      });
-    });
-    instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
-    const ticker = setInterval(() => {
-      const t = (performance.now() - started) / 1000;
-      progress(`  ${record ? name : `${name} (warm-up)`}: ${t.toFixed(0)}/${seconds} s, ${latencies.length} responses, ${(latencies.length / t).toFixed(0)} req/s`);
-    }, 500);
-  });
+/** sendBatch chunks within the platform's limits (100 messages, 256 KB; src/pipeline/pack.ts does the same for the worker). */
+function chunks(messages: Array<{ json: string }>): Array<Array<{ json: string }>> {
+  const out: Array<Array<{ json: string }>> = [];
+  let current: Array<{ json: string }> = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = Buffer.byteLength(m.json) + 512;
+    if (current.length > 0 && (current.length === 100 || bytes + size > 256 * 1024)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
-function eventsOptions(url: string, visitors: string[], rand: () => number, failures: string[], tally?: EventTally): autocannon.Options {
-  let batchNo = 0;
-  return {
-    url: `${url}/v1/events`,
-    requests: [
-      {
-        method: "POST",
-        setupRequest: (req) => {
-          const n = batchNo++;
-          return {
-            ...req,
-            headers: { "content-type": "application/json", "x-edgewise-key": KEY, "x-edgewise-visitor": visitors[n % visitors.length]! },
-            body: viewBatch(`b${n}`, 20, rand),
-          };
-        },
-        onResponse: sampleFailures(failures, tally),
-      },
-    ],
+async function send(mf: Miniflare, messages: Array<{ json: string }>): Promise<void> {
+  const queue = await mf.getQueueProducer("EVENTS");
+  for (const chunk of chunks(messages)) await queue.sendBatch(chunk.map((m) => ({ body: JSON.parse(m.json) as unknown, contentType: "json" as const })));
+}
+
+/** Counts the log's lines, reading only objects it has not seen (the consumer writes new objects, never rewrites). */
+function logCounter(mf: Miniflare): () => Promise<number> {
+  const seen = new Map<string, number>();
+  return async () => {
+    const bucket = await mf.getR2Bucket("EVENT_LOG");
+    for (const prefix of ["events/", "impressions/"]) {
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix, cursor });
+        for (const o of page.objects) if (!seen.has(o.key)) seen.set(o.key, (await (await bucket.get(o.key))!.text()).split("\n").filter(Boolean).length);
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+    }
+    return [...seen.values()].reduce((a, b) => a + b, 0);
   };
 }
 
 /**
- * The three routes again on a fresh worker whose EVENTS queue has no consumer:
- * Miniflare's broker then answers each send at once and keeps nothing, so the
- * difference to the main run is the local queue's delivery machinery, not our code.
+ * Waits until the log holds `expected` lines and the instance's CPU has been back at idle
+ * for 1 s (at most `maxS`); returns the ms until the last line landed. The check itself
+ * (an R2 list, and a read of each new object) runs once a second and stays in the window.
  */
-async function diagnostic(bundle: Parameters<typeof startWorker>[0], persist: string) {
-  await seed(persist);
-  const mf = await startWorker(bundle, persist, { logLevel: "silent", eventsConsumer: false });
-  try {
-    const base = await mf.ready;
-    const rand = rng(2);
-    const warm = await newVisitor(base, SEQ_LEN, rand);
-    let first = await recommend(base, warm);
-    for (let i = 0; i < 100 && !(first.status === 200 && first.degraded === null); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      first = await recommend(base, warm);
+async function drained(pids: number[], idle: number, count: () => Promise<number>, expected: number, maxS: number): Promise<{ ms: number; lines: number }> {
+  const t0 = performance.now();
+  let lines = 0;
+  let doneAt = Number.NaN;
+  for (;;) {
+    await sleep(1000);
+    const c = cpuMs(pids);
+    lines = await count();
+    if (lines >= expected && Number.isNaN(doneAt)) doneAt = performance.now() - t0;
+    if (lines >= expected) {
+      await sleep(1000);
+      if (cpuMs(pids) - c < idle * 1000 + 30) return { ms: doneAt, lines };
     }
-    const visitors = await Promise.all(Array.from({ length: EVENT_VISITORS }, () => newVisitor(base, 1, rand)));
-    const url = base.href.replace(/\/$/, "");
-    const warmup = Math.min(2, DURATION);
-    const health: autocannon.Options = { url: `${url}/healthz` };
-    const reco: autocannon.Options = { url: `${url}/v1/recommendations?k=10`, headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } };
-    await load("healthz", "GET /healthz", health, warmup, false);
-    const baseline = await load("healthz", "GET /healthz", health, DURATION);
-    await load("recommendations", "GET /v1/recommendations?k=10", reco, warmup, false);
-    const recommendations = await load("recommendations", "GET /v1/recommendations?k=10", reco, DURATION);
-    const failures: string[] = [];
-    const events = await load("events", "POST /v1/events (20 views)", eventsOptions(url, visitors, rand, failures), DURATION, true, failures);
-    return { baseline, recommendations, events };
-  } finally {
-    await mf.dispose();
+    if (performance.now() - t0 > maxS * 1000) return { ms: performance.now() - t0, lines };
   }
 }
 
-// ── report ───────────────────────────────────────────────────────────────────
-
-type Results = Awaited<ReturnType<typeof run>>;
-
-function markdown(r: Results): string {
-  const base = r.load.baseline;
-  const row = (s: LoadStats, target: string, pass: boolean | null) =>
-    `| ${s.request} | ${s.rps.toFixed(0)} | ${s.p50_ms.toFixed(2)} | ${s.p99_ms.toFixed(2)} | ${s.errors} | ${s.non2xx} | ${(s.rps / base.rps).toFixed(2)}× | ${(s.p99_ms / base.p99_ms).toFixed(2)}× | ${target} | ${pass === null ? "–" : pass ? "pass" : "FAIL"} |`;
-  const inf = (s: InferenceStats, label: string) =>
-    `| ${label} | ${s.items.toLocaleString("en")} × ${s.dim} | ${s.k} | ${s.runs} | ${s.p50_ms.toFixed(3)} | ${s.p99_ms.toFixed(3)} | ${s.session_create_ms.toFixed(0)} |`;
-  const mem = r.memory.map((m) => `pid ${m.pid}: RSS ${m.rss_mib} MiB (peak ${m.peak_rss_mib} MiB)`).join("; ") || "workerd process not found";
-  return `# Edgewise benchmark
-
-${r.date} · ${r.machine.cpus} CPUs (${r.machine.cpu_model}) · ${r.machine.memory_gib} GiB · Node ${r.machine.node} · ${r.machine.platform}
-
-Reproduce: \`${r.command}\`
-
-Production bundle (\`wrangler deploy --dry-run\`) served by Miniflare ${r.miniflare} directly (no wrangler dev proxy, LOG_LEVEL silent),
-autocannon with ${r.connections} connections for ${r.duration_s} s per endpoint (after a ${r.warmup_s} s warm-up). Latency percentiles are
-computed from every response's time (sub-millisecond), not autocannon's integer histogram. Client and worker share the same ${r.machine.cpus} CPUs.
-
-| endpoint | req/s | p50 ms | p99 ms | errors | non-2xx | req/s vs baseline | p99 vs baseline | target | result |
-|---|---:|---:|---:|---:|---:|---:|---:|---|---|
-${row(base, "baseline", null)}
-${row(r.load.recommendations, `≥ ${TARGETS.recommendations.throughput}× req/s, ≤ ${TARGETS.recommendations.p99}× p99`, r.targets.recommendations)}
-${row(r.load.events, `≥ ${TARGETS.events.throughput}× req/s`, r.targets.events)}
-${row(r.load.events100, "reference for the next row", null)}
-${row(r.load.segment100, `≥ 1× the req/s of the row above (${(r.load.segment100.rps / r.load.events100.rps).toFixed(2)}×)`, r.targets.segment)}
-
-Delivery (the event log read back after each phase, dedup by visitor and event id): after the recommendation load ${r.delivery.after_recommendations.impressions_logged} impressions logged (${r.delivery.after_recommendations.waited_s} s to drain);
-after the event load ${r.delivery.after_events.logged_events} of ${r.delivery.after_events.expected_events} events the API took are in the log (${Math.max(0, r.delivery.after_events.expected_events - r.delivery.after_events.logged_events)} missing, ${Math.max(0, r.delivery.after_events.logged_events - r.delivery.after_events.expected_events)} more than counted — requests still in flight when the load stopped are applied but their answers are not tallied, and a 503 is counted as 20 held events; accepted ${r.delivery.events_tally.accepted}, applied and held after a 503 ${r.delivery.events_tally.held}), ${r.delivery.after_events.duplicate_lines} duplicate lines, ${r.delivery.after_events.waited_s} s to drain.
-
-### Diagnostic: the same routes with EVENTS bound to a queue without a consumer
-
-Miniflare's queue broker then answers each send at once and discards it: every line of our code still runs (including the
-\`sendBatch\` round trip), the local queue's delivery machinery does not. Fresh worker, its own baseline.
-
-| endpoint | req/s | p50 ms | p99 ms | errors | non-2xx | req/s vs baseline | p99 vs baseline |
-|---|---:|---:|---:|---:|---:|---:|---:|
-${[r.diagnostic_without_queue_delivery.baseline, r.diagnostic_without_queue_delivery.recommendations, r.diagnostic_without_queue_delivery.events].map((s) => `| ${s.request} | ${s.rps.toFixed(0)} | ${s.p50_ms.toFixed(2)} | ${s.p99_ms.toFixed(2)} | ${s.errors} | ${s.non2xx} | ${(s.rps / r.diagnostic_without_queue_delivery.baseline.rps).toFixed(2)}× | ${(s.p99_ms / r.diagnostic_without_queue_delivery.baseline.p99_ms).toFixed(2)}× |`).join("\n")}
-
-Events: ${r.events_per_request} product views per request (${(r.load.events.rps * r.events_per_request).toFixed(0)} events/s) over ${EVENT_VISITORS} visitors.
-Recommendations: one warm visitor with ${SEQ_LEN} product views, served by model \`${r.recommendation_check.model}\` (degraded: ${r.recommendation_check.degraded ?? "none"}; Server-Timing of one request after the load, 1 ms granularity locally: \`${r.recommendation_check.server_timing ?? "none"}\`).
-
-## Inference (onnxruntime-web ${r.ort_version}, Node build, 1 thread, top-${INFERENCE_K} over a ${SEQ_LEN}-view session)
-
-| model | items × dim | k | runs | p50 ms | p99 ms | session create ms |
-|---|---|---:|---:|---:|---:|---:|
-${inf(r.inference.demo, "demo/1")}
-${inf(r.inference.large, "synthetic (random weights)")}
-
-## Start-up, memory, size
-
-| measure | value |
-|---|---|
-| cold start: \`new Miniflare\` → first successful recommendation | ${r.cold_start.total_ms.toFixed(0)} ms (ready ${r.cold_start.ready_ms.toFixed(0)} ms, first event batch ${r.cold_start.first_events_ms.toFixed(0)} ms, first recommendation incl. model load ${r.cold_start.first_recommendation_ms.toFixed(0)} ms) |
-| workerd memory after the load | ${mem} |
-| bundle (index.js + ${r.bundle.wasm}) | ${(r.bundle.raw_bytes / 2 ** 20).toFixed(2)} MiB raw, ${(r.bundle.gzip_bytes / 2 ** 20).toFixed(2)} MiB gzip |
-`;
+interface ConsumerRun {
+  rep: number;
+  messages: number;
+  lines: number;
+  cpu_ms: number;
+  send_cpu_ms: number;
+  cpu_ms_per_1000_lines: number;
+  lines_per_cpu_second: number;
+  drain_s: number;
+  lines_logged: number;
 }
 
+// ── run ──────────────────────────────────────────────────────────────────────
+
 async function run() {
+  const started = performance.now();
   const tmp = mkdtempSync(join(tmpdir(), "edgewise-bench-"));
-  const started = new Date();
   try {
+    step("the 43,000-item two-stage model (built once, then cached)");
+    const model = await benchModel((l) => process.stderr.write(`  ${l}\n`));
+    const shop = JSON.parse(readFileSync(model.catalogFile, "utf8")) as Shop;
+    const manifest = JSON.parse(readFileSync(join(model.dir, "manifest.json"), "utf8")) as {
+      params: { num_items: number; dim: number };
+      ranker: { params: { trees: number; max_depth: number }; features: unknown[] };
+    };
+    const candidates = await candidatesPerList(model.dir);
     step("building the production bundle (wrangler deploy --dry-run)");
     const bundle = buildBundle(join(tmp, "dist"));
+    const seedOpts = { model: { id: model.id, dir: model.dir }, catalogFile: model.catalogFile };
+    await seed(join(tmp, "a"), seedOpts);
+    await seed(join(tmp, "b"), seedOpts);
 
-    step(`inference: demo model and a 43,000-item model, ${RUNS} runs each`);
-    const ort = await nodeOrt();
-    const demoManifest = JSON.parse(readFileSync(join(DEMO_DIR, "manifest.json"), "utf8")) as { params: { num_items: number; dim: number }; files: Record<string, unknown> };
-    const demo = await inference(ort, new Uint8Array(readFileSync(join(DEMO_DIR, "model.onnx"))), demoManifest.params.num_items, demoManifest.params.dim, RUNS);
-    const large = await inference(ort, syntheticModel(43_000, 32), 43_000, 32, RUNS);
-
-    step("seeding the MODELS bucket (demo model, catalog, experiments.json)");
-    const persist = join(tmp, "state");
-    await seed(persist);
-
-    step("starting the worker (Miniflare → workerd)");
-    const t0 = performance.now();
-    const mf = await startWorker(bundle, persist);
+    step("starting worker A (EVENTS bound, consumer detached) and worker B (consumer attached)");
+    const before = new Set(workerdPids());
+    const a = await startWorker(bundle, join(tmp, "a"), { logLevel: "silent", eventsConsumer: false });
+    const baseA = (await a.ready).href.replace(/\/$/, "");
+    const pidsA = workerdPids().filter((p) => !before.has(p));
+    const beforeB = new Set(workerdPids());
+    const b = await startWorker(bundle, join(tmp, "b"), { logLevel: "silent", eventsConsumer: true });
+    const baseB = (await b.ready).href.replace(/\/$/, "");
+    const pidsB = workerdPids().filter((p) => !beforeB.has(p));
+    if (pidsA.length === 0 || pidsB.length === 0) throw new Error("could not find the workerd processes of the two instances");
     try {
-      const base = await mf.ready;
-      const tReady = performance.now();
-      const rand = rng(1);
-      const warm = await newVisitor(base, SEQ_LEN, rand);
-      const tEvents = performance.now();
-      let first = await recommend(base, warm);
-      for (let i = 0; i < 100 && !(first.status === 200 && first.model === "demo/1" && first.degraded === null); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        first = await recommend(base, warm);
+      const rand = new Random(1);
+      const warm = await newVisitor(baseA, shop, SEQ_LEN, rand);
+      let check = { status: 0, model: null as string | null, degraded: null as string | null, timing: null as string | null };
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`${baseA}/v1/recommendations?k=10`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } });
+        const body = (await res.json()) as { model?: string; degraded?: string | null };
+        check = { status: res.status, model: body.model ?? null, degraded: body.degraded ?? null, timing: res.headers.get("server-timing") };
+        if (check.model === model.id && check.degraded === null) break;
+        await sleep(200);
       }
-      const tReco = performance.now();
-      if (first.model !== "demo/1" || first.degraded !== null) throw new Error(`recommendations not served by demo/1: ${JSON.stringify(first)}`);
-      const seeded = await (await mf.getR2Bucket("MODELS")).list({ prefix: "models/demo/1/" });
-      const expected = Object.keys(demoManifest.files).length + 1; // every listed file and the manifest
-      if (seeded.objects.length !== expected) throw new Error(`MODELS bucket holds ${seeded.objects.length} objects under models/demo/1/, expected ${expected}`);
+      if (check.model !== model.id || check.degraded !== null) throw new Error(`recommendations not served by ${model.id}: ${JSON.stringify(check)}`);
+      const visitors = await Promise.all(Array.from({ length: VISITORS }, () => newVisitor(baseA, shop, 1, rand)));
+      const list = routes(baseA, shop, warm, visitors, rand);
 
-      const visitors = await Promise.all(Array.from({ length: EVENT_VISITORS }, () => newVisitor(base, 1, rand)));
-      const url = base.href.replace(/\/$/, "");
-      const health: autocannon.Options = { url: `${url}/healthz` };
-      const reco: autocannon.Options = { url: `${url}/v1/recommendations?k=10`, headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } };
-      const eventFailures: string[] = [];
-      const tally: EventTally = { accepted: 0, held: 0 };
-      const events = eventsOptions(url, visitors, rand, eventFailures, tally);
-      const warmup = Math.min(2, DURATION);
-      step(`load: ${CONNECTIONS} connections, ${DURATION} s per endpoint`);
-      await load("healthz", "GET /healthz", health, warmup, false);
-      const baseline = await load("healthz", "GET /healthz", health, DURATION);
-      await load("recommendations", "GET /v1/recommendations?k=10", reco, warmup, false);
-      const recommendations = await load("recommendations", "GET /v1/recommendations?k=10", reco, DURATION);
-      const check = await recommend(base, warm);
-      const warmEvents = SEQ_LEN + EVENT_VISITORS;
-      const afterReco = await drain(mf, warmEvents, 120);
-      const eventsLoad = await load("events", "POST /v1/events (20 views)", events, DURATION, true, eventFailures);
+      // Templates for the consumer: real lines from worker B's own log.
+      const visitorsB = await Promise.all(Array.from({ length: VISITORS }, () => newVisitor(baseB, shop, SEQ_LEN, rand)));
+      for (let i = 0; i < 30; i++) await (await fetch(`${baseB}/v1/recommendations?k=10`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitorsB[i % VISITORS]! } })).arrayBuffer();
+      let templates = { events: [] as LogLine[], lists: [] as LogLine[] };
+      for (let i = 0; i < 60 && (templates.events.length < VISITORS * SEQ_LEN || templates.lists.length === 0); i++) {
+        await sleep(1000);
+        const lines = await logLines(b);
+        templates = { events: lines.filter((l) => l.kind === "event"), lists: lines.filter((l) => l.kind !== "event") };
+      }
+      if (templates.lists.length === 0) throw new Error("worker B logged no served lists to copy");
+      const countLines = logCounter(b);
+      let expectedLines = await countLines();
+
+      const runs: Record<string, RouteRun[]> = Object.fromEntries(list.map((r) => [r.name, []]));
+      const consumer: ConsumerRun[] = [];
+      const idle: number[] = [];
+      for (let rep = 1; rep <= REPS; rep++) {
+        step(`repetition ${rep}/${REPS}: request path (worker A, ${CONNECTIONS} connection${CONNECTIONS > 1 ? "s" : ""})`);
+        const rate = await idleRate(pidsA);
+        idle.push(rate * 1000);
+        // Rotate the order so a slow spell on the shared machine does not always hit the same route.
+        const order = list.map((_, i) => list[(i + rep - 1) % list.length]!);
+        for (const route of order) runs[route.name]!.push(await measureRoute(route, rep, pidsA, rate));
+
+        step(`repetition ${rep}/${REPS}: the consumer (worker B)`);
+        const messages = lineBatches(templates, rep, Math.round(160 * SCALE), Math.round(40 * SCALE));
+        const lines = messages.reduce((s, m) => s + m.lines, 0);
+        // The sends alone, into worker A's detached queue.
+        const rateA = await idleRate(pidsA);
+        const s0 = cpuMs(pidsA);
+        const st = performance.now();
+        await send(a, messages);
+        await sleep(500);
+        const sendCpu = cpuMs(pidsA) - s0 - rateA * (performance.now() - st);
+        const rateB = await idleRate(pidsB);
+        const c0 = cpuMs(pidsB);
+        const t0 = performance.now();
+        await send(b, messages);
+        expectedLines += lines;
+        const { ms: drainMs, lines: logged } = await drained(pidsB, rateB, countLines, expectedLines, 120);
+        const total = cpuMs(pidsB) - c0 - rateB * (performance.now() - t0);
+        const cpu = total - sendCpu;
+        consumer.push({
+          rep,
+          messages: messages.length,
+          lines,
+          cpu_ms: round(cpu, 1),
+          send_cpu_ms: round(sendCpu, 1),
+          cpu_ms_per_1000_lines: (cpu / lines) * 1000,
+          lines_per_cpu_second: lines / (cpu / 1000),
+          drain_s: drainMs / 1000,
+          lines_logged: logged - (expectedLines - lines),
+        });
+        process.stderr.write(
+          `  rep ${rep} consumer: ${lines} lines, ${((cpu / lines) * 1000).toFixed(1)} ms CPU per 1,000 lines (${(lines / (cpu / 1000)).toFixed(0)} lines/CPU-s), sends ${sendCpu.toFixed(0)} ms, ${logged}/${expectedLines} lines in the log\n`,
+        );
+      }
       const memory = workerdMemory();
-      const afterEvents = await drain(mf, warmEvents + tally.accepted + tally.held, 120);
-      step(`Segment ingest: POST /v1/batch vs POST /v1/events, ${SEGMENT_PER_REQUEST} product views per request`);
-      const compare = segmentComparison(url, KEY, demoItems, visitors, rand);
-      const events100 = await load("events100", `POST /v1/events (${SEGMENT_PER_REQUEST} views)`, compare.events, DURATION);
-      const segment100 = await load("segment100", `POST /v1/batch (${SEGMENT_PER_REQUEST} Segment messages)`, compare.segment, DURATION);
-      await mf.dispose();
-      step("diagnostic: the same routes with EVENTS bound to a queue without a consumer (Miniflare's broker answers and discards)");
-      const noQueue = await diagnostic(bundle, join(tmp, "state-diagnostic"));
+      // One warm recommendation's Server-Timing (in-worker, 1 ms granularity locally).
+      const after = await fetch(`${baseA}/v1/recommendations?k=10`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": warm } });
+      await after.arrayBuffer();
+      check.timing = after.headers.get("server-timing");
+
+      step("operations per events request and per recommendation (test/operations.integration.test.ts)");
+      const operations = measureOperations();
+      const prices = loadPrices();
+
+      const summary = Object.fromEntries(
+        list.map((r) => {
+          const rs = runs[r.name]!;
+          const h = runs.healthz!;
+          return [
+            r.name,
+            {
+              request: r.request,
+              cpu_ms_per_request: stats(rs.map((x) => x.cpu_ms_per_request)),
+              cpu_vs_healthz: stats(rs.map((x, i) => x.cpu_ms_per_request / h[i]!.cpu_ms_per_request)),
+              p50_ms: stats(rs.map((x) => x.p50_ms)),
+              p99_ms: stats(rs.map((x) => x.p99_ms)),
+              p99_vs_healthz: stats(rs.map((x, i) => x.p99_ms / h[i]!.p99_ms)),
+              non2xx: rs.reduce((s, x) => s + x.non2xx + x.errors, 0),
+            },
+          ];
+        }),
+      ) as Record<string, RouteSummary>;
+      const consumerSummary = {
+        cpu_ms_per_1000_lines: stats(consumer.map((c) => c.cpu_ms_per_1000_lines)),
+        lines_per_cpu_second: stats(consumer.map((c) => c.lines_per_cpu_second)),
+        drain_s: stats(consumer.map((c) => c.drain_s)),
+      };
+      const cpu: MeasuredCpu = {
+        events20_ms: summary.events20!.cpu_ms_per_request.median,
+        recommendation_ms: summary.recommendations!.cpu_ms_per_request.median,
+        consumer_ms_per_1000_lines: consumerSummary.cpu_ms_per_1000_lines.median,
+      };
+      const shops = [shopCost("small (1 M events / month)", 1e6, operations, cpu, prices), shopCost("large (1 B events / month)", 1e9, operations, cpu, prices)];
+      const peers = shops.map((s) => ({ shop: s.shop, peers: peerCost(prices, s.recommendations_per_month) }));
 
       return {
-        date: started.toISOString(),
-        command: `npm run bench -- --duration ${DURATION} --connections ${CONNECTIONS} --runs ${RUNS}`,
-        machine: machine(),
+        date: new Date().toISOString(),
+        command: `npm run bench -- --reps ${REPS} --scale ${SCALE} --connections ${CONNECTIONS}`,
+        runtime_s: 0,
+        machine: { ...machine(), load_average: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") },
         miniflare: (JSON.parse(readFileSync("node_modules/miniflare/package.json", "utf8")) as { version: string }).version,
-        ort_version: (JSON.parse(readFileSync("node_modules/onnxruntime-web/package.json", "utf8")) as { version: string }).version,
+        model: {
+          id: model.id,
+          built_this_run: model.built,
+          build_s: round(model.buildSeconds, 0),
+          items: manifest.params.num_items,
+          dim: manifest.params.dim,
+          ranker_trees: manifest.ranker.params.trees,
+          ranker_depth: manifest.ranker.params.max_depth,
+          ranker_features: manifest.ranker.features.length,
+          candidates_per_list: candidates,
+          server_timing_sample: check.timing,
+        },
         connections: CONNECTIONS,
-        duration_s: DURATION,
-        warmup_s: warmup,
-        events_per_request: 20,
-        load: { baseline, recommendations, events: eventsLoad, events100, segment100 },
-        delivery: { after_recommendations: afterReco, after_events: afterEvents, events_tally: tally },
-        diagnostic_without_queue_delivery: noQueue,
-        ratios: {
-          recommendations: { throughput: round(recommendations.rps / baseline.rps), p99: round(recommendations.p99_ms / baseline.p99_ms) },
-          events: { throughput: round(eventsLoad.rps / baseline.rps), p99: round(eventsLoad.p99_ms / baseline.p99_ms) },
-        },
-        targets: {
-          recommendations:
-            recommendations.rps >= TARGETS.recommendations.throughput * baseline.rps &&
-            recommendations.p99_ms <= TARGETS.recommendations.p99 * baseline.p99_ms &&
-            recommendations.errors + recommendations.non2xx === 0,
-          events: eventsLoad.rps >= TARGETS.events.throughput * baseline.rps && eventsLoad.errors + eventsLoad.non2xx === 0,
-          segment: segment100.rps >= events100.rps && segment100.errors + segment100.non2xx === 0,
-        },
-        recommendation_check: check,
-        inference: { demo, large },
-        cold_start: {
-          total_ms: round(tReco - t0, 1),
-          ready_ms: round(tReady - t0, 1),
-          first_events_ms: round(tEvents - tReady, 1),
-          first_recommendation_ms: round(tReco - tEvents, 1),
-          attempts_ok: first,
-        },
+        idle_cpu_ms_per_s: stats(idle),
+        request_path: summary,
+        request_path_runs: runs,
+        consumer: consumerSummary,
+        consumer_runs: consumer,
+        operations,
+        cost: shops,
+        peers,
+        prices_read_on: prices.read_on,
         memory,
-        bundle: { wasm: bundle.wasm, raw_bytes: bundle.rawBytes, gzip_bytes: bundle.gzipBytes, index_js_bytes: statSync(join(bundle.dir, "index.js")).size },
+        bundle: { raw_bytes: bundle.rawBytes, gzip_bytes: bundle.gzipBytes },
+        started_ms: started,
       };
     } finally {
-      await mf.dispose().catch(() => undefined);
+      await a.dispose().catch(() => undefined);
+      await b.dispose().catch(() => undefined);
     }
   } finally {
     if (args.keep) step(`kept ${tmp}`);
@@ -503,7 +496,126 @@ async function run() {
   }
 }
 
+interface RouteSummary {
+  request: string;
+  cpu_ms_per_request: Stats;
+  cpu_vs_healthz: Stats;
+  p50_ms: Stats;
+  p99_ms: Stats;
+  p99_vs_healthz: Stats;
+  non2xx: number;
+}
+
+// ── report ───────────────────────────────────────────────────────────────────
+
+type Results = Awaited<ReturnType<typeof run>>;
+
+const mmm = (s: Stats, d = 3) => `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})`;
+const usd = (x: number) => (x === 0 ? "$0" : x < 0.01 ? `$${x.toFixed(4)}` : `$${x.toFixed(3)}`);
+
+function markdown(r: Results): string {
+  const rp = r.request_path;
+  const ev = (name: string, n: number) => rp[name]!.cpu_ms_per_request.median / n;
+  const reco = rp.recommendations!;
+  const targets = [
+    `| recommendation CPU ≤ 3× \`/healthz\` | ${reco.cpu_vs_healthz.median.toFixed(2)}× | ${reco.cpu_vs_healthz.median <= 3 ? "met" : "**not met**"} |`,
+    `| recommendation p99 ≤ 2× \`/healthz\`'s | ${reco.p99_vs_healthz.median.toFixed(2)}× | ${reco.p99_vs_healthz.median <= 2 ? "met" : "**not met**"} |`,
+    `| whole recommendation p50 ≤ 2 ms, p99 ≤ 5 ms (client-side, 1 connection: an upper bound) | ${reco.p50_ms.median.toFixed(2)} / ${reco.p99_ms.median.toFixed(2)} ms | ${reco.p50_ms.median <= 2 && reco.p99_ms.median <= 5 ? "met" : "**not met**"} |`,
+    `| events ≤ 0.06 ms CPU per event at 20 per request | ${ev("events20", 20).toFixed(3)} ms | ${ev("events20", 20) <= 0.06 ? "met" : "**not met**"} |`,
+    `| events ≤ 0.03 ms CPU per event at 100 per request | ${ev("events100", 100).toFixed(3)} ms | ${ev("events100", 100) <= 0.03 ? "met" : "**not met**"} |`,
+    `| consumer ≥ 5,000 lines/s on one core | ${r.consumer.lines_per_cpu_second.median.toFixed(0)} | ${r.consumer.lines_per_cpu_second.median >= 5000 ? "met" : "**not met**"} |`,
+    `| ≤ $1 per million events beyond included usage (large shop) | ${usd(r.cost[1]!.usd_per_million_events)} | ${r.cost[1]!.usd_per_million_events <= 1 ? "met" : "**not met**"} |`,
+    `| ≤ $0.50 per million recommendations beyond included usage (large shop) | ${usd(r.cost[1]!.usd_per_million_recommendations)} | ${r.cost[1]!.usd_per_million_recommendations <= 0.5 ? "met" : "**not met**"} |`,
+  ];
+  const o = r.operations;
+  const opsRow = (label: string, c: (typeof o)["events20_request"]) =>
+    `| ${label} | ${c.worker_invocations} | ${c.do_requests} (${Object.entries(c.do_by_class)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}) | ${c.sql_rows_read} | ${c.sql_rows_written} | ${c.queue_messages} / ${c.queue_operations} | ${c.r2_class_a} / ${c.r2_class_b} | ${c.r2_bytes_put} |`;
+  const costRows = (i: number) =>
+    r.cost[i]!.rows.map(
+      (row) => `| ${row.item} | ${row.per_event.toPrecision(3)} | ${usd(row.usd_per_million_events)} | ${row.per_recommendation.toPrecision(3)} | ${usd(row.usd_per_million_recommendations)} |`,
+    ).join("\n");
+  const peerRows = r.peers.flatMap((s) => s.peers.map((p) => `| ${s.shop} | ${p.peer} | ${p.usd_per_million === null ? "not found (see note)" : usd(p.usd_per_million)} | ${p.source} |`)).join("\n");
+  return `# Edgewise benchmark: per invocation, in CPU, and per million
+
+${r.date} · ${r.machine.cpus} CPUs (${r.machine.cpu_model}) · ${r.machine.memory_gib} GiB · Node ${r.machine.node} · load average at the end ${r.machine.load_average} · Miniflare ${r.miniflare} · ${r.runtime_s} s
+
+Reproduce: \`${r.command}\` (design [0024](../docs/design/0024-per-invocation-benchmarks.md)). Every figure: median (min–max) of the repetitions; \`bench/results.json\` keeps each.
+
+Model \`${r.model.id}\`: ${r.model.items.toLocaleString("en")} items × dim ${r.model.dim}, LambdaMART ranker ${r.model.ranker_trees} trees of depth ${r.model.ranker_depth} over ${r.model.ranker_features} features, ${r.model.candidates_per_list.median} candidates per list (median; ${r.model.candidates_per_list.min}–${r.model.candidates_per_list.max} over ${r.model.candidates_per_list.lists} held-out synthetic visits) (built from the synthetic shop${r.model.built_this_run ? ` this run, ${r.model.build_s} s` : ", cached"}). Server-Timing of one recommendation: \`${r.model.server_timing_sample ?? "none"}\`.
+
+## Targets (issue 20)
+
+| target | measured (median) | |
+|---|---:|---|
+${targets.join("\n")}
+
+## Request path (queue bound, consumer detached)
+
+workerd CPU = utime + stime of the instance's workerd process over the run (plus ${SETTLE_MS} ms for flushes and alarms), idle rate (${mmm(r.idle_cpu_ms_per_s, 2)} ms/s) subtracted. Latency is client-side at ${r.connections} connection(s).
+
+| route | CPU ms / request | × \`/healthz\` | p50 ms | p99 ms | p99 × \`/healthz\` | non-2xx |
+|---|---:|---:|---:|---:|---:|---:|
+${Object.values(rp)
+  .map((s) => `| ${s.request} | ${mmm(s.cpu_ms_per_request)} | ${mmm(s.cpu_vs_healthz, 2)} | ${mmm(s.p50_ms, 2)} | ${mmm(s.p99_ms, 2)} | ${mmm(s.p99_vs_healthz, 2)} | ${s.non2xx} |`)
+  .join("\n")}
+
+Per event: ${ev("events1", 1).toFixed(3)} ms at 1 per request, ${ev("events20", 20).toFixed(3)} ms at 20, ${ev("events100", 100).toFixed(3)} ms at 100; Segment \`/v1/batch\` ${ev("batch100", 100).toFixed(3)} ms per message at 100.
+
+## Consumer (line batches drained through the real consumer and sinks)
+
+Per repetition ${r.consumer_runs[0]!.messages} messages (events: 20 lines each; served lists: 25 each), ${r.consumer_runs[0]!.lines} lines; the sends' own CPU (measured into the detached queue) subtracted.
+
+| CPU ms per 1,000 lines | lines per CPU-second (one core) | drain wall time s |
+|---:|---:|---:|
+| ${mmm(r.consumer.cpu_ms_per_1000_lines, 1)} | ${mmm(r.consumer.lines_per_cpu_second, 0)} | ${mmm(r.consumer.drain_s, 1)} |
+
+## Operations (test/operations.integration.test.ts, pinned there)
+
+| invocation | Worker invocations | DO requests | SQLite rows read | rows written | queue messages / ops | R2 class A / B | R2 bytes put |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${opsRow("events request, 20 views (request path)", o.events20_request)}
+${opsRow("… with its consumer batch", o.events20_total)}
+${opsRow("events request, 1 view (request path)", o.events1_request)}
+${opsRow("recommendation (request path, its flush)", o.recommendation_request)}
+${opsRow("… with its consumer batch", o.recommendation_total)}
+${opsRow("consumer: one batch of 5 events messages", o.consumer_5x20)}
+
+Upstash: 0 commands (the embedded ProfileDO store is the default; with \`UPSTASH_REDIS_REST_URL\` set, the ProfileDO requests above become Upstash commands). Prices read ${r.prices_read_on} (\`bench/prices.json\`, with sources).
+
+## Cost per million beyond included usage
+
+Model: N events a month in requests of 20, N recommendations; consumer batches fill to ${r.cost.map((c) => `${c.consumer_batch_messages} messages (${c.shop.split(" ")[0]})`).join(", ")}; one queue message per served list (the pinned worst case). Plus the Workers Paid plan's $${r.cost[0]!.plan_usd_per_month}/month.
+
+**${r.cost[0]!.shop}: ${usd(r.cost[0]!.usd_per_million_events)} per million events, ${usd(r.cost[0]!.usd_per_million_recommendations)} per million recommendations.**
+**${r.cost[1]!.shop}: ${usd(r.cost[1]!.usd_per_million_events)} per million events, ${usd(r.cost[1]!.usd_per_million_recommendations)} per million recommendations.**
+
+Large shop, by line item:
+
+| line item | per event | $ / M events | per recommendation | $ / M recommendations |
+|---|---:|---:|---:|---:|
+${costRows(1)}
+
+Small shop, by line item:
+
+| line item | per event | $ / M events | per recommendation | $ / M recommendations |
+|---|---:|---:|---:|---:|
+${costRows(0)}
+
+Peers, per million recommendations at the same volume:
+
+| shop | peer | $ / M recommendations | source |
+|---|---|---:|---|
+${peerRows}
+
+Memory after the run: ${r.memory.map((m) => `RSS ${m.rss_mib} MiB`).join(", ")}; bundle ${(r.bundle.raw_bytes / 2 ** 20).toFixed(2)} MiB raw, ${(r.bundle.gzip_bytes / 2 ** 20).toFixed(2)} MiB gzip.
+`;
+}
+
+const t0 = performance.now();
 const results = await run();
+results.runtime_s = Math.round((performance.now() - t0) / 1000);
 mkdirSync("bench", { recursive: true });
 writeFileSync("bench/results.json", `${JSON.stringify(results, null, 2)}\n`);
 const md = markdown(results);
