@@ -8,7 +8,8 @@
  *   npm run train -- --data ../shared/datasets/diginetica [--split validation|test]
  *   npm run train -- --log local [--tenant demo]      (the local R2 event log of npm run dev)
  *   npm run train -- --log ./export/events             (an exported event log, NDJSON)
- *     [--dim 64] [--epochs 6] [--negatives 32] [--model-weight 0.1] [--out /tmp/edgewise-model]
+ *     [--dim 64] [--epochs 5 (core) | 6 (dot)] [--negatives 32] [--lr 0.2] [--mode core|dot] [--tau 0.07] [--dropout 0.2]
+ *     [--model-weight 0.1] [--out /tmp/edgewise-model]
  *     [--name diginetica --version 1]
  *
  * --split validation trains on the first 90% of train.txt only (for tuning).
@@ -41,9 +42,12 @@ async function main(): Promise<void> {
       tenant: { type: "string" },
       split: { type: "string", default: "test" },
       dim: { type: "string", default: "64" },
-      epochs: { type: "string", default: "6" },
+      epochs: { type: "string" }, // 5 in the core mode, 6 in the dot mode
       negatives: { type: "string", default: "32" },
       lr: { type: "string", default: "0.2" },
+      mode: { type: "string", default: "core" },
+      tau: { type: "string", default: "0.07" },
+      dropout: { type: "string", default: "0.2" },
       "model-weight": { type: "string", default: String(MODEL_BLEND_WEIGHT) },
       seed: { type: "string", default: "1" },
       out: { type: "string", default: "/tmp/edgewise-model" },
@@ -68,12 +72,15 @@ async function main(): Promise<void> {
 
   const settings = {
     dim: num("dim", values.dim),
-    epochs: num("epochs", values.epochs),
+    epochs: num("epochs", values.epochs ?? (values.mode === "core" ? "5" : "6")),
     negatives: num("negatives", values.negatives),
     learningRate: num("lr", values.lr),
     schedule: "linear",
     optimizer: "rowwise",
     seed: num("seed", values.seed),
+    // CORE-style (one table, cosine / τ, dropout): docs/offline.md "The neural generator".
+    mode: neuralMode(values.mode),
+    ...(values.mode === "core" ? { temperature: num("tau", values.tau), dropout: num("dropout", values.dropout) } : {}),
   } as const;
   const started = performance.now();
   let neuralSeconds = 0;
@@ -135,6 +142,11 @@ async function main(): Promise<void> {
     .join(", ");
   const next = ["npm", "run", "eval", "--", "--model", dir, ...(values.log ? [] : ["--data", values.data, "--split", values.split])].map(shellQuote).join(" ");
   process.stdout.write(`wrote ${dir}: ${sizes}\nnext: ${next}\n`);
+}
+
+function neuralMode(v: string): "core" | "dot" {
+  if (v !== "core" && v !== "dot") throw new Error(`--mode must be core or dot, got ${v}`);
+  return v;
 }
 
 /** Quotes a shell word when it needs it, so the printed command is safe to copy. */

@@ -17,6 +17,7 @@
  */
 import { RECENCY_DECAY, SEQ_LEN } from "../../models/inputs";
 import { deriveSeed, Random } from "../synthetic/random";
+import { coreBuffers, coreLoss } from "./core-loss";
 import { modelVocab, type SessionModel, type TrainOptions } from "./session-model";
 
 /** Where training is, for progress bars. */
@@ -47,6 +48,18 @@ export interface FastTrainOptions extends TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Examples between progress calls (default 10,000). */
   progressEvery?: number;
+  /**
+   * "dot" (default): separate E_in / E_out tables and a per-item bias.
+   * "core": CORE-style (Hou et al., SIGIR 2022): one table for both, session and
+   * item vectors L2-normalised, logits = cosine / `temperature`, dropout on the
+   * input and candidate rows, no bias; exported in the same serving contract
+   * (E_in = E, E_out = normalised E / τ, bias 0), see {@link coreModelArrays}.
+   */
+  mode?: "dot" | "core";
+  /** Softmax temperature τ of the "core" mode (default 0.07). */
+  temperature?: number;
+  /** Dropout rate on input and candidate rows in the "core" mode (default 0.2). */
+  dropout?: number;
 }
 
 /** A trained model with the mean loss of every epoch. */
@@ -74,6 +87,11 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
   const minShare = opts.minLearningRateShare ?? 0.05;
   const rowwise = (opts.optimizer ?? "adagrad") === "rowwise";
   const progressEvery = opts.progressEvery ?? 10_000;
+  const core = opts.mode === "core";
+  const tau = opts.temperature ?? 0.07;
+  const dropout = opts.dropout ?? 0.2;
+  if (!(tau > 0)) throw new RangeError(`temperature must be positive, got ${tau}`);
+  if (!(dropout >= 0 && dropout < 1)) throw new RangeError(`dropout must be in [0, 1), got ${dropout}`);
   for (const [name, v] of [
     ["dim", dim],
     ["epochs", epochs],
@@ -110,17 +128,18 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
   const weights = recencyWeights();
 
   const embIn = new Float32Array(size * dim);
-  const embOut = new Float32Array(size * dim);
+  // The "core" mode trains one table: E_out is E_in until export.
+  const embOut = core ? embIn : new Float32Array(size * dim);
   const bias = new Float32Array(size);
   for (let i = dim; i < embIn.length; i++) embIn[i] = rng.normal(0, INIT_SD);
-  for (let i = dim; i < embOut.length; i++) embOut[i] = rng.normal(0, INIT_SD);
-  for (let i = 1; i < size; i++) bias[i] = Math.log((count[i]! + 1) / (totalViews + size));
+  if (!core) for (let i = dim; i < embOut.length; i++) embOut[i] = rng.normal(0, INIT_SD);
+  if (!core) for (let i = 1; i < size; i++) bias[i] = Math.log((count[i]! + 1) / (totalViews + size));
   bias[0] = PADDING_BIAS;
 
   const sampler = aliasSampler(Array.from(count, (c, i) => (i === 0 ? 0 : c ** power)));
   const logExpected = Float64Array.from(count, (_, i) => (i === 0 ? 0 : Math.log(negatives * sampler.probability[i]!)));
   const accIn = new Float32Array(rowwise ? size : embIn.length).fill(ADAGRAD_INIT);
-  const accOut = new Float32Array(rowwise ? size : embOut.length).fill(ADAGRAD_INIT);
+  const accOut = core ? accIn : new Float32Array(rowwise ? size : embOut.length).fill(ADAGRAD_INIT);
   const accBias = new Float32Array(size).fill(ADAGRAD_INIT);
 
   const s = new Float32Array(dim);
@@ -128,6 +147,35 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
   const cand = new Int32Array(negatives + 1);
   const z = new Float64Array(negatives + 1);
   let lr = lr0;
+  const cb = coreBuffers(dim, SEQ_LEN, negatives + 1);
+  const keep = 1 - dropout;
+  const inMask = dropout > 0 ? new Float32Array(SEQ_LEN * dim) : null;
+  const outMask = dropout > 0 ? new Float32Array((negatives + 1) * dim) : null;
+  const fillMask = (m: Float32Array, n: number): void => {
+    for (let i = 0; i < n; i++) m[i] = rng.float() < keep ? 1 / keep : 0;
+  };
+  const grad = new Float32Array(dim);
+  const coreExample = { idx: flat, from: 0, len: 0, w: weights[1]!, cand, count: negatives + 1, logQ: logExpected, skip: (k: number) => cand[k] === cand[0], inMask, outMask };
+  /** One CORE step on example (from, len): loss, then Adagrad on the rows read (candidates first, then inputs). */
+  const coreStep = (from: number, len: number, w: Float64Array): number => {
+    coreExample.from = from;
+    coreExample.len = len;
+    coreExample.w = w;
+    if (inMask) fillMask(inMask, len * dim);
+    if (outMask) fillMask(outMask, (negatives + 1) * dim);
+    const loss = coreLoss(embIn, tau, coreExample, cb);
+    if (Number.isNaN(loss)) return 0;
+    for (let k = 0; k <= negatives; k++) {
+      if (cb.g[k] === 0) continue;
+      grad.set(cb.gOut.subarray(k * dim, (k + 1) * dim));
+      updateRow(embIn, accIn, cand[k]!, 1, grad);
+    }
+    for (let j = 0; j < len; j++) {
+      grad.set(cb.gIn.subarray(j * dim, (j + 1) * dim));
+      updateRow(embIn, accIn, flat[from + j]!, 1, grad);
+    }
+    return loss;
+  };
 
   const updateRow = (emb: Float32Array, acc: Float32Array, r: number, scale: number, v: Float32Array): void => {
     const row = r * dim;
@@ -163,6 +211,15 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
       const len = Math.min(SEQ_LEN, p - exStart[ex]!);
       const w = weights[len]!;
       const from = p - len;
+      if (core) {
+        cand[0] = flat[p]!;
+        for (let k = 1; k <= negatives; k++) cand[k] = sampler.sample(rng);
+        lossSum += coreStep(from, len, w);
+        if (opts.onProgress && (n + 1) % progressEvery === 0 && n + 1 < total) {
+          opts.onProgress({ epoch, epochs, done: n + 1, total, loss: lossSum / (n + 1), learningRate: lr });
+        }
+        continue;
+      }
       s.fill(0);
       for (let j = 0; j < len; j++) {
         const wj = w[j]!;
@@ -222,18 +279,38 @@ export function trainSessionModelFast(sessions: readonly (readonly string[])[], 
     .map((item_id) => ({ item_id, count: counts.get(item_id)! }))
     .sort((a, b) => b.count - a.count || (a.item_id < b.item_id ? -1 : 1))
     .slice(0, TOP_POPULAR);
+  const arrays = core ? coreModelArrays(embIn, dim, tau) : { embIn, embOut, bias };
   return {
     items,
     dim,
-    embIn,
-    embOut,
-    bias,
+    ...arrays,
     popularity,
     trainingWindow: opts.trainingWindow ?? null,
     epochs,
     finalLoss: epochLosses.at(-1) ?? NaN,
     epochLosses,
   };
+}
+
+/**
+ * The serving arrays of a "core" table E: E_in = E (the session vector is not
+ * normalised in the graph, which leaves the ranking unchanged), E_out = E's rows
+ * normalised and divided by τ (the graph's scores are ‖s‖·cos/τ), bias 0 but padding.
+ */
+export function coreModelArrays(E: Float32Array, dim: number, tau: number): Pick<FastSessionModel, "embIn" | "embOut" | "bias"> {
+  const rows = E.length / dim;
+  const embIn = E.slice();
+  embIn.fill(0, 0, dim);
+  const embOut = new Float32Array(E.length);
+  for (let r = 1; r < rows; r++) {
+    let sq = 0;
+    for (let d = 0; d < dim; d++) sq += E[r * dim + d]! ** 2;
+    const scale = sq > 0 ? 1 / (Math.sqrt(sq) * tau) : 0;
+    for (let d = 0; d < dim; d++) embOut[r * dim + d] = E[r * dim + d]! * scale;
+  }
+  const bias = new Float32Array(rows);
+  bias[0] = PADDING_BIAS;
+  return { embIn, embOut, bias };
 }
 
 /**
