@@ -8,7 +8,7 @@
  *   npm run train -- --data ../shared/datasets/diginetica [--split validation|test]
  *   npm run train -- --log local [--tenant demo]      (the local R2 event log of npm run dev)
  *   npm run train -- --log ./export/events             (an exported event log, NDJSON)
- *     [--dim 64] [--epochs 5 (core) | 6 (dot)] [--negatives 32] [--lr 0.2] [--mode core|dot] [--tau 0.07] [--dropout 0.2]
+ *     [--dim 64] [--epochs 6 (dot) | 5 (core)] [--negatives 32] [--lr 0.2] [--mode dot|core] [--tau 0.07] [--dropout 0.2]
  *     [--model-weight 0.1] [--out /tmp/edgewise-model]
  *     [--name diginetica --version 1]
  *
@@ -45,7 +45,8 @@ async function main(): Promise<void> {
       epochs: { type: "string" }, // 5 in the core mode, 6 in the dot mode
       negatives: { type: "string", default: "32" },
       lr: { type: "string", default: "0.2" },
-      mode: { type: "string", default: "core" },
+      // dot by default: on Diginetica's validation lists the two-stage row is the same with either (50.50 / 19.18 vs 50.48 / 19.17).
+      mode: { type: "string", default: "dot" },
       tau: { type: "string", default: "0.07" },
       dropout: { type: "string", default: "0.2" },
       "model-weight": { type: "string", default: String(MODEL_BLEND_WEIGHT) },
