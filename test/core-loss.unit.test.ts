@@ -5,6 +5,7 @@ import { Random } from "../src/offline/synthetic/random";
 import { coreBuffers, coreLoss, type CoreExample } from "../src/offline/train/core-loss";
 import { modelVocab } from "../src/offline/train/session-model";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
+import { ITEMS, chainSessions, item } from "./chain-sessions";
 
 describe("CORE loss", () => {
   const dim = 5;
@@ -52,23 +53,6 @@ describe("CORE loss", () => {
     expect(coreLoss(zero, tau, ex, coreBuffers(dim, SEQ_LEN, 5))).toBeNaN();
   });
 });
-
-const ITEMS = 30;
-const item = (i: number): string => String((((i % ITEMS) + ITEMS) % ITEMS) + 1);
-
-function chainSessions(seed = 7): string[][] {
-  const rng = new Random(seed);
-  return Array.from({ length: 200 }, () => {
-    let at = rng.int(0, ITEMS - 1);
-    const seq = [item(at)];
-    const len = rng.int(2, 8);
-    while (seq.length < len) {
-      at = rng.chance(0.8) ? at + 1 : rng.chance(0.5) ? at : rng.int(0, ITEMS - 1);
-      seq.push(item(at));
-    }
-    return seq;
-  });
-}
 
 describe('trainer, mode "core"', () => {
   const sessions = chainSessions();

@@ -21,23 +21,10 @@ import worker from "../src/index";
 import { sessionStub } from "../src/session/stub";
 import { SHOP_A, make, visitorIdOf } from "./helpers";
 import { chainWeights, publishTestModel, setTenantConfig } from "./models";
+// The same counters the cost model prices (a type only: nothing of Node reaches workerd).
+import type { Counts } from "../tools/bench/cost";
 
 const QUEUE_UNIT = 64 * 1024;
-
-interface Counts {
-  worker_invocations: number;
-  do_requests: number;
-  do_alarms: number;
-  do_by_class: Record<string, number>;
-  sql_rows_read: number;
-  sql_rows_written: number;
-  queue_messages: number;
-  /** Billed queue operations: each message's 64 KB units, written + read + deleted. */
-  queue_operations: number;
-  r2_class_a: number;
-  r2_class_b: number;
-  r2_bytes_put: number;
-}
 
 const zero = (): Counts => ({
   worker_invocations: 0,

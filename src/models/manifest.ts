@@ -166,12 +166,6 @@ export function checkManifestAgainstFeatures(manifest: Manifest, defs = FEATURES
   if (manifest.params.seq_len !== SEQ_LEN) {
     throw new ModelLoadError("feature_mismatch", `model reads ${manifest.params.seq_len} items; the worker builds sequences of ${SEQ_LEN}`);
   }
-  if (!manifest.files["model.onnx"] || !manifest.files[manifest.vocabulary.file]) {
-    throw new ModelLoadError("manifest_invalid", "manifest lists no model.onnx or vocabulary file");
-  }
-  if (manifest.candidates && !manifest.files[manifest.candidates.file]) {
-    throw new ModelLoadError("manifest_invalid", `manifest lists no checksum for the candidate index ${manifest.candidates.file}`);
-  }
   if (manifest.ranker) checkRanker(manifest, manifest.ranker);
 }
 
@@ -189,7 +183,4 @@ function checkRanker(manifest: Manifest, ranker: RankerSpec, defs = RANKER_FEATU
     if (!read.has(name)) throw new ModelLoadError("manifest_invalid", `model ${id}'s ranker has a drift baseline for ${name}, which it does not read`);
   }
   if (!manifest.candidates) throw new ModelLoadError("manifest_invalid", `model ${id} has a ranker but no V-SKNN index (its popularity and first generator)`);
-  for (const file of [ranker.file, ...(ranker.generators.iknn.k > 0 ? [ranker.generators.iknn.file] : [])]) {
-    if (!manifest.files[file]) throw new ModelLoadError("manifest_invalid", `manifest lists no checksum for the ranker file ${file}`);
-  }
 }

@@ -23,6 +23,7 @@ export interface Counts {
   sql_rows_read: number;
   sql_rows_written: number;
   queue_messages: number;
+  /** Billed queue operations: each message's 64 KB units, written + read + deleted. */
   queue_operations: number;
   r2_class_a: number;
   r2_class_b: number;
