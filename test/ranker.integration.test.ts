@@ -16,7 +16,9 @@ import { buildModelVersion } from "../src/offline/export/model-version";
 import { Random } from "../src/offline/synthetic/random";
 import { type RankingData, trainLambdaMart } from "../src/offline/train/lambdamart";
 import { trainSessionModelFast } from "../src/offline/train/session-model-fast";
-import { type TwoStageArtifacts, trainTwoStage } from "../src/offline/train/two-stage";
+import { CUT_TOLERANCE, cutList } from "../src/offline/train/candidate-counts";
+import { type TwoStageArtifacts, replayLists, stage1For, trainTwoStage } from "../src/offline/train/two-stage";
+import { GENERATORS } from "../src/models/ranker/features";
 import { SEQ_LEN } from "../src/models/inputs";
 import { SHOP_A, call, make, newVisitor, postEvents } from "./helpers";
 import { setTenantConfig } from "./models";
@@ -201,6 +203,34 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     const steps = drift.inputs.find((f) => f.feature === "ranker.visit.steps_since_last")!;
     expect(steps.out_of_range_share).toBe(0);
     expect(steps.status).toBe("no_data"); // a list or two: far below min_count
+  });
+
+  it("chooses candidate counts per generator, and a cut list is exactly what replaying with those counts gives", async () => {
+    const { generators, selection } = artifacts.ranker.spec;
+    for (const g of GENERATORS) {
+      expect(generators[g].k).toBeLessThanOrEqual(Number(selection[`candidates.${g}.declared`]));
+      expect(generators[g].k).toBeGreaterThan(0);
+    }
+    expect(Number(selection["candidates.metric.chosen"])).toBeGreaterThanOrEqual(Number(selection["candidates.metric.declared"]) - CUT_TOLERANCE - 1e-4);
+    // Exactness, with counts that cut every generator: replayed at the declared counts then cut,
+    // or replayed at the cut counts, the lists (candidates, every feature, the label's row) are equal.
+    const wide = { ...generators, vsknn: { k: 40 }, iknn: { ...generators.iknn, k: 30 }, session: { k: 4 }, neural: { k: 40 }, popular: { k: 20 } };
+    const narrow = { vsknn: 7, iknn: 5, session: 2, neural: 9, popular: 3 };
+    const small = { ...wide, vsknn: { k: 7 }, iknn: { ...wide.iknn, k: 5 }, session: { k: 2 }, neural: { k: 9 }, popular: { k: 3 } };
+    const stage1 = await stage1For(sessions.slice(0, 1200), artifacts.neural, wide, createInferenceSession, artifacts.vsknnOptions);
+    const held = sessions.slice(1200, 1260);
+    const engine = { sessionGapMs: 1_800_000 };
+    const full = await replayLists(stage1, wide, held, 1000, null, engine, () => undefined);
+    const cut = full.map((l) => cutList(l, narrow));
+    const direct = await replayLists(stage1, small, held, 1000, null, engine, () => undefined);
+    const rows = (ls: typeof full) => ls.reduce((n, l) => n + l.matrix.candidates.length, 0);
+    expect(rows(cut)).toBeLessThan(rows(full) / 2); // the cut removed most candidates
+    expect(cut.length).toBe(direct.length);
+    for (let i = 0; i < cut.length; i++) {
+      expect(cut[i]!.matrix.candidates).toEqual(direct[i]!.matrix.candidates);
+      expect(Array.from(cut[i]!.matrix.values)).toEqual(Array.from(direct[i]!.matrix.values));
+      expect(cut[i]!.positive).toBe(direct[i]!.positive);
+    }
   });
 
   it("refuses a version whose ranker reads an unknown feature with feature_mismatch", async () => {

@@ -23,7 +23,7 @@ import { createVsknn } from "../../models/knn/vsknn";
 import type { RankerSpec } from "../../models/manifest";
 import { buildSessionTopKModel } from "../../models/onnx/session-topk";
 import { SEQ_LEN } from "../../models/inputs";
-import { GENERATORS, RANKER_FEATURES, type RankerMatrix, rankerRow, selectColumns } from "../../models/ranker/features";
+import { GENERATORS, type GeneratorName, RANKER_FEATURES, rankerRow, selectColumns } from "../../models/ranker/features";
 import { type Stage1, popularityOf } from "../../models/ranker/generators";
 import { candidateMatrix } from "../../models/ranker/ranker";
 import { type TreeEnsemble, buildTreeEnsembleModel, scoreEnsemble } from "../../models/ranker/trees";
@@ -31,6 +31,7 @@ import { rankerBaselines } from "../export/ranker-baselines";
 import type { SessionTopKWeights } from "../export/model-version";
 import { productView, viewTime } from "../eval/serving-path";
 import type { OrtSession } from "../../models/ort-session";
+import { CUT_TOLERANCE, type ReplayedList, chooseCandidateCounts, cutList } from "./candidate-counts";
 import { VSKNN_GRID, type VsknnManifestOptions, chooseVsknnOptions } from "./vsknn-options";
 import { DEFAULT_LAMBDAMART, type LambdaMartOptions, type RankingData, listMetrics, trainLambdaMart } from "./lambdamart";
 
@@ -129,8 +130,19 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const seconds = (performance.now() - started) / 1000;
   log(`ranker: chose ${chosen.tag}, ${result.bestTrees} trees, in ${seconds.toFixed(0)} s for ${grid.length} setting(s)`);
 
-  const validation = [...GENERATORS.map((g) => ({ name: g, ...generatorMetrics(valid, g) })), { name: "union recall", hr20: unionRecall(valid), mrr20: NaN }, { name: "ranker", ...result.best }];
+  // Candidate counts: each generator's smallest list that costs the trained ranker (almost) nothing
+  // on the validation lists; serving runs the generators with these counts.
+  const declared = Object.fromEntries(GENERATORS.map((g) => [g, gens[g].k])) as Record<GeneratorName, number>;
+  const counts = chooseCandidateCounts(valid, result.ensemble, columns, declared);
+  for (const g of GENERATORS) gens[g] = { ...gens[g], k: counts.counts[g] } as never;
+  log(`candidates: ${GENERATORS.map((g) => `${g} ${declared[g]} → ${counts.counts[g]}`).join(", ")}; median per list ${counts.candidates.declared} → ${counts.candidates.chosen}`);
+  const served = valid.map((l) => cutList(l, counts.counts));
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  const validation = [
+    ...GENERATORS.map((g) => ({ name: g, ...generatorMetrics(served, g) })),
+    { name: "union recall", hr20: unionRecall(served), mrr20: NaN },
+    { name: "ranker", ...listMetrics(toRankingData(served, columns), scoreAll(served, result.ensemble, columns)) },
+  ];
   const selection: Record<string, number | string> = {
     split: `generators: first ${GENERATOR_SHARE * 100}% of the training sessions; ranker lists: the rest, by time (${FIT_SHARE * 100}% fit, the rest validation)`,
     fit_lists: fitData.queryOffsets.length - 1 + (fitData.missedQueries ?? 0),
@@ -138,7 +150,14 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     metric: "hr@20 + mrr@20 on the validation lists (early stopping, and the choice among the settings tried)",
     chosen: chosen.tag,
     ...vsknn.selection,
+    "candidates.rule": `per generator, largest list first: the smallest of k, k/2, k/4, … (≥ 10) within ${CUT_TOLERANCE} of the declared counts' hr@20 + mrr@20`,
+    "candidates.per_list.declared": counts.candidates.declared,
+    "candidates.per_list.chosen": counts.candidates.chosen,
+    "candidates.metric.declared": round(counts.metric.declared),
+    "candidates.metric.chosen": round(counts.metric.chosen),
   };
+  for (const g of GENERATORS) selection[`candidates.${g}.declared`] = declared[g];
+  for (const t of counts.tried) selection[`candidates.${t.generator}[${t.k}]`] = round(t.metric);
   for (const t of tried) {
     selection[`settings[${t.tag}].trees`] = t.result.bestTrees;
     selection[`settings[${t.tag}].hr@20`] = Math.round(t.result.best.hr20 * 1e4) / 1e4;
@@ -157,7 +176,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const features = columns.map((c) => ({ name: RANKER_FEATURES[c]!.name, version: RANKER_FEATURES[c]!.version }));
   const baselines = rankerBaselines(
     features.map((f) => f.name),
-    topRows(valid, result.ensemble, columns),
+    topRows(served, result.ensemble, columns),
   );
   return {
     rankerSeconds: seconds,
@@ -189,12 +208,6 @@ export async function stage1For(
     neural: { session, items: neural.items, vocab: new Map(neural.items.map((item, i) => [item, i + 1])) },
     ...popularityOf(index),
   };
-}
-
-/** One replayed list: its matrix (every ranker feature) and the row of the next item (−1: not a candidate). */
-interface ReplayedList {
-  matrix: RankerMatrix;
-  positive: number;
 }
 
 /**
@@ -248,6 +261,15 @@ function topRows(lists: readonly ReplayedList[], ensemble: TreeEnsemble, columns
     for (const x of rankerRow(matrix, best, columns)) out.push(x ?? Number.NaN);
   }
   return Float32Array.from(out);
+}
+
+/** Ensemble scores of every row of the lists that have their next item, in `toRankingData` order. */
+function scoreAll(lists: readonly ReplayedList[], ensemble: TreeEnsemble, columns: readonly number[]): Float32Array {
+  const parts = lists.filter((l) => l.positive >= 0).map((l) => scoreEnsemble(ensemble, selectColumns(l.matrix, columns)));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
 }
 
 function varies(lists: readonly ReplayedList[], column: number): boolean {
