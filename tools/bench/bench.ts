@@ -601,8 +601,8 @@ Per repetition ${r.consumer_runs[0]!.messages} messages (events: 20 lines each; 
 | invocation | Worker invocations | DO requests | SQLite rows read | rows written | queue messages / ops | R2 class A / B | R2 bytes put |
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${opsRow("events request, 20 views (request path)", o.events20_request)}
-${opsRow(`… a steady visitor: ${o.events20_cycle.worker_invocations} such requests in a row (totals; the cost uses their mean)`, o.events20_cycle)}
 ${opsRow("… with its consumer batch", o.events20_total)}
+${opsRow(`events requests, 20 views: a steady visitor's ${o.events20_cycle.worker_invocations} in a row (totals; the cost uses their mean)`, o.events20_cycle)}
 ${opsRow("events request, 1 view (request path)", o.events1_request)}
 ${opsRow("recommendation (request path, its flush)", o.recommendation_request)}
 ${opsRow("… with its consumer batch", o.recommendation_total)}
