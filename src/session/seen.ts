@@ -30,7 +30,10 @@ export class SeenIndex {
     for (const id of ids) if (known.has(id)) found.add(id);
     if (this.mergedInSql && found.size < ids.length) {
       const rest = [...new Set(ids.filter((id) => !found.has(id)))];
-      const rows = this.sql.exec<{ id: string }>("SELECT DISTINCT j.value AS id FROM seen_merged, json_each(seen_merged.ids) AS j WHERE j.value IN (SELECT value FROM json_each(?))", JSON.stringify(rest));
+      const rows = this.sql.exec<{ id: string }>(
+        "SELECT DISTINCT j.value AS id FROM seen_merged, json_each(seen_merged.ids) AS j WHERE j.value IN (SELECT value FROM json_each(?))",
+        JSON.stringify(rest),
+      );
       for (const r of rows) found.add(r.id);
     }
     return found;
@@ -44,9 +47,7 @@ export class SeenIndex {
     this.load();
     this.sql.exec("INSERT INTO seen_recent (seq, received_at, ids) VALUES (?, ?, ?)", firstSeq, receivedAt, JSON.stringify(ids));
     if (this.recentRows + 1 >= this.limits.mergeAt) {
-      this.sql.exec(
-        "INSERT INTO seen_merged (seq, newest, ids) SELECT min(r.seq), max(r.received_at), json_group_array(j.value) FROM seen_recent AS r, json_each(r.ids) AS j",
-      );
+      this.sql.exec("INSERT INTO seen_merged (seq, newest, ids) SELECT min(r.seq), max(r.received_at), json_group_array(j.value) FROM seen_recent AS r, json_each(r.ids) AS j");
       this.sql.exec("DELETE FROM seen_recent");
     }
     if (receivedAt - this.prunedAt > SEEN_PRUNE_EVERY_MS) {

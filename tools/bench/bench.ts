@@ -516,7 +516,11 @@ async function measureRoutesOnly(list: Route[], pids: number[]) {
   return Object.fromEntries(
     list.map((r) => [
       r.name,
-      { cpu_ms_per_request: stats(runs[r.name]!.map((x) => x.cpu_ms_per_request)), cpu_vs_healthz: stats(runs[r.name]!.map((x, i) => x.cpu_ms_per_request / h[i]!.cpu_ms_per_request)), runs: runs[r.name] },
+      {
+        cpu_ms_per_request: stats(runs[r.name]!.map((x) => x.cpu_ms_per_request)),
+        cpu_vs_healthz: stats(runs[r.name]!.map((x, i) => x.cpu_ms_per_request / h[i]!.cpu_ms_per_request)),
+        runs: runs[r.name],
+      },
     ]),
   );
 }
@@ -643,7 +647,10 @@ const t0 = performance.now();
 const outcome = await run();
 if (outcome.partial) {
   mkdirSync("bench", { recursive: true });
-  writeFileSync("bench/results-routes.json", `${JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- --reps ${REPS} --routes ${args.routes}`, routes: outcome.partial }, null, 2)}\n`);
+  writeFileSync(
+    "bench/results-routes.json",
+    `${JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- --reps ${REPS} --routes ${args.routes}`, routes: outcome.partial }, null, 2)}\n`,
+  );
   for (const [name, r] of Object.entries(outcome.partial)) process.stdout.write(`${name}: ${mmm(r.cpu_ms_per_request)} ms CPU / request, ${mmm(r.cpu_vs_healthz, 2)}× /healthz\n`);
   process.exit(0);
 }
