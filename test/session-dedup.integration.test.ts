@@ -3,9 +3,10 @@
  * across bulk merges, whether the merged level is held in memory or searched in
  * SQLite, after a restart, and for objects written before the change.
  */
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { initialState } from "../src/features/engine";
 import { SCHEMA_SQL } from "../src/session/schema";
 import { SeenIndex } from "../src/session/seen";
 import { sessionStub } from "../src/session/stub";
@@ -41,30 +42,35 @@ describe("the two-level dedup index", () => {
   }
 
   it("keeps the dedup and the history of an object written before design 0026 (one row per event)", async () => {
-    const v = await newVisitor();
+    const v = await newVisitor(); // issued without waking its object: the storage below is all it has
     const batch = [make.productView("a"), make.addToCart("a", 1, 10), make.search("boots")];
-    expect(((await (await postEvents(batch, { visitor: v })).json()) as BatchBody).accepted).toBe(3);
-    const before = await getSession(v);
-    // Rewrite the object's storage in the old layout: `seen` and `history`, one row per event.
+    const now = Date.now();
     await runInDurableObject(sessionStub(env, SHOP_A.id, visitorIdOf(v)), (_i, state) => {
-      state.storage.sql.exec(`
+      const sql = state.storage.sql;
+      // The tables as such an object has them: `seen` and `history` hold one row per event.
+      sql.exec(`
+        CREATE TABLE session (id INTEGER PRIMARY KEY CHECK (id = 1), tenant TEXT NOT NULL, visitor_id TEXT NOT NULL, next_seq INTEGER NOT NULL, last_received_at INTEGER NOT NULL, state TEXT NOT NULL);
         CREATE TABLE seen (event_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, received_at INTEGER NOT NULL);
         CREATE INDEX seen_received_at ON seen (received_at);
-        INSERT INTO seen SELECT j.value, r.seq + j.key, r.received_at FROM seen_recent AS r, json_each(r.ids) AS j;
         CREATE TABLE history (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
-        INSERT INTO history SELECT json_extract(j.value, '$[0]'), json(json_extract(j.value, '$[1]')) FROM history_batches, json_each(history_batches.events) AS j;
-        DROP TABLE seen_recent; DROP TABLE seen_merged; DROP TABLE history_batches;
+        CREATE TABLE outbox_messages (seq INTEGER PRIMARY KEY, events INTEGER NOT NULL, message TEXT NOT NULL);
+        CREATE TABLE impressions (impression_id TEXT PRIMARY KEY, served_at INTEGER NOT NULL, data TEXT NOT NULL);
       `);
+      sql.exec("INSERT INTO session VALUES (1, ?, ?, ?, ?, ?)", SHOP_A.id, visitorIdOf(v), batch.length + 1, now, JSON.stringify(initialState()));
+      for (const [i, e] of batch.entries()) {
+        sql.exec("INSERT INTO seen VALUES (?, ?, ?)", e.id, i + 1, now);
+        sql.exec("INSERT INTO history VALUES (?, ?)", i + 1, JSON.stringify(e));
+      }
     });
-    await abortAllDurableObjects(); // a new instance finds the old layout
 
-    expect((await getSession(v)).recent_events).toEqual(before.recent_events);
+    expect((await getSession(v)).recent_events).toEqual(batch);
     const replay = (await (await postEvents(batch, { visitor: v })).json()) as BatchBody;
     expect(replay).toMatchObject({ accepted: 0, duplicate: 3 });
-    expect(((await (await postEvents([make.productView("b")], { visitor: v })).json()) as BatchBody).accepted).toBe(1);
+    const next = make.productView("b");
+    expect(((await (await postEvents([next], { visitor: v })).json()) as BatchBody).accepted).toBe(1);
     const after = await getSession(v);
     expect(after.events_applied).toBe(4);
-    expect(after.recent_events.map((e) => e.id)).toEqual([...before.recent_events.map((e) => e.id), after.recent_events.at(-1)!.id]);
+    expect(after.recent_events.map((e) => e.id)).toEqual([...batch, next].map((e) => e.id));
     const tables = await runInDurableObject(sessionStub(env, SHOP_A.id, visitorIdOf(v)), (_i, state) =>
       state.storage.sql
         .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('seen', 'history')")
