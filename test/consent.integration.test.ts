@@ -95,7 +95,7 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     const lines = await waitForVisitorLines(visitorIdOf(analyticsOnly), 2);
     expect(lines.map((l) => l.line.event.type).sort()).toEqual(["consent", "product_view"]);
     expect((await reco(analyticsOnly)).degraded).toBe("no_consent");
-    expect((await stored(analyticsOnly)).history).toBe(0);
+    expect((await stored(analyticsOnly)).history_batches).toBe(0);
 
     const personalOnly = await newVisitor(C);
     const events = [make.consent(false, true), make.productView("sku-03")];
@@ -124,7 +124,7 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     expect(s.features.consent).toMatchObject({ analytics: false, personalization: false });
     expect(s.recent_events).toEqual([]);
     const rows = await stored(v);
-    expect(rows).toMatchObject({ history: 0, impressions: 0, outbox_messages: 0 });
+    expect(rows).toMatchObject({ history_batches: 0, impressions: 0, outbox_messages: 0 });
     expect((await reco(v)).degraded).toBe("no_consent");
     // Granting again starts from nothing.
     await post(v, [make.consent(true, true, Date.now() + 1), make.productView("sku-09")]);

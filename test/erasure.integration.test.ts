@@ -94,7 +94,8 @@ describe("DELETE /v1/subjects/{id}", () => {
     const receipt = (await res.json()) as { erasure_id: string; found: boolean; stores: Record<string, Record<string, unknown>>; beyond_our_control: string[] };
     expect(receipt.found).toBe(true);
     expect(receipt.stores.sessions).toMatchObject({ visitors: 2 });
-    expect(receipt.stores.sessions!.rows_deleted as number).toBeGreaterThan(8);
+    // Each visitor holds at least its session row, its request's packed ids and its history batch (design 0026).
+    expect(receipt.stores.sessions!.rows_deleted as number).toBeGreaterThanOrEqual(6);
     // 2 visitors, the customer, 2 emails (make.identify's default one on the laptop), person, profile,
     // and the flag on that default email, which the bystander claimed too.
     expect(receipt.stores.profile_store).toMatchObject({ backend: "durable-object", keys_deleted: 8, flags_edited: 0 });

@@ -18,6 +18,7 @@ import { createExecutionContext, createMessageBatch, runDurableObjectAlarm, runI
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
+import { SEEN_MERGE_AT } from "../src/session/schema";
 import { sessionStub } from "../src/session/stub";
 import { SHOP_A, make, visitorIdOf } from "./helpers";
 import { chainWeights, publishTestModel, setTenantConfig } from "./models";
@@ -287,6 +288,15 @@ describe("operations billed per events request and per recommendation", () => {
     results.consumer_5_lists = snapshot();
   });
 
+  it("a steady visitor: SEEN_MERGE_AT events requests of 20 views in a row (one bulk merge of the dedup index, the history at its limit)", async () => {
+    const e = meteredEnv();
+    reset();
+    for (let i = 0; i < SEEN_MERGE_AT; i++) await postViews(visitor, 20, e);
+    await fireAlarm(visitor);
+    results.events20_cycle = snapshot();
+    captured = []; // the request path only: these messages are not drained
+  }, 60_000);
+
   it("pins the counts", () => {
     // Pinned from a run; a change that adds an operation must update these on purpose. The consumer's
     // SQLite rows vary by a row or two with the clock (MonitorDO's hourly aggregates): bounded, not exact.
@@ -298,8 +308,13 @@ describe("operations billed per events request and per recommendation", () => {
     expect(ops(results.recommendation_request!)).toEqual({ ...request, do_requests: 2, do_by_class: { SessionDO: 2 }, sql_rows_read: undefined, sql_rows_written: undefined });
     // Rows written exactly; rows read (a thousandth of a write's price) within a bound: the hourly prune reads a few more.
     const rows = (c: Counts, read: number) => (expect(c.sql_rows_read).toBeLessThanOrEqual(read), c.sql_rows_written);
-    expect(rows(results.events20_request!, 130)).toBe(83);
-    expect(rows(results.events1_request!, 20)).toBe(7);
+    // Design 0026: one row each for the request's packed ids, its history batch and the session row.
+    expect(rows(results.events20_request!, 30)).toBe(3);
+    expect(rows(results.events1_request!, 10)).toBe(3);
+    // In steady state each request also drops the history batch that left the newest 100 events, and
+    // once per cycle the recent ids are merged in bulk (one row in, SEEN_MERGE_AT out).
+    expect(results.events20_cycle!.worker_invocations).toBe(SEEN_MERGE_AT);
+    expect(rows(results.events20_cycle!, 40 * SEEN_MERGE_AT)).toBe(3 * SEEN_MERGE_AT + SEEN_MERGE_AT + (1 + SEEN_MERGE_AT));
     expect(rows(results.recommendation_request!, 25)).toBe(2);
     // The consumer per batch: one R2 object per partition, the erasure-marker read, MonitorDO and (for events) TrendingDO.
     const consumer = (total: Counts, req: Counts) => ({

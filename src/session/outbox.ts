@@ -1,18 +1,24 @@
 import type { Logger } from "../http/log";
-import { chunkForSendBatch, packLines, sendSerialised } from "../pipeline/pack";
+import { type PackedMessage, chunkForSendBatch, packLines, sendSerialised } from "../pipeline/pack";
 import { LEGACY_OUTBOX } from "./schema";
 
+/** A request's forwarded lines packed as queue messages (design 0014), each keyed by the seq of its first line. */
+export type OutgoingMessage = PackedMessage & { seq: number };
+
 /**
- * The transactional outbox of a SessionDO (design 0003): applied events are
- * written in the same transaction that folds them, as packed queue messages (one
- * per request, design 0014), and sent afterwards; a row goes only once the queue
- * took it. Objects created before packing may still hold an `outbox` table of one
- * event per row: it is drained first and dropped.
+ * The outbox of a SessionDO (designs 0003, 0026): a request's packed messages are
+ * sent to the queue before its transaction commits, and written here, in that
+ * transaction, only when the queue refused them; a row goes once the queue took
+ * it. Callers serialise ingests per object, so what is sent is what commits.
+ * Objects created before packing may still hold an `outbox` table of one event
+ * per row: it is drained first and dropped.
  */
 export class Outbox {
   private chain: Promise<boolean> = Promise.resolve(true);
   /** Whether the pre-packing table exists (`undefined`: not looked yet). */
   private legacy: boolean | undefined;
+  /** Whether rows wait for the queue (`undefined`: not looked yet); kept by every path that changes it. */
+  private waiting: boolean | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -20,14 +26,39 @@ export class Outbox {
     private readonly log: () => Logger,
   ) {}
 
-  /** Adds a request's forwarded lines (inside the caller's transaction); `seqs[i]` is line i's seq. */
-  add(tenant: string, lines: string[], seqs: number[]): void {
+  /** Packs a request's forwarded lines: one queue message (more only past the message size); `seqs[i]` is line i's seq. */
+  static pack(tenant: string, lines: string[], seqs: number[]): OutgoingMessage[] {
     let at = 0;
-    // One queue message per request (more only past the message size), keyed by the seq of its first event.
-    for (const packed of packLines(tenant, lines)) {
-      this.sql.exec("INSERT INTO outbox_messages (seq, events, message) VALUES (?, ?, ?)", seqs[at]!, packed.lines, packed.json);
+    return packLines(tenant, lines).map((packed) => {
+      const seq = seqs[at]!;
       at += packed.lines;
+      return { ...packed, seq };
+    });
+  }
+
+  /**
+   * Sends a request's messages straight to the queue, after whatever already waits here (in seq
+   * order). `unsent`: what the queue did not take, for `add` in the request's transaction;
+   * `forwarded`: nothing is left waiting.
+   */
+  async sendNow(messages: OutgoingMessage[]): Promise<{ unsent: OutgoingMessage[]; forwarded: boolean }> {
+    if (!(await this.flush())) return { unsent: messages, forwarded: false };
+    const chunks = chunkForSendBatch(messages);
+    for (const [i, chunk] of chunks.entries()) {
+      try {
+        await sendSerialised(this.queue(), chunk);
+      } catch (err) {
+        this.log().warn("enqueue_failed", { pending_messages: messages.length, error: err instanceof Error ? err.message : String(err) });
+        return { unsent: chunks.slice(i).flat(), forwarded: false };
+      }
     }
+    return { unsent: [], forwarded: true };
+  }
+
+  /** Keeps messages the queue refused (inside the caller's transaction), for the alarm or the next request. */
+  add(messages: OutgoingMessage[]): void {
+    for (const m of messages) this.sql.exec("INSERT INTO outbox_messages (seq, events, message) VALUES (?, ?, ?)", m.seq, m.lines, m.json);
+    if (messages.length > 0) this.waiting = true;
   }
 
   /** Events applied but not yet taken by the queue. */
@@ -54,9 +85,11 @@ export class Outbox {
   /** Storage was wiped. */
   forget(): void {
     this.legacy = false;
+    this.waiting = false;
   }
 
   private async flushOnce(): Promise<boolean> {
+    if (!this.hasWaiting()) return true;
     if (this.hasLegacy()) {
       const rows = this.sql.exec<{ seq: number; message: string }>(`SELECT seq, message FROM ${LEGACY_OUTBOX} ORDER BY seq`).toArray();
       if (!(await this.send(LEGACY_OUTBOX, rows))) return false;
@@ -65,7 +98,10 @@ export class Outbox {
     }
     for (;;) {
       const rows = this.sql.exec<{ seq: number; message: string }>("SELECT seq, message FROM outbox_messages ORDER BY seq LIMIT 100").toArray();
-      if (rows.length === 0) return true;
+      if (rows.length === 0) {
+        this.waiting = false;
+        return true;
+      }
       if (!(await this.send("outbox_messages", rows))) return false;
     }
   }
@@ -82,6 +118,11 @@ export class Outbox {
       this.sql.exec(`DELETE FROM ${table} WHERE seq BETWEEN ? AND ?`, chunk[0]!.seq, chunk[chunk.length - 1]!.seq);
     }
     return true;
+  }
+
+  private hasWaiting(): boolean {
+    if (this.waiting === undefined) this.waiting = this.hasLegacy() || this.sql.exec("SELECT 1 FROM outbox_messages LIMIT 1").toArray().length > 0;
+    return this.waiting;
   }
 
   private hasLegacy(): boolean {

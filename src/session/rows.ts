@@ -1,7 +1,8 @@
 import type { TrackedEvent } from "../contracts/events";
 import type { FeatureState } from "../features/engine";
 import type { FoldResult } from "./fold";
-import { DEDUP_HORIZON_MS, HISTORY_LIMIT, SEEN_PRUNE_EVERY_MS } from "./schema";
+import { HISTORY_LIMIT } from "./schema";
+import { SeenIndex } from "./seen";
 
 /** The one session row: identity, sequence counter and the feature state. */
 export interface SessionRow {
@@ -13,17 +14,19 @@ export interface SessionRow {
 }
 
 /**
- * The session's own tables — the row, the dedup index (`seen`) and the history —
+ * The session's own tables — the row, the dedup index (`seen.ts`) and the history —
  * with the row and its parsed state kept in memory while the instance lives. Every
  * write to the row goes through this instance (ingest, erase, expiry), which keeps
- * the cache true.
+ * the cache true. A request writes one row to each table (design 0026).
  */
 export class SessionRows {
   /** `undefined`: not read yet; `null`: no session. */
   private cached: { row: SessionRow; state: FeatureState } | null | undefined;
-  private seenPrunedAt = 0;
+  private readonly dedup: SeenIndex;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly sql: SqlStorage) {
+    this.dedup = new SeenIndex(sql);
+  }
 
   /** The row and its parsed state, from memory after the first read. */
   get(): { row: SessionRow; state: FeatureState } | null {
@@ -35,29 +38,26 @@ export class SessionRows {
     return this.cached;
   }
 
-  /** Which of `ids` were applied before. */
+  /** Which of `ids` were applied before (exact: design 0026). */
   seen(ids: string[]): Set<string> {
-    const rows = this.sql.exec<{ event_id: string }>("SELECT event_id FROM seen WHERE event_id IN (SELECT value FROM json_each(?))", JSON.stringify([...new Set(ids)])).toArray();
-    return new Set(rows.map((r) => r.event_id));
+    return this.dedup.seen(ids);
   }
 
   /**
-   * Writes a fold (inside the caller's transaction): one statement per table, rows as one
-   * JSON parameter. Returns the new row; the cache follows only once the caller commits.
+   * Writes a fold (inside the caller's transaction): one row per table — the request's ids, its
+   * events for the history, the session row. Returns the new row; memory follows in `committed`.
    */
-  write(row: SessionRow, fold: FoldResult, receivedAt: number): { row: SessionRow; state: FeatureState } {
+  write(row: SessionRow, fold: FoldResult, receivedAt: number): { row: SessionRow; state: FeatureState; ids: string[] } {
     const sql = this.sql;
-    if (fold.withdrawn) sql.exec("DELETE FROM history");
-    if (fold.seenRows.length > 0) {
-      sql.exec("INSERT INTO seen (event_id, seq, received_at) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)", receivedAt, JSON.stringify(fold.seenRows));
-    }
-    if (fold.historyRows.length > 0) {
-      sql.exec("INSERT INTO history (seq, event) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)", JSON.stringify(fold.historyRows));
-      if (fold.nextSeq - 1 > HISTORY_LIMIT) sql.exec("DELETE FROM history WHERE seq <= ?", fold.nextSeq - 1 - HISTORY_LIMIT);
-    }
-    if (receivedAt - this.seenPrunedAt > SEEN_PRUNE_EVERY_MS) {
-      sql.exec("DELETE FROM seen WHERE received_at < ?", receivedAt - DEDUP_HORIZON_MS);
-      this.seenPrunedAt = receivedAt;
+    if (fold.withdrawn) sql.exec("DELETE FROM history_batches");
+    const ids = fold.seenRows.map(([id]) => id);
+    if (ids.length > 0) this.dedup.write(fold.seenRows[0]![1], receivedAt, ids);
+    const history = fold.historyRows;
+    if (history.length > 0) {
+      // The events are serialised already: the batch is joined as text, not re-encoded.
+      sql.exec("INSERT INTO history_batches (seq, last, events) VALUES (?, ?, ?)", history[0]![0], history.at(-1)![0], `[${history.map(([seq, e]) => `[${seq},${e}]`).join(",")}]`);
+      // A batch goes once every event in it is older than the newest HISTORY_LIMIT seqs.
+      if (fold.nextSeq - 1 > HISTORY_LIMIT) sql.exec("DELETE FROM history_batches WHERE last <= ?", fold.nextSeq - 1 - HISTORY_LIMIT);
     }
     const next: SessionRow = { ...row, next_seq: fold.nextSeq, last_received_at: Math.max(row.last_received_at, receivedAt), state: JSON.stringify(fold.state) };
     sql.exec(
@@ -69,25 +69,37 @@ export class SessionRows {
       next.last_received_at,
       next.state,
     );
-    return { row: next, state: fold.state };
+    return { row: next, state: fold.state, ids };
   }
 
   /** The transaction committed: memory follows storage. */
-  committed(value: { row: SessionRow; state: FeatureState }): void {
-    this.cached = value;
+  committed(value: { row: SessionRow; state: FeatureState; ids: string[] }): void {
+    this.cached = { row: value.row, state: value.state };
+    this.dedup.committed(value.ids);
   }
 
-  /** The newest `n` events of the history, oldest first. */
+  /** The transaction rolled back: nothing it staged reaches memory. */
+  rolledBack(): void {
+    this.dedup.rolledBack();
+  }
+
+  /** The newest `n` events of the history (within the newest HISTORY_LIMIT seqs), oldest first. */
   recent(n: number): TrackedEvent[] {
-    return this.sql
-      .exec<{ event: string }>("SELECT event FROM history ORDER BY seq DESC LIMIT ?", n)
-      .toArray()
-      .reverse()
-      .map((r) => JSON.parse(r.event) as TrackedEvent);
+    const row = this.get()?.row;
+    if (!row) return [];
+    const oldest = row.next_seq - HISTORY_LIMIT;
+    const out: TrackedEvent[] = [];
+    for (const b of this.sql.exec<{ events: string }>("SELECT events FROM history_batches ORDER BY seq DESC")) {
+      const batch = JSON.parse(b.events) as Array<[number, TrackedEvent]>;
+      for (let i = batch.length - 1; i >= 0 && out.length < n; i--) if (batch[i]![0] >= oldest) out.push(batch[i]![1]);
+      if (out.length >= n) break;
+    }
+    return out.reverse();
   }
 
   /** Storage was wiped. */
   forget(): void {
     this.cached = undefined;
+    this.dedup.forget();
   }
 }

@@ -1,10 +1,13 @@
 /**
  * SQLite schema of a SessionDO. One row in `session` holds the identity, the
- * sequence counter and the feature state; `seen` is the idempotency index;
- * `outbox_messages` holds applied events, packed as queue messages (one per
- * request, design 0014), until the queue has accepted them. Objects created
- * before packing may still have an `outbox` table of one event per row: it is
- * drained first and dropped.
+ * sequence counter and the feature state. The idempotency index has two levels,
+ * one packed row of ids per request (`seen_recent`) merged in bulk into
+ * `seen_merged`; `history_batches` keeps the recent events, one row per request
+ * (design 0026). `outbox_messages` holds packed queue messages (one per request,
+ * design 0014) only when the queue refused them, until it takes them. Older
+ * objects may still hold an `outbox` table of one event per row (drained first,
+ * then dropped) and `seen` / `history` tables of one row per event (moved into
+ * the packed tables once, LEGACY_SQL).
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS session (
@@ -15,15 +18,20 @@ CREATE TABLE IF NOT EXISTS session (
   last_received_at INTEGER NOT NULL,
   state TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS seen (
-  event_id TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL,
-  received_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS seen_received_at ON seen (received_at);
-CREATE TABLE IF NOT EXISTS history (
+CREATE TABLE IF NOT EXISTS seen_recent (
   seq INTEGER PRIMARY KEY,
-  event TEXT NOT NULL
+  received_at INTEGER NOT NULL,
+  ids TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen_merged (
+  seq INTEGER PRIMARY KEY,
+  newest INTEGER NOT NULL,
+  ids TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history_batches (
+  seq INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL,
+  events TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox_messages (
   seq INTEGER PRIMARY KEY,
@@ -35,6 +43,17 @@ CREATE TABLE IF NOT EXISTS impressions (
   served_at INTEGER NOT NULL,
   data TEXT NOT NULL
 );
+`;
+
+/**
+ * Moves the per-event `seen` and `history` tables of objects created before design 0026
+ * into the packed tables (ids in chunks well under the 2 MB row limit), then drops them.
+ */
+export const LEGACY_SQL = `
+INSERT INTO seen_merged (seq, newest, ids) SELECT min(seq), max(received_at), json_group_array(event_id) FROM seen GROUP BY seq / 10000;
+DROP TABLE seen;
+INSERT INTO history_batches (seq, last, events) SELECT min(seq), max(seq), json_group_array(json_array(seq, json(event))) FROM (SELECT seq, event FROM history ORDER BY seq) GROUP BY seq >= 0;
+DROP TABLE history;
 `;
 
 /** Impressions kept per visitor for attribution, and for how long. */
@@ -54,7 +73,11 @@ export const SNAPSHOT_RECENT = 20;
 export const DEDUP_HORIZON_MS = 31 * 24 * 3600 * 1000;
 /** The older per-event outbox table (see SCHEMA_SQL). */
 export const LEGACY_OUTBOX = "outbox";
-/** How often an object prunes ids older than DEDUP_HORIZON_MS from `seen` (not on every request). */
+/** How often an object prunes ids older than DEDUP_HORIZON_MS (not on every request). */
 export const SEEN_PRUNE_EVERY_MS = 3600 * 1000;
+/** Packed rows of `seen_recent` merged into one `seen_merged` row at a time. */
+export const SEEN_MERGE_AT = 64;
+/** Merged ids held in memory at most; past it the merged level is searched in SQLite. */
+export const DEDUP_MEMORY_IDS = 200_000;
 /** Delay before the alarm retries forwarding events the queue refused. */
 export const OUTBOX_RETRY_MS = 15_000;

@@ -11,7 +11,7 @@ import type { StoredImpression } from "./attribution";
 import { foldBatch } from "./fold";
 import { Outbox } from "./outbox";
 import { type SessionRow, SessionRows } from "./rows";
-import { OUTBOX_RETRY_MS, SCHEMA_SQL, SNAPSHOT_RECENT } from "./schema";
+import { LEGACY_SQL, OUTBOX_RETRY_MS, SCHEMA_SQL, SNAPSHOT_RECENT } from "./schema";
 import { ServedLists } from "./served-lists";
 import type { IngestResult, SessionIdentity, SessionIdentityInfo, SessionSnapshot, SessionWithdrawal } from "./types";
 
@@ -44,11 +44,21 @@ export class SessionDO extends DurableObject<Env> {
   private readonly lists = new ServedLists(this.ctx.storage, this.alarms);
   private readonly rows = new SessionRows(this.ctx.storage.sql);
   private schemaReady = false;
+  /** The tail of the ingests, erasures and alarm runs of this instance: each waits for the one before. */
+  private turn: Promise<unknown> = Promise.resolve();
   /** When this visitor was erased (`null`: never, `undefined`: not read yet); read once, kept by every path that changes it. */
   private erasedAt: number | null | undefined;
 
-  /** Applies new events, forwards them to the queue, and reports duplicates. */
-  async ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED, impressions: StoredImpression[] = []): Promise<IngestResult> {
+  /**
+   * Applies new events, forwards them to the queue, and reports duplicates. One ingest at a time per
+   * object (with erasure and the alarm): the fold is sent to the queue before its transaction commits,
+   * so nothing else may change the session in between (design 0026).
+   */
+  ingest(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext = IMPLIED, impressions: StoredImpression[] = []): Promise<IngestResult> {
+    return this.serially(() => this.ingestNow(who, events, receivedAt, consent, impressions));
+  }
+
+  private async ingestNow(who: SessionIdentity, events: TrackedEvent[], receivedAt: number, consent: ConsentContext, impressions: StoredImpression[]): Promise<IngestResult> {
     const config = loadConfig(this.env);
     const erasedAt = await this.erasureTime();
     if (erasedAt !== null && receivedAt <= erasedAt) {
@@ -57,43 +67,47 @@ export class SessionDO extends DurableObject<Env> {
     this.ensureSchema();
     // Lists served to this visitor not written yet: before the events, so they can be attributed.
     this.lists.write(impressions, this.rows.get() !== null);
-    // One synchronous transaction: the dedup index, the features, the history and the outbox change
-    // together or not at all.
-    let committed: { row: SessionRow; state: FeatureState } | null = null;
-    let withdrawn: SessionWithdrawal | null = null;
-    const outcomes = this.ctx.storage.transactionSync(() => {
-      const existing = this.rows.get();
-      const row: SessionRow = existing?.row ?? { tenant: who.tenant, visitor_id: who.visitorId, next_seq: 1, last_received_at: receivedAt, state: "" };
-      if (row.tenant !== who.tenant || row.visitor_id !== who.visitorId) {
-        throw new Error("session identity mismatch"); // a naming bug, never a client mistake
-      }
-      // Reducers are pure: the cached state is never modified, so a rolled-back transaction leaves it valid.
-      const fold = foldBatch({
-        who,
-        state: existing?.state ?? initialState(),
-        nextSeq: row.next_seq,
-        receivedAt,
-        events,
-        seen: this.rows.seen(events.map((e) => e.id)),
-        consent,
-        engine: { sessionGapMs: config.sessionGapMs },
-        impressions: () => this.lists.read(),
-      });
-      withdrawn = fold.withdrawn;
-      // Nothing consented, nothing stored: not even a session row for a visitor who never agreed.
-      if (!existing && fold.seenRows.length === 0) return fold.outcomes;
-      if (fold.withdrawn) this.lists.clear();
-      this.outbox.add(who.tenant, fold.lines, fold.lineSeqs);
-      committed = this.rows.write(row, fold, receivedAt);
-      return fold.outcomes;
+    const existing = this.rows.get();
+    const row: SessionRow = existing?.row ?? { tenant: who.tenant, visitor_id: who.visitorId, next_seq: 1, last_received_at: receivedAt, state: "" };
+    if (row.tenant !== who.tenant || row.visitor_id !== who.visitorId) {
+      throw new Error("session identity mismatch"); // a naming bug, never a client mistake
+    }
+    // Reducers are pure: the cached state is never modified, so a fold that is not committed leaves it valid.
+    const fold = foldBatch({
+      who,
+      state: existing?.state ?? initialState(),
+      nextSeq: row.next_seq,
+      receivedAt,
+      events,
+      seen: this.rows.seen(events.map((e) => e.id)),
+      consent,
+      engine: { sessionGapMs: config.sessionGapMs },
+      impressions: () => this.lists.read(),
     });
-    const after = committed as { row: SessionRow; state: FeatureState } | null;
-    if (after) this.rows.committed(after);
-    const forwarded = await this.outbox.flush();
+    // Nothing consented, nothing stored: not even a session row for a visitor who never agreed.
+    if (!existing && fold.seenRows.length === 0) return { ok: true, outcomes: fold.outcomes, identified: null, withdrawn: fold.withdrawn };
+    // Sent first: the outbox row is written only for what the queue refused (design 0026). A crash
+    // between the send and the commit leaves lines in the log the session never applied; the client,
+    // never answered, retries, and the log's readers deduplicate by event id (design 0003).
+    const { unsent, forwarded } = await this.outbox.sendNow(Outbox.pack(who.tenant, fold.lines, fold.lineSeqs));
+    // One synchronous transaction: the dedup index, the features, the history and what the queue refused
+    // change together or not at all.
+    let after: ReturnType<SessionRows["write"]>;
+    try {
+      after = this.ctx.storage.transactionSync(() => {
+        if (fold.withdrawn) this.lists.clear();
+        this.outbox.add(unsent);
+        return this.rows.write(row, fold, receivedAt);
+      });
+    } catch (err) {
+      this.rows.rolledBack();
+      throw err;
+    }
+    this.rows.committed(after);
     await this.scheduleAlarm(forwarded);
-    const identified = after ? this.identifiedInfo(who.visitorId, after.state, receivedAt, config.sessionGapMs, consent) : null;
-    const extra = { identified, withdrawn: withdrawn as SessionWithdrawal | null };
-    return forwarded ? { ok: true, outcomes, ...extra } : { ok: false, reason: "enqueue_failed", outcomes, ...extra };
+    const identified = this.identifiedInfo(who.visitorId, after.state, receivedAt, config.sessionGapMs, consent);
+    const extra = { identified, withdrawn: fold.withdrawn as SessionWithdrawal | null };
+    return forwarded ? { ok: true, outcomes: fold.outcomes, ...extra } : { ok: false, reason: "enqueue_failed", outcomes: fold.outcomes, ...extra };
   }
 
   /**
@@ -134,11 +148,15 @@ export class SessionDO extends DurableObject<Env> {
    * Erases this visitor (a data-subject request): every row, the pending outbox
    * (never forwarded now) and the alarm. Returns how many rows were deleted.
    */
-  async erase(): Promise<{ rows_deleted: number }> {
+  erase(): Promise<{ rows_deleted: number }> {
+    return this.serially(() => this.eraseNow());
+  }
+
+  private async eraseNow(): Promise<{ rows_deleted: number }> {
     let rows = 0;
     if (this.hasSchema()) {
       const sql = this.ctx.storage.sql;
-      for (const t of ["session", "seen", "history", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+      for (const t of ["session", "seen_recent", "seen_merged", "history_batches", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     }
     await this.alarms.clear();
     await this.wipe();
@@ -155,7 +173,11 @@ export class SessionDO extends DurableObject<Env> {
    * deleting all its storage. Idempotent: alarms are at-least-once, and a second
    * run finds nothing to do.
    */
-  override async alarm(): Promise<void> {
+  override alarm(): Promise<void> {
+    return this.serially(() => this.alarmNow());
+  }
+
+  private async alarmNow(): Promise<void> {
     this.alarms.fired();
     if (!this.hasSchema()) {
       // Only an erasure guard can be here: it expires, and the object is empty again.
@@ -208,16 +230,29 @@ export class SessionDO extends DurableObject<Env> {
     this.alarms.forget();
   }
 
+  /** Runs `fn` once every ingest, erasure and alarm run before it has finished (a failure does not stop the line). */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
   private ensureSchema(): void {
     if (this.schemaReady) return;
-    this.ctx.storage.sql.exec(SCHEMA_SQL);
+    const sql = this.ctx.storage.sql;
+    sql.exec(SCHEMA_SQL);
+    // Objects from before design 0026 keep one row per event in `seen` and `history`: packed once.
+    if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seen'").toArray().length > 0) {
+      this.ctx.storage.transactionSync(() => sql.exec(LEGACY_SQL));
+    }
     this.schemaReady = true;
   }
 
   private hasSchema(): boolean {
     if (this.schemaReady) return true;
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
-    this.schemaReady = found.length > 0;
+    // An object that has a session gets today's tables (and its older ones packed) before any read.
+    if (found.length > 0) this.ensureSchema();
     return this.schemaReady;
   }
 

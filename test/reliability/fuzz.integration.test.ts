@@ -321,8 +321,8 @@ async function sessionRows(token: string) {
     const count = (t: string) => sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     return {
       session: sql.exec("SELECT tenant, visitor_id, next_seq, last_received_at, state FROM session").toArray(),
-      seen: count("seen"),
-      history: count("history"),
+      seen: count("seen_recent") + count("seen_merged"),
+      history: count("history_batches"),
       outbox: count("outbox_messages"),
       impressions: count("impressions"),
     };

@@ -16,9 +16,11 @@
  *
  * Every figure from --reps repetitions (routes interleaved within each), min / median / max.
  *
- *   npm run bench -- [--reps 3] [--scale 1] [--connections 1] [--keep]
+ *   npm run bench -- [--reps 3] [--scale 1] [--connections 1] [--keep] [--routes events20,events100]
  *
  * Writes bench/results.json (every repetition) and bench/results.md (the tables).
+ * `--routes` (for iterating on one path) measures only the named request-path routes
+ * plus `/healthz`, skips the consumer and the cost, and writes bench/results-routes.json.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,8 +45,11 @@ const { values: args } = parseArgs({
     scale: { type: "string", default: "1" },
     connections: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
+    routes: { type: "string" },
   },
 });
+/** Only these request-path routes (and `/healthz`, the baseline); no consumer, no cost. */
+const ONLY = args.routes ? new Set(["healthz", ...args.routes.split(",").map((r) => r.trim())]) : null;
 const REPS = Number(args.reps);
 const SCALE = Number(args.scale);
 const CONNECTIONS = Number(args.connections);
@@ -354,8 +359,10 @@ async function run() {
       }
       if (check.model !== model.id || check.degraded !== null) throw new Error(`recommendations not served by ${model.id}: ${JSON.stringify(check)}`);
       const visitors = await Promise.all(Array.from({ length: VISITORS }, () => newVisitor(baseA, shop, 1, rand)));
-      const list = routes(baseA, shop, warm, visitors, rand);
+      const list = routes(baseA, shop, warm, visitors, rand).filter((r) => !ONLY || ONLY.has(r.name));
+      if (ONLY && list.length !== ONLY.size) throw new Error(`--routes: unknown route in ${args.routes} (known: healthz, recommendations, events1, events20, events100, batch100)`);
 
+      if (ONLY) return { partial: await measureRoutesOnly(list, pidsA) };
       // Templates for the consumer: real lines from worker B's own log.
       const visitorsB = await Promise.all(Array.from({ length: VISITORS }, () => newVisitor(baseB, shop, SEQ_LEN, rand)));
       for (let i = 0; i < 30; i++) await (await fetch(`${baseB}/v1/recommendations?k=10`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitorsB[i % VISITORS]! } })).arrayBuffer();
@@ -496,6 +503,28 @@ async function run() {
   }
 }
 
+/** `--routes`: the request path of the chosen routes only, every repetition (routes rotated). */
+async function measureRoutesOnly(list: Route[], pids: number[]) {
+  const runs: Record<string, RouteRun[]> = Object.fromEntries(list.map((r) => [r.name, []]));
+  for (let rep = 1; rep <= REPS; rep++) {
+    step(`repetition ${rep}/${REPS}: request path of ${list.map((r) => r.name).join(", ")}`);
+    const rate = await idleRate(pids);
+    const order = list.map((_, i) => list[(i + rep - 1) % list.length]!);
+    for (const route of order) runs[route.name]!.push(await measureRoute(route, rep, pids, rate));
+  }
+  const h = runs.healthz!;
+  return Object.fromEntries(
+    list.map((r) => [
+      r.name,
+      {
+        cpu_ms_per_request: stats(runs[r.name]!.map((x) => x.cpu_ms_per_request)),
+        cpu_vs_healthz: stats(runs[r.name]!.map((x, i) => x.cpu_ms_per_request / h[i]!.cpu_ms_per_request)),
+        runs: runs[r.name],
+      },
+    ]),
+  );
+}
+
 interface RouteSummary {
   request: string;
   cpu_ms_per_request: Stats;
@@ -508,7 +537,7 @@ interface RouteSummary {
 
 // ── report ───────────────────────────────────────────────────────────────────
 
-type Results = Awaited<ReturnType<typeof run>>;
+type Results = Exclude<Awaited<ReturnType<typeof run>>, { partial: unknown }>;
 
 const mmm = (s: Stats, d = 3) => `${s.median.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})`;
 const usd = (x: number) => (x === 0 ? "$0" : x < 0.01 ? `$${x.toFixed(4)}` : `$${x.toFixed(3)}`);
@@ -577,6 +606,7 @@ Per repetition ${r.consumer_runs[0]!.messages} messages (events: 20 lines each; 
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${opsRow("events request, 20 views (request path)", o.events20_request)}
 ${opsRow("… with its consumer batch", o.events20_total)}
+${opsRow(`events requests, 20 views: a steady visitor's ${o.events20_cycle.worker_invocations} in a row (totals; the cost uses their mean)`, o.events20_cycle)}
 ${opsRow("events request, 1 view (request path)", o.events1_request)}
 ${opsRow("recommendation (request path, its flush)", o.recommendation_request)}
 ${opsRow("… with its consumer batch", o.recommendation_total)}
@@ -614,7 +644,17 @@ Memory after the run: ${r.memory.map((m) => `RSS ${m.rss_mib} MiB`).join(", ")};
 }
 
 const t0 = performance.now();
-const results = await run();
+const outcome = await run();
+if (outcome.partial) {
+  mkdirSync("bench", { recursive: true });
+  writeFileSync(
+    "bench/results-routes.json",
+    `${JSON.stringify({ date: new Date().toISOString(), command: `npm run bench -- --reps ${REPS} --routes ${args.routes}`, routes: outcome.partial }, null, 2)}\n`,
+  );
+  for (const [name, r] of Object.entries(outcome.partial)) process.stdout.write(`${name}: ${mmm(r.cpu_ms_per_request)} ms CPU / request, ${mmm(r.cpu_vs_healthz, 2)}× /healthz\n`);
+  process.exit(0);
+}
+const results = outcome as Results;
 results.runtime_s = Math.round((performance.now() - t0) / 1000);
 mkdirSync("bench", { recursive: true });
 writeFileSync("bench/results.json", `${JSON.stringify(results, null, 2)}\n`);

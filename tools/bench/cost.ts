@@ -31,7 +31,7 @@ export interface Counts {
 }
 
 export type Operations = Record<
-  "events20_request" | "events20_total" | "events1_request" | "events1_total" | "recommendation_request" | "recommendation_total" | "consumer_5x20" | "consumer_5_lists",
+  "events20_request" | "events20_total" | "events20_cycle" | "events1_request" | "events1_total" | "recommendation_request" | "recommendation_total" | "consumer_5x20" | "consumer_5_lists",
   Counts
 >;
 
@@ -148,7 +148,11 @@ export function shopCost(shop: string, eventsPerMonth: number, ops: Operations, 
   const recBytes = recConsumer.r2_bytes_put;
   const cpuLine = cpu.consumer_ms_per_1000_lines / 1000;
 
-  const perEventsRequest = usageOf(ops.events20_request, fixed, perMessage, batch, perRequest, cpu.events20_ms, cpuLine, eventBytes);
+  // SQLite rows of a steady visitor's request: averaged over a cycle of the dedup index's bulk merge
+  // (design 0026), with the history at its limit — more than the pinned single request.
+  const cycle = ops.events20_cycle;
+  const steady: Counts = { ...ops.events20_request, sql_rows_read: cycle.sql_rows_read / cycle.worker_invocations, sql_rows_written: cycle.sql_rows_written / cycle.worker_invocations };
+  const perEventsRequest = usageOf(steady, fixed, perMessage, batch, perRequest, cpu.events20_ms, cpuLine, eventBytes);
   const perEvent = Object.fromEntries(ITEMS.map((k) => [k, perEventsRequest[k] / perRequest])) as Usage;
   // A served list's consumer work: one list vs five in a batch; fixed per-batch costs shared as for events.
   const recMarginal = (k: "sql_rows_read" | "sql_rows_written") => Math.max(0, (ops.consumer_5_lists[k] - recConsumer[k]) / 4);
