@@ -1,0 +1,84 @@
+// Synthetic-shop traffic sent through the public API of a running worker, as a shop's pages
+// and its backend send it: visits of events (POST /v1/events) and the lists shown during a
+// visit (GET /v1/recommendations). For the end-to-end loop test (retrain.e2e.test.ts).
+import type { TrackedEvent } from "../src/contracts/events";
+import { KEY } from "./dev-worker";
+
+/** One visit's events for one synthetic visitor. */
+export interface Visit {
+  visitor: string;
+  events: TrackedEvent[];
+}
+
+/** A served list, as the API answered it. */
+export interface Served {
+  model: string | null;
+  variant: string;
+  experiment: string | null;
+  degraded: string | null;
+}
+
+/** Runs `fn` over `items`, at most `concurrency` at a time. */
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** POST /v1/events for one visit; returns the visitor token (issued on the first call) and the accepted count. */
+async function postVisit(base: string, events: readonly TrackedEvent[], token: string | undefined, auth?: string): Promise<{ token: string; accepted: number }> {
+  const headers: Record<string, string> = { "x-edgewise-key": KEY, "content-type": "application/json" };
+  if (token) headers["x-edgewise-visitor"] = token;
+  if (auth) headers.authorization = `Bearer ${auth}`;
+  const res = await fetch(`${base}/v1/events`, { method: "POST", headers, body: JSON.stringify({ events }) });
+  const body = (await res.json()) as { accepted?: number; rejected?: number; results?: unknown[] };
+  if (res.status !== 202 || body.rejected !== 0) throw new Error(`POST /v1/events → ${res.status} ${JSON.stringify(body).slice(0, 400)}`);
+  return { token: res.headers.get("x-edgewise-visitor")!, accepted: body.accepted! };
+}
+
+/**
+ * The shop's backend replays past visits with their own timestamps (the API takes events up
+ * to 30 days old): a synthetic visitor's visits in order, as one API visitor; visitors in
+ * parallel. Returns the events accepted.
+ */
+export async function replayVisits(base: string, visits: readonly Visit[], backendToken: string, concurrency = 6): Promise<number> {
+  const byVisitor = new Map<string, TrackedEvent[][]>();
+  for (const v of visits) byVisitor.set(v.visitor, [...(byVisitor.get(v.visitor) ?? []), v.events]);
+  let accepted = 0;
+  await pool([...byVisitor.values()], concurrency, async (own) => {
+    let token: string | undefined;
+    for (const events of own) {
+      const r = await postVisit(base, events, token, backendToken);
+      token = r.token;
+      accepted += r.accepted;
+    }
+  });
+  return accepted;
+}
+
+/**
+ * Shoppers browsing now, from their browsers: each visit's events stamped with the current
+ * time, then the visitor's personalised list (what MonitorDO sees as served lists). Returns
+ * the lists served, in visit order.
+ */
+export async function browseNow(base: string, visits: readonly Visit[], concurrency = 4): Promise<{ served: Served[]; accepted: number }> {
+  const served: Served[] = new Array(visits.length);
+  let accepted = 0;
+  let i = 0;
+  const indexed = visits.map((v) => ({ v, at: i++ }));
+  await pool(indexed, concurrency, async ({ v, at }) => {
+    const now = Date.now();
+    const r = await postVisit(
+      base,
+      v.events.map((e) => ({ ...e, timestamp: now })),
+      undefined,
+    );
+    accepted += r.accepted;
+    const res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": r.token } });
+    if (res.status !== 200) throw new Error(`GET /v1/recommendations → ${res.status} ${await res.text()}`);
+    served[at] = (await res.json()) as Served;
+  });
+  return { served, accepted };
+}
