@@ -47,9 +47,13 @@ const NOW = Date.now();
 const perm = new Map(ids.map((id, i) => [id, ids[(i * 7919 + 13) % ids.length]!]));
 const shift = (s: SyntheticSession): Visit => ({ visitor: s.visitor, events: s.events.map((e) => rewriteItems(e, (item) => perm.get(item)!)) });
 const loopSessions = generateSessions(catalog, 11, { sessions: 6000, start: NOW - LOOP_DAYS * DAY });
-/** ~800 past visits (the backend replays them) and the visits still to come (browsed live, one list each). */
+/** ~800 past visits (the backend replays them, purchases included) and visits still to come, browsed live. */
 const pastVisits = loopSessions.filter((s) => s.events.at(-1)!.timestamp < NOW - 60_000).map(shift);
-const liveVisits = loopSessions.filter((s) => s.events[0]!.timestamp >= NOW && s.events.some((e) => e.type === "product_view")).map(shift);
+/** A browser sends no purchases (only the shop's backend may: they need its token). */
+const liveVisits = loopSessions
+  .filter((s) => s.events[0]!.timestamp >= NOW && s.events.some((e) => e.type === "product_view"))
+  .map(shift)
+  .map((v) => ({ ...v, events: v.events.filter((e) => e.type !== "purchase") }));
 /** The rollout the scheduler asks for: two steps, promoted after 50 canary lists within the guard rails. */
 const CANARY = { steps: "50,100", after: 50 };
 const GATE_FILE = join(process.env.TMPDIR ?? tmpdir(), "edgewise-retrain-gate.md");
@@ -147,6 +151,8 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
   });
 
   it("shifted traffic through the API → drift at act → retrain_requested → retrain --pending → canary → promoted by the guard rails", async () => {
+    const t0 = performance.now();
+    const phase = (what: string) => process.stdout.write(`[loop +${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`);
     await writeLog(new Map()); // the broken log is gone; the log is what the API receives from here on
     const runsBefore = (await runRecords()).length;
 
@@ -157,15 +163,18 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
     expect(idle.summary).toEqual({ verdict: "nothing_to_do", request: null });
     expect(await registryState()).toEqual(before);
     expect(await runRecords()).toHaveLength(runsBefore);
+    phase("retrain --pending with nothing asked: nothing to do");
 
     // The past days, replayed by the shop's backend; then shoppers browsing now, one list each.
     expect(pastVisits.length).toBeGreaterThan(600);
     let accepted = await replayVisits(worker.base, pastVisits, await demoToken("events:write"));
+    phase(`${pastVisits.length} past visits replayed (${accepted} events)`);
     const live = liveVisits.slice(0, 80);
     const first = await browseNow(worker.base, live);
     accepted += first.accepted;
     let lists = first.served.length;
     expect(first.served.every((r) => r.model === "demo/1" && r.degraded === null)).toBe(true);
+    phase(`${live.length} live visits browsed, one list each`);
 
     // The champion's drift reaches "act" and it asks for a retrain, once.
     const drift = await waitFor(
@@ -182,18 +191,33 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
     process.stdout.write(
       `drift of demo/1 at act after ${atAct.impressions} lists: ${[...atAct.inputs, atAct.prediction]
         .filter((i) => i.status === "act")
-        .map((i) => `${i.name} PSI ${i.psi?.toFixed(3)}`)
+        .map((i) => `${i.feature} PSI ${i.psi?.toFixed(3)}`)
         .join(", ")}\n`,
     );
+    phase("drift at act, request sent");
     const [parked] = await waitFor("the request parked in R2", async () => ((await parkedRequests()).length > 0 ? parkedRequests() : false), 30_000, worker.log);
     expect(parked).toMatchObject({ kind: "retrain_requested", tenant: TENANT, model: "demo/1", id: drift.retrain.requests[0]!.id });
     // Everything the API accepted is in the log before the scheduler reads it.
     await waitFor("every accepted event in the log", async () => (await loggedEvents()) >= accepted || false, 60_000, worker.log);
+    phase("request parked; every accepted event in the log");
 
     // The scheduler: no request id, only the tenant's settings.
-    const run = await runRetrain(["--pending", "--days", String(LOOP_DAYS), "--holdout-days", "1", "--steps", CANARY.steps, "--auto-promote-after", String(CANARY.after), "--min-impressions", String(CANARY.after)]);
+    const run = await runRetrain([
+      "--pending",
+      "--days",
+      String(LOOP_DAYS),
+      "--holdout-days",
+      "1",
+      "--steps",
+      CANARY.steps,
+      "--auto-promote-after",
+      String(CANARY.after),
+      "--min-impressions",
+      String(CANARY.after),
+    ]);
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     expect(run.summary).toMatchObject({ request: parked!.id, verdict: "published", champion: "demo/1" });
+    phase("retrain --pending: published, canary started");
     const challenger = run.summary.challenger as string;
     expect(challenger).toMatch(/^demo\/r\d{14}$/);
     const record = (await runRecords()).find((r) => r.challenger === challenger)!;
@@ -216,7 +240,13 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
     const experiment = `${rollout!.id}-s1`;
     expect(JSON.parse((await registryState()).config)).toMatchObject({
       default_model: "demo/1",
-      experiment: { name: experiment, variants: [{ name: "stable", model: "demo/1", weight: 50 }, { name: "canary", model: challenger, weight: 50 }] },
+      experiment: {
+        name: experiment,
+        variants: [
+          { name: "stable", model: "demo/1", weight: 50 },
+          { name: "canary", model: challenger, weight: 50 },
+        ],
+      },
     });
 
     // Shoppers keep browsing until the rollout controller has judged enough canary lists and promoted it.
@@ -227,13 +257,19 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
       lists += r.served.length;
       expect(r.served.filter((x) => x.degraded !== null)).toEqual([]);
       // Wait until the MonitorDO has counted every list served so far, then see whether the canary has enough.
-      const counted = await waitFor("every served list counted", async () => {
-        const d = await dashboard();
-        return d.ingestion.totals.impressions >= lists ? d : false;
-      }, 60_000, worker.log);
-      const canary = counted.experiments.find((e) => e.experiment === experiment)?.variants.find((v) => v.name === "canary")?.impressions ?? 0;
+      const counted = await waitFor(
+        "every served list counted",
+        async () => {
+          const d = await dashboard();
+          return d.ingestion.totals.impressions >= lists ? d : false;
+        },
+        60_000,
+        worker.log,
+      );
+      const canary = counted.experiments.find((e) => e.experiment === experiment)?.variants.find((v) => v.variant === "canary")?.impressions ?? 0;
       if (canary >= CANARY.after) await waitFor("the canary promoted", async () => (await rollouts())[0]!.status !== "running", 30_000, worker.log);
     }
+    phase(`canary promoted after ${next - live.length} more live visits`);
     const [done] = await rollouts();
     expect(done).toMatchObject({ id: rollout!.id, status: "promoted", step: 1 });
     expect(JSON.parse((await registryState()).config)).toEqual({ default_model: challenger });

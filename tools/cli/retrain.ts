@@ -261,9 +261,12 @@ async function main(): Promise<number> {
   };
   if (values.remote) return run(folderLog(values.log!), remoteRegistry(), folderLog(values["pending-from"] ?? "", ".json"));
   const persist = relative(process.cwd(), values.persist) || values.persist;
-  return withLocalBuckets([MODELS, EVENT_LOG], ([models, events]) =>
-    run(values.log ? folderLog(values.log) : bucketLog(events!), bucketRegistry(models!), values["pending-from"] ? folderLog(values["pending-from"], ".json") : bucketLog(models!)),
-  persist);
+  return withLocalBuckets(
+    [MODELS, EVENT_LOG],
+    ([models, events]) =>
+      run(values.log ? folderLog(values.log) : bucketLog(events!), bucketRegistry(models!), values["pending-from"] ? folderLog(values["pending-from"], ".json") : bucketLog(models!)),
+    persist,
+  );
 }
 
 if (process.argv[1]?.endsWith("retrain.ts")) {

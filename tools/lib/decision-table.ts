@@ -27,7 +27,8 @@ export function decisionTable(record: RunRecord): string {
     out.push("", "| gate rule | verdict | detail |", "| --- | --- | --- |");
     for (const check of record.checks) out.push(`| ${check.rule} | ${check.passed ? "pass" : "FAIL"} | ${check.detail} |`);
   }
-  if (record.verdict !== "published" && record.reasons.length > 0) out.push("", `Refused: ${record.reasons.join("; ")}`);
+  // Without a comparison the run was refused before judging (too little data, an experiment running).
+  if (!c && record.reasons.length > 0) out.push(`Refused: ${record.reasons.join("; ")}`);
   if (record.rollout) out.push("", "id" in record.rollout ? `Canary rollout ${record.rollout.id} started.` : `Rollout not started: ${record.rollout.error}`);
   return `${out.join("\n")}\n`;
 }
