@@ -41,44 +41,48 @@ async function postVisit(base: string, events: readonly TrackedEvent[], token: s
 /**
  * The shop's backend replays past visits with their own timestamps (the API takes events up
  * to 30 days old): a synthetic visitor's visits in order, as one API visitor; visitors in
- * parallel. Returns the events accepted.
+ * parallel. Returns the events accepted and each synthetic visitor's API visitor token.
  */
-export async function replayVisits(base: string, visits: readonly Visit[], backendToken: string, concurrency = 6): Promise<number> {
+export async function replayVisits(base: string, visits: readonly Visit[], backendToken: string, concurrency = 6): Promise<{ accepted: number; tokens: Map<string, string> }> {
   const byVisitor = new Map<string, TrackedEvent[][]>();
   for (const v of visits) byVisitor.set(v.visitor, [...(byVisitor.get(v.visitor) ?? []), v.events]);
   let accepted = 0;
-  await pool([...byVisitor.values()], concurrency, async (own) => {
-    let token: string | undefined;
+  const tokens = new Map<string, string>();
+  await pool([...byVisitor.entries()], concurrency, async ([visitor, own]) => {
     for (const events of own) {
-      const r = await postVisit(base, events, token, backendToken);
-      token = r.token;
+      const r = await postVisit(base, events, tokens.get(visitor), backendToken);
+      tokens.set(visitor, r.token);
       accepted += r.accepted;
     }
   });
-  return accepted;
+  return { accepted, tokens };
 }
 
 /**
- * Shoppers browsing now, from their browsers: each visit's events stamped with the current
- * time, then the visitor's personalised list (what MonitorDO sees as served lists). Returns
- * the lists served, in visit order.
+ * Shoppers browsing now, from their browsers, events stamped with the current time: a
+ * returning shopper (a visitor in `tokens`) as the visitor the API knows, a new one as a new
+ * visitor. Each visit shows one personalised list (what MonitorDO sees as served lists) on a
+ * product page part-way through — after the k-th view, k spread over the visit as training's
+ * prefixes are — and then goes on. Returns the lists served, in visit order.
  */
-export async function browseNow(base: string, visits: readonly Visit[], concurrency = 4): Promise<{ served: Served[]; accepted: number }> {
+export async function browseNow(base: string, visits: readonly Visit[], tokens: ReadonlyMap<string, string> = new Map(), concurrency = 2): Promise<{ served: Served[]; accepted: number }> {
   const served: Served[] = new Array(visits.length);
   let accepted = 0;
-  let i = 0;
-  const indexed = visits.map((v) => ({ v, at: i++ }));
-  await pool(indexed, concurrency, async ({ v, at }) => {
-    const now = Date.now();
-    const r = await postVisit(
-      base,
-      v.events.map((e) => ({ ...e, timestamp: now })),
-      undefined,
-    );
-    accepted += r.accepted;
-    const res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": r.token } });
-    if (res.status !== 200) throw new Error(`GET /v1/recommendations → ${res.status} ${await res.text()}`);
-    served[at] = (await res.json()) as Served;
-  });
+  await pool(
+    visits.map((v, at) => ({ v, at })),
+    concurrency,
+    async ({ v, at }) => {
+      const now = Date.now();
+      const events = v.events.map((e) => ({ ...e, timestamp: now }));
+      const views = events.flatMap((e, i) => (e.type === "product_view" ? [i] : []));
+      const cut = views[(at * 7) % views.length]! + 1; // deterministic, spread over the visit's views
+      const head = await postVisit(base, events.slice(0, cut), tokens.get(v.visitor));
+      accepted += head.accepted;
+      const res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": head.token } });
+      if (res.status !== 200) throw new Error(`GET /v1/recommendations → ${res.status} ${await res.text()}`);
+      served[at] = (await res.json()) as Served;
+      if (cut < events.length) accepted += (await postVisit(base, events.slice(cut), head.token)).accepted;
+    },
+  );
   return { served, accepted };
 }
