@@ -165,18 +165,18 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
     expect(await runRecords()).toHaveLength(runsBefore);
     phase("retrain --pending with nothing asked: nothing to do");
 
-    // The past days, replayed by the shop's backend; then shoppers browsing now, one list each.
+    // The past days, replayed by the shop's backend; then shoppers browsing now, a list on every product page.
     expect(pastVisits.length).toBeGreaterThan(600);
     const replayed = await replayVisits(worker.base, pastVisits, await demoToken("events:write"));
     let accepted = replayed.accepted;
     phase(`${pastVisits.length} past visits replayed (${accepted} events)`);
-    const live = liveVisits.slice(0, 80);
+    const live = liveVisits.slice(0, 40);
     const first = await browseNow(worker.base, live, replayed.tokens);
     accepted += first.accepted;
     let lists = first.served.length;
     // The champion serves them (a list may degrade when the shared machine starves the worker: it counts as missing input).
     expect(first.served.filter((r) => r.model !== "demo/1")).toEqual([]);
-    phase(`${live.length} live visits browsed, one list each (${first.served.filter((r) => r.degraded !== null).length} degraded)`);
+    phase(`${live.length} live visits browsed, ${first.served.length} lists (${first.served.filter((r) => r.degraded !== null).length} degraded)`);
 
     // The champion's drift reaches "act" and it asks for a retrain, once.
     const drift = await waitFor(
@@ -184,7 +184,8 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
       async () => {
         const d = await dashboard();
         const m = d.drift.find((x) => x.model === "demo/1");
-        return m?.status === "act" && d.retrain.requests.some((r) => r.model === "demo/1" && r.status === "sent") ? d : false;
+        const asked = d.retrain.requests.some((r) => r.model === "demo/1" && r.status === "sent");
+        return m?.status === "act" && asked && d.ingestion.totals.impressions >= lists ? d : false;
       },
       60_000,
       worker.log,
@@ -196,6 +197,10 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
         .map((i) => `${i.feature} PSI ${i.psi?.toFixed(3)}`)
         .join(", ")}\n`,
     );
+    // Not only the shape of the visits (a sample this small drifts on noise too: see docs/mlops.md): the
+    // candidate generators' scores, which see what shoppers look at together, moved the most.
+    const intent = atAct.inputs.filter((i) => /^ranker\.gen\.(neural|iknn)\.score$/.test(i.feature));
+    expect(intent.map((i) => i.status)).toEqual(["act", "act"]);
     phase("drift at act, request sent");
     const [parked] = await waitFor("the request parked in R2", async () => ((await parkedRequests()).length > 0 ? parkedRequests() : false), 30_000, worker.log);
     expect(parked).toMatchObject({ kind: "retrain_requested", tenant: TENANT, model: "demo/1", id: drift.retrain.requests[0]!.id });
@@ -254,8 +259,8 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
     // Shoppers keep browsing until the rollout controller has judged enough canary lists and promoted it.
     let next = live.length;
     for (let round = 0; round < 10 && (await rollouts())[0]!.status === "running"; round++) {
-      const r = await browseNow(worker.base, liveVisits.slice(next, next + 40), replayed.tokens);
-      next += 40;
+      const r = await browseNow(worker.base, liveVisits.slice(next, next + 8), replayed.tokens);
+      next += 8;
       lists += r.served.length;
       const degraded = r.served.filter((x) => x.degraded !== null);
       if (degraded.length > 0) phase(`${degraded.length} degraded lists: ${degraded.map((x) => `${x.variant} ${x.degraded}`).join(", ")}`);
@@ -282,9 +287,9 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
     expect(d.retrain.requests.find((r) => r.id === parked!.id)?.outcome).toMatchObject({ verdict: "published", challenger, rollout: rollout!.id });
     // Shoppers now get the retrained model.
     const after = await browseNow(worker.base, liveVisits.slice(next, next + 3), replayed.tokens);
-    expect(after.served.map((x) => x.model)).toEqual([challenger, challenger, challenger]);
+    expect(new Set(after.served.map((x) => x.model))).toEqual(new Set([challenger]));
     process.stdout.write(
-      `loop: ${pastVisits.length} replayed + ${next + 3} live visits, ${accepted} events, ${lists + 3} lists; retrain ${JSON.stringify(record.seconds)}; canary ${rollout!.id} promoted\n`,
+      `loop: ${pastVisits.length} replayed + ${next + 3} live visits, ${accepted} events, ${lists + after.served.length} lists; retrain ${JSON.stringify(record.seconds)}; canary ${rollout!.id} promoted\n`,
     );
   });
 });

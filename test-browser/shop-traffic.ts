@@ -61,28 +61,40 @@ export async function replayVisits(base: string, visits: readonly Visit[], backe
 /**
  * Shoppers browsing now, from their browsers, events stamped with the current time: a
  * returning shopper (a visitor in `tokens`) as the visitor the API knows, a new one as a new
- * visitor. Each visit shows one personalised list (what MonitorDO sees as served lists) on a
- * product page part-way through — after the k-th view, k spread over the visit as training's
- * prefixes are — and then goes on. Returns the lists served, in visit order.
+ * visitor. Every product page shows the shopper's personalised list, as a shop's pages do:
+ * the events up to each view, then the list (what MonitorDO sees as served lists — one per
+ * prefix of the visit, as the model's training examples are). Returns the lists served.
+ *
+ * One shopper at a time by default: two requests that load the same model version at once in
+ * one isolate can fail (seen here: the second answered 500, workerd cancelled it as hung while
+ * it awaited the first request's in-flight load — a cross-request promise in the model cache).
  */
-export async function browseNow(base: string, visits: readonly Visit[], tokens: ReadonlyMap<string, string> = new Map(), concurrency = 2): Promise<{ served: Served[]; accepted: number }> {
-  const served: Served[] = new Array(visits.length);
+export async function browseNow(base: string, visits: readonly Visit[], tokens: ReadonlyMap<string, string> = new Map(), concurrency = 1): Promise<{ served: Served[]; accepted: number }> {
+  const served: Served[] = [];
   let accepted = 0;
-  await pool(
-    visits.map((v, at) => ({ v, at })),
-    concurrency,
-    async ({ v, at }) => {
+  await pool(visits, concurrency, async (v) => {
+    let token = tokens.get(v.visitor);
+    let pending: TrackedEvent[] = [];
+    const send = async () => {
       const now = Date.now();
-      const events = v.events.map((e) => ({ ...e, timestamp: now }));
-      const views = events.flatMap((e, i) => (e.type === "product_view" ? [i] : []));
-      const cut = views[(at * 7) % views.length]! + 1; // deterministic, spread over the visit's views
-      const head = await postVisit(base, events.slice(0, cut), tokens.get(v.visitor));
-      accepted += head.accepted;
-      const res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": head.token } });
+      const r = await postVisit(
+        base,
+        pending.map((e) => ({ ...e, timestamp: now })),
+        token,
+      );
+      token = r.token;
+      accepted += r.accepted;
+      pending = [];
+    };
+    for (const e of v.events) {
+      pending.push(e);
+      if (e.type !== "product_view") continue;
+      await send();
+      const res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": token! } });
       if (res.status !== 200) throw new Error(`GET /v1/recommendations → ${res.status} ${await res.text()}`);
-      served[at] = (await res.json()) as Served;
-      if (cut < events.length) accepted += (await postVisit(base, events.slice(cut), head.token)).accepted;
-    },
-  );
+      served.push((await res.json()) as Served);
+    }
+    if (pending.length > 0) await send();
+  });
   return { served, accepted };
 }

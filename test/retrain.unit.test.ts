@@ -6,7 +6,7 @@ import { eventLogKey } from "../src/pipeline/event-log";
 import { type ModelScores, metricOf, pairedBootstrap } from "../src/offline/retrain/compare";
 import { DEFAULT_GATE, judge } from "../src/offline/retrain/gate";
 import { type LogObjects, readLogWindow } from "../src/offline/retrain/log-window";
-import { oldestUnanswered, readRequestBook } from "../src/offline/retrain/pending";
+import { decidePending, oldestUnanswered, readRequestBook } from "../src/offline/retrain/pending";
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1);
@@ -180,5 +180,13 @@ describe("which parked request a scheduled run answers (npm run retrain -- --pen
     objects["retrain/t/runs/20261103T010000000Z-r4.json"] = { run: "r4", request: c.id, verdict: "published" };
     expect(oldestUnanswered(await readRequestBook(bucket(objects), "t"))).toBeNull();
     expect(oldestUnanswered(await readRequestBook(bucket({}), "t"))).toBeNull();
+  });
+
+  it("decides: nothing to do, wait while an experiment runs, or answer", () => {
+    const a = request("shop/1", 0, 5000);
+    expect(decidePending({ requests: [a], answered: new Set([a.id]), skipped: 0 }, null)).toEqual({ action: "nothing_to_do", parked: 1, answered: 1 });
+    expect(decidePending({ requests: [], answered: new Set(), skipped: 0 }, "ro1-s1")).toMatchObject({ action: "nothing_to_do" });
+    expect(decidePending({ requests: [a], answered: new Set(), skipped: 0 }, "ro1-s1")).toEqual({ action: "waiting", request: a, experiment: "ro1-s1" });
+    expect(decidePending({ requests: [a], answered: new Set(), skipped: 0 }, null)).toEqual({ action: "answer", request: a });
   });
 });

@@ -27,7 +27,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import type { Metric } from "../../src/offline/retrain/compare";
 import type { LogObjects } from "../../src/offline/retrain/log-window";
-import { oldestUnanswered, readRequestBook } from "../../src/offline/retrain/pending";
+import { decidePending, readRequestBook } from "../../src/offline/retrain/pending";
 import { markerSubject } from "../../src/privacy/marker";
 import { localPiiSecret } from "../lib/log-source";
 import { decisionTable } from "../lib/decision-table";
@@ -228,16 +228,16 @@ async function main(): Promise<number> {
     if (values.pending) {
       // A scheduler's call: act only on a request no run answered yet, and not while traffic is split.
       const book = await readRequestBook(records, values.tenant);
-      const request = oldestUnanswered(book);
-      if (!request) {
-        options.log(`nothing to do: no unanswered retrain request for tenant ${values.tenant} (${book.requests.length} parked, ${book.answered.size} answered)`);
+      const decision = decidePending(book, book.requests.length > 0 ? ((await readConfig(registry, values.tenant))?.experiment?.name ?? null) : null);
+      if (decision.action === "nothing_to_do") {
+        options.log(`nothing to do: no unanswered retrain request for tenant ${values.tenant} (${decision.parked} parked, ${decision.answered} answered)`);
         say({ verdict: "nothing_to_do", request: null });
         return 0;
       }
-      const experiment = (await readConfig(registry, values.tenant))?.experiment;
-      if (experiment) {
-        options.log(`request ${request.id} waits: experiment ${experiment.name} is running (a rollout or an A/B test); the next scheduled run answers it`);
-        say({ verdict: "waiting", request: request.id, reasons: [`experiment ${experiment.name} is running`] });
+      const { request } = decision;
+      if (decision.action === "waiting") {
+        options.log(`request ${request.id} waits: experiment ${decision.experiment} is running (a rollout or an A/B test); the next scheduled run answers it`);
+        say({ verdict: "waiting", request: request.id, reasons: [`experiment ${decision.experiment} is running`] });
         return 0;
       }
       options.log(`answering retrain request ${request.id} (drift of ${request.model} at ${new Date(request.requested_at).toISOString()}: ${request.reasons.slice(0, 3).join("; ")})`);

@@ -43,6 +43,22 @@ export function oldestUnanswered(book: Pick<RequestBook, "requests" | "answered"
   return open[0] ?? null;
 }
 
+/** What a scheduled run does: nothing, wait for a running experiment or rollout to end, or answer a request. */
+export type PendingDecision =
+  | { action: "nothing_to_do"; parked: number; answered: number }
+  | { action: "waiting"; request: RetrainRequest; experiment: string }
+  | { action: "answer"; request: RetrainRequest };
+
+/**
+ * Decides a `--pending` run. A request waits while an experiment runs (a rollout step is one):
+ * the retrain would refuse to start, and a refusal would answer the request for nothing.
+ */
+export function decidePending(book: RequestBook, runningExperiment: string | null): PendingDecision {
+  const request = oldestUnanswered(book);
+  if (!request) return { action: "nothing_to_do", parked: book.requests.length, answered: book.answered.size };
+  return runningExperiment ? { action: "waiting", request, experiment: runningExperiment } : { action: "answer", request };
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
