@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EVENT_SCHEMA_VERSION } from "../src/contracts/events";
 import type { EventMessage, RetrainRequest } from "../src/contracts/queue";
 import { requestKey } from "../src/mlops/retrain/keys";
+import { DRIFT_CHECK_MS, driftCheckMs } from "../src/mlops/retrain/requests";
 import { eventLogKey } from "../src/pipeline/event-log";
 import { type ModelScores, metricOf, pairedBootstrap } from "../src/offline/retrain/compare";
 import { DEFAULT_GATE, judge } from "../src/offline/retrain/gate";
@@ -188,5 +189,15 @@ describe("which parked request a scheduled run answers (npm run retrain -- --pen
     expect(decidePending({ requests: [], answered: new Set(), skipped: 0 }, "ro1-s1")).toMatchObject({ action: "nothing_to_do" });
     expect(decidePending({ requests: [a], answered: new Set(), skipped: 0 }, "ro1-s1")).toEqual({ action: "waiting", request: a, experiment: "ro1-s1" });
     expect(decidePending({ requests: [a], answered: new Set(), skipped: 0 }, null)).toEqual({ action: "answer", request: a });
+  });
+});
+
+describe("DRIFT_CHECK_SECONDS", () => {
+  it("sets how often drift is judged for retrain requests; a missing or bad value keeps ten minutes", () => {
+    expect(driftCheckMs({})).toBe(DRIFT_CHECK_MS);
+    expect(DRIFT_CHECK_MS).toBe(600_000);
+    expect(driftCheckMs({ DRIFT_CHECK_SECONDS: "0" })).toBe(0);
+    expect(driftCheckMs({ DRIFT_CHECK_SECONDS: "30" })).toBe(30_000);
+    for (const bad of ["", "soon", "-5"]) expect(driftCheckMs({ DRIFT_CHECK_SECONDS: bad })).toBe(DRIFT_CHECK_MS);
   });
 });
