@@ -243,7 +243,15 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
 
     // The canary runs at 50 %.
     const [rollout] = await rollouts();
-    expect(rollout).toMatchObject({ id: (record.rollout as { id: string }).id, model: challenger, baseline: "demo/1", status: "running", steps: [50, 100], auto_promote_after: CANARY.after });
+    expect(rollout).toMatchObject({
+      id: (record.rollout as { id: string }).id,
+      model: challenger,
+      baseline: "demo/1",
+      status: "running",
+      steps: [50, 100],
+      auto_promote_after: CANARY.after,
+      guard_rails: { min_impressions: CANARY.after },
+    });
     const experiment = `${rollout!.id}-s1`;
     expect(JSON.parse((await registryState()).config)).toMatchObject({
       default_model: "demo/1",
