@@ -50,8 +50,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | false>, tim
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}\n${log().slice(-2000)}`);
 }
 
-/** Starts `wrangler dev` on free ports in 20000–21999 with a fresh, seeded local state. */
-export async function startDevWorker(): Promise<DevWorker> {
+/** Starts `wrangler dev` on free ports in 20000–21999 with a fresh, seeded local state; `vars` override wrangler.toml's. */
+export async function startDevWorker(vars: Record<string, string> = {}): Promise<DevWorker> {
   const state = mkdtempSync(join(tmpdir(), "edgewise-store-"));
   await withLocalBucket(
     "edgewise-models",
@@ -95,6 +95,7 @@ export async function startDevWorker(): Promise<DevWorker> {
       `JWT_SECRETS:${JSON.stringify({ demo: DEMO_JWT_SECRET })}`,
       "--var",
       `SEGMENT_WRITE_KEYS:${JSON.stringify({ demo: SEGMENT_WRITE_KEY })}`,
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );

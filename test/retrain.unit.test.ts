@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { EVENT_SCHEMA_VERSION } from "../src/contracts/events";
-import type { EventMessage } from "../src/contracts/queue";
+import type { EventMessage, RetrainRequest } from "../src/contracts/queue";
+import { requestKey } from "../src/mlops/retrain/keys";
+import { DRIFT_CHECK_MS, driftCheckMs } from "../src/mlops/retrain/requests";
 import { eventLogKey } from "../src/pipeline/event-log";
 import { type ModelScores, metricOf, pairedBootstrap } from "../src/offline/retrain/compare";
 import { DEFAULT_GATE, judge } from "../src/offline/retrain/gate";
 import { type LogObjects, readLogWindow } from "../src/offline/retrain/log-window";
+import { decidePending, oldestUnanswered, readRequestBook } from "../src/offline/retrain/pending";
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 1);
@@ -129,5 +132,72 @@ describe("the champion/challenger gate", () => {
     const challenger = scores("challenger", () => 5, 500, 10);
     const verdict = judge(pairedBootstrap(challenger, champion, 100), challenger, champion, 1000, { ...DEFAULT_GATE, minCases: 200 });
     expect(verdict.reasons).toEqual([expect.stringMatching(/^enough held-out data/)]);
+  });
+});
+
+describe("which parked request a scheduled run answers (npm run retrain -- --pending)", () => {
+  const request = (model: string, day: number, at: number, tenant = "t"): RetrainRequest => ({
+    kind: "retrain_requested",
+    schema_version: 1,
+    id: `${tenant}:${model}:${T0 + day * 86_400_000}`,
+    tenant,
+    model,
+    window: { from: T0 + day * 86_400_000, to: T0 + (day + 1) * 86_400_000 },
+    requested_at: T0 + day * 86_400_000 + at,
+    reasons: ["PSI 0.4"],
+  });
+  /** The models bucket's retrain/ records as listed objects. */
+  const bucket = (objects: Record<string, unknown>): LogObjects => ({
+    async *keys(prefix) {
+      yield* Object.keys(objects)
+        .filter((k) => k.startsWith(prefix))
+        .sort();
+    },
+    text: async (key) => (typeof objects[key] === "string" ? (objects[key] as string) : JSON.stringify(objects[key])),
+  });
+
+  it("answers the oldest request no run answered; refused runs answer too; nothing pending: null", async () => {
+    const a = request("shop/1", 0, 5000);
+    const b = request("shop/2", 0, 9000);
+    const c = request("shop/1", 1, 100);
+    const objects: Record<string, unknown> = {
+      [requestKey("t", c.model, c.window.from)]: c,
+      [requestKey("t", b.model, b.window.from)]: b,
+      [requestKey("t", a.model, a.window.from)]: a,
+      "retrain/t/requests/garbage.json": "{not json",
+      [requestKey("other", "shop/1", T0)]: request("shop/1", -1, 0, "other"),
+      "retrain/t/runs/20261101T000000000Z-r1.json": { run: "r1", request: null, verdict: "published" },
+    };
+    let book = await readRequestBook(bucket(objects), "t");
+    expect(book.requests.map((r) => r.id).sort()).toEqual([a.id, b.id, c.id].sort());
+    expect(book.skipped).toBe(1);
+    expect(oldestUnanswered(book)?.id).toBe(a.id);
+
+    objects["retrain/t/runs/20261102T000000000Z-r2.json"] = { run: "r2", request: a.id, verdict: "refused" };
+    book = await readRequestBook(bucket(objects), "t");
+    expect(oldestUnanswered(book)?.id).toBe(b.id);
+
+    objects["retrain/t/runs/20261102T010000000Z-r3.json"] = { run: "r3", request: b.id, verdict: "published" };
+    objects["retrain/t/runs/20261103T010000000Z-r4.json"] = { run: "r4", request: c.id, verdict: "published" };
+    expect(oldestUnanswered(await readRequestBook(bucket(objects), "t"))).toBeNull();
+    expect(oldestUnanswered(await readRequestBook(bucket({}), "t"))).toBeNull();
+  });
+
+  it("decides: nothing to do, wait while an experiment runs, or answer", () => {
+    const a = request("shop/1", 0, 5000);
+    expect(decidePending({ requests: [a], answered: new Set([a.id]), skipped: 0 }, null)).toEqual({ action: "nothing_to_do", parked: 1, answered: 1 });
+    expect(decidePending({ requests: [], answered: new Set(), skipped: 0 }, "ro1-s1")).toMatchObject({ action: "nothing_to_do" });
+    expect(decidePending({ requests: [a], answered: new Set(), skipped: 0 }, "ro1-s1")).toEqual({ action: "waiting", request: a, experiment: "ro1-s1" });
+    expect(decidePending({ requests: [a], answered: new Set(), skipped: 0 }, null)).toEqual({ action: "answer", request: a });
+  });
+});
+
+describe("DRIFT_CHECK_SECONDS", () => {
+  it("sets how often drift is judged for retrain requests; a missing or bad value keeps ten minutes", () => {
+    expect(driftCheckMs({})).toBe(DRIFT_CHECK_MS);
+    expect(DRIFT_CHECK_MS).toBe(600_000);
+    expect(driftCheckMs({ DRIFT_CHECK_SECONDS: "0" })).toBe(0);
+    expect(driftCheckMs({ DRIFT_CHECK_SECONDS: "30" })).toBe(30_000);
+    for (const bad of ["", "soon", "-5"]) expect(driftCheckMs({ DRIFT_CHECK_SECONDS: bad })).toBe(DRIFT_CHECK_MS);
   });
 });

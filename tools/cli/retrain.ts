@@ -4,14 +4,20 @@
  * (tools/lib/retrain.ts; docs/mlops.md, "The loop"). For a scheduler or a drift alarm.
  *
  *   npm run retrain -- [--tenant demo] [--days 28 --holdout-days 2] [--metric hr@20 --margin 0.005]
- *       [--api http://127.0.0.1:8787 --token $ADMIN_TOKEN] [--dry-run] [--request <id>]
+ *       [--api http://127.0.0.1:8787 --token $ADMIN_TOKEN] [--dry-run] [--request <id> | --pending]
+ *       [--steps 5,25,50,100 --auto-promote-after N --min-impressions N]
+ *   npm run retrain -- --pending        # a scheduler's call: answer the oldest unanswered retrain request, if any
  *   npm run retrain -- --remote --log ./export/events --api https://edgewise.<you>.workers.dev --token $ADMIN_TOKEN
  *
  * Locally it reads the `.wrangler` state `npm run dev` uses (event log, registry, tenant
  * config) and starts the rollout through the running worker's admin API. With --remote
  * the registry is the account's (wrangler r2 object get / put) and the log an exported
  * copy of the bucket (--log: the R2 layout as is; wrangler has no object listing).
- * Exit status: 0 published and rolling out (or a --dry-run that passed), 1 refused or failed.
+ * With --pending the run answers the tenant's oldest parked `retrain_requested` no run has
+ * answered (src/offline/retrain/pending.ts) and records itself against it; with none it says
+ * "nothing to do" and changes nothing, and while an experiment or rollout runs the request waits.
+ * Exit status: 0 published and rolling out (or a --dry-run that passed, nothing to do, or a
+ * request waiting), 1 refused or failed. The gate's decision table goes to stderr.
  */
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -21,9 +27,11 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import type { Metric } from "../../src/offline/retrain/compare";
 import type { LogObjects } from "../../src/offline/retrain/log-window";
+import { decidePending, readRequestBook } from "../../src/offline/retrain/pending";
 import { markerSubject } from "../../src/privacy/marker";
 import { localPiiSecret } from "../lib/log-source";
-import { DEFAULT_GATE, type Registry, type StartRollout, retrain } from "../lib/retrain";
+import { decisionTable } from "../lib/decision-table";
+import { DEFAULT_GATE, type Registry, type StartRollout, readConfig, retrain } from "../lib/retrain";
 import { LOCAL_R2_PERSIST, type LocalBucket, listAll, withLocalBuckets } from "../local/local-r2";
 import { mintLocalToken, publishableKeyOf } from "../local/local-token";
 import { publishModel } from "./registry";
@@ -42,12 +50,16 @@ export function bucketLog(bucket: LocalBucket): LogObjects {
   };
 }
 
-/** An exported copy of the log bucket (its root folder, holding `events/`) as the log a run reads. */
-export function folderLog(root: string): LogObjects {
+/**
+ * An exported copy of a bucket (its root folder) read like the bucket: the log (root holding
+ * `events/`, objects ending `.ndjson`) or the models bucket's `retrain/` records (`.json`).
+ */
+export function folderLog(root: string, ext = ".ndjson"): LogObjects {
   return {
     async *keys(prefix) {
+      if (!existsSync(root)) return;
       const files = readdirSync(root, { recursive: true, encoding: "utf8" }).map((f) => f.split("\\").join("/"));
-      for (const f of files.filter((f) => f.startsWith(prefix) && f.endsWith(".ndjson")).sort()) if (statSync(join(root, f)).isFile()) yield f;
+      for (const f of files.filter((f) => f.startsWith(prefix) && f.endsWith(ext)).sort()) if (statSync(join(root, f)).isFile()) yield f;
     },
     text: async (key) => readFileSync(join(root, key), "utf8"),
   };
@@ -111,7 +123,7 @@ function remoteRegistry(): Registry {
 }
 
 /** `POST /admin/api/rollouts` on the worker. */
-export function apiRollout(api: string, key: string, token: string, body: { steps: number[]; auto_promote_after: number | null }): StartRollout {
+export function apiRollout(api: string, key: string, token: string, body: { steps: number[]; auto_promote_after: number | null; guard_rails: { min_impressions?: number } }): StartRollout {
   return async (model) => {
     try {
       const res = await fetch(`${api.replace(/\/$/, "")}/admin/api/rollouts`, {
@@ -156,7 +168,10 @@ async function main(): Promise<number> {
       token: { type: "string" },
       steps: { type: "string", default: "5,25,50,100" },
       "auto-promote-after": { type: "string" },
+      "min-impressions": { type: "string" },
       request: { type: "string" },
+      pending: { type: "boolean", default: false },
+      "pending-from": { type: "string" },
       "dry-run": { type: "boolean", default: false },
     },
   });
@@ -167,6 +182,10 @@ async function main(): Promise<number> {
   };
   if (!METRICS.includes(values.metric as Metric)) throw new Error(`--metric must be one of ${METRICS.join(", ")}`);
   if (values.remote && !values.log) throw new Error("--remote needs --log <exported copy of the event-log bucket>: wrangler cannot list R2 objects");
+  if (values.pending && values.request) throw new Error("--pending picks the request itself: drop --request");
+  if (values.remote && values.pending && !values["pending-from"]) {
+    throw new Error("--remote --pending needs --pending-from <exported copy of the models bucket's retrain/ records>: wrangler cannot list R2 objects");
+  }
   const to = values.to ? Date.parse(values.to) : undefined;
   if (to !== undefined && !Number.isFinite(to)) throw new Error(`--to must be a date, got ${values.to}`);
   const key = values.key ?? publishableKeyOf(values.tenant);
@@ -202,18 +221,52 @@ async function main(): Promise<number> {
   const startRollout = apiRollout(values.api, key, token, {
     steps: values.steps.split(",").map((s) => num("steps", s)),
     auto_promote_after: values["auto-promote-after"] ? num("auto-promote-after", values["auto-promote-after"]) : null,
+    guard_rails: values["min-impressions"] ? { min_impressions: num("min-impressions", values["min-impressions"]) } : {},
   });
-  const run = async (log: LogObjects, registry: Registry) => {
+  const say = (summary: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(summary)}\n`);
+  const run = async (log: LogObjects, registry: Registry, records: LogObjects) => {
+    if (values.pending) {
+      // A scheduler's call: act only on a request no run answered yet, and not while traffic is split.
+      const book = await readRequestBook(records, values.tenant);
+      const decision = decidePending(book, book.requests.length > 0 ? ((await readConfig(registry, values.tenant))?.experiment?.name ?? null) : null);
+      if (decision.action === "nothing_to_do") {
+        options.log(`nothing to do: no unanswered retrain request for tenant ${values.tenant} (${decision.parked} parked, ${decision.answered} answered)`);
+        say({ verdict: "nothing_to_do", request: null });
+        return 0;
+      }
+      const { request } = decision;
+      if (decision.action === "waiting") {
+        options.log(`request ${request.id} waits: experiment ${decision.experiment} is running (a rollout or an A/B test); the next scheduled run answers it`);
+        say({ verdict: "waiting", request: request.id, reasons: [`experiment ${decision.experiment} is running`] });
+        return 0;
+      }
+      options.log(`answering retrain request ${request.id} (drift of ${request.model} at ${new Date(request.requested_at).toISOString()}: ${request.reasons.slice(0, 3).join("; ")})`);
+      options.request = request.id;
+    }
     const erasedAt = await erasures(log.keys("erasures/"), log.text);
     const { exitCode, record } = await retrain(options, { log, registry, startRollout, erasedAt });
-    process.stdout.write(
-      `${JSON.stringify({ run: record.run, verdict: record.verdict, challenger: record.challenger, champion: record.champion, rollout: record.rollout, reasons: record.reasons, seconds: record.seconds, events: record.log.events })}\n`,
-    );
+    process.stderr.write(`\n${decisionTable(record)}`);
+    say({
+      run: record.run,
+      request: record.request,
+      verdict: record.verdict,
+      challenger: record.challenger,
+      champion: record.champion,
+      rollout: record.rollout,
+      reasons: record.reasons,
+      seconds: record.seconds,
+      events: record.log.events,
+    });
     return exitCode;
   };
-  if (values.remote) return run(folderLog(values.log!), remoteRegistry());
+  if (values.remote) return run(folderLog(values.log!), remoteRegistry(), folderLog(values["pending-from"] ?? "", ".json"));
   const persist = relative(process.cwd(), values.persist) || values.persist;
-  return withLocalBuckets([MODELS, EVENT_LOG], ([models, events]) => run(values.log ? folderLog(values.log) : bucketLog(events!), bucketRegistry(models!)), persist);
+  return withLocalBuckets(
+    [MODELS, EVENT_LOG],
+    ([models, events]) =>
+      run(values.log ? folderLog(values.log) : bucketLog(events!), bucketRegistry(models!), values["pending-from"] ? folderLog(values["pending-from"], ".json") : bucketLog(models!)),
+    persist,
+  );
 }
 
 if (process.argv[1]?.endsWith("retrain.ts")) {

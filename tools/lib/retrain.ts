@@ -133,8 +133,7 @@ export async function retrain(
   };
 
   // Nothing may run beside a retrain's rollout: an experiment (a rollout step is one) would make it fail after publishing.
-  const configBytes = await io.registry.get(tenantConfigKey(o.tenant));
-  const config: ExperimentConfig | null = configBytes ? parseTenantConfig(JSON.parse(text(configBytes))) : null;
+  const config = await readConfig(io.registry, o.tenant);
   if (config?.experiment) return refuse(`experiment ${config.experiment.name} is running (a rollout or an A/B test): end it first`);
   record.champion = config?.default_model ?? null;
   const catalogBytes = await io.registry.get(catalogKey(o.tenant));
@@ -246,6 +245,12 @@ export async function retrain(
   record.rollout = rollout.ok ? { id: rollout.id } : { error: `${rollout.status}: ${rollout.message}` };
   o.log(rollout.ok ? `published ${id}; canary rollout ${rollout.id} started` : `published ${id}, but the rollout did not start: ${rollout.status} ${rollout.message}`);
   return finish(rollout.ok ? 0 : 1);
+}
+
+/** The tenant's experiment config in the registry (null: none yet). */
+export async function readConfig(registry: Registry, tenant: string): Promise<ExperimentConfig | null> {
+  const bytes = await registry.get(tenantConfigKey(tenant));
+  return bytes ? parseTenantConfig(JSON.parse(text(bytes))) : null;
 }
 
 /** The champion's version folder from the registry, loaded and verified as the worker loads it. */

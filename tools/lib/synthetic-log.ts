@@ -17,7 +17,7 @@ export function syntheticLog(sessions: readonly SyntheticSession[], tenant: stri
     for (const e of s.events) {
       const n = (seq.get(s.visitor) ?? 0) + 1;
       seq.set(s.visitor, n);
-      const event = rewrite(e, (item) => mapItem(item, i));
+      const event = rewriteItems(e, (item) => mapItem(item, i));
       const received = e.timestamp + 150;
       const line: EventMessage = { kind: "event", schema_version: EVENT_SCHEMA_VERSION, tenant, visitor_id: s.visitor, seq: n, received_at: received, event };
       const key = eventLogKey(tenant, received, `${Math.floor(received / 3_600_000) * 3_600_000}-synthetic`);
@@ -29,7 +29,8 @@ export function syntheticLog(sessions: readonly SyntheticSession[], tenant: stri
   return new Map([...objects].map(([k, lines]) => [k, `${lines.join("\n")}\n`]));
 }
 
-function rewrite(e: TrackedEvent, map: (item: string) => string): TrackedEvent {
+/** `e` with every product id it names rewritten by `map`. */
+export function rewriteItems(e: TrackedEvent, map: (item: string) => string): TrackedEvent {
   const p = e.properties as Record<string, unknown>;
   if (typeof p.item_id === "string") return { ...e, properties: { ...p, item_id: map(p.item_id) } } as TrackedEvent;
   if (Array.isArray(p.items)) return { ...e, properties: { ...p, items: p.items.map((x: { item_id: string }) => ({ ...x, item_id: map(x.item_id) })) } } as TrackedEvent;

@@ -11,7 +11,7 @@ import { type IngestReport, type ModelRef, applyBatch } from "./ingest";
 import type { MonitorBatch } from "./records";
 import { driftReport, experimentReport, ingestionReport } from "./reports";
 import { RolloutController } from "./rollout-controller";
-import { DRIFT_CHECK_MS, RetrainRequests, notifier, requestsFor, retrainChannel } from "../retrain/requests";
+import { RetrainRequests, driftCheckMs, notifier, requestsFor, retrainChannel } from "../retrain/requests";
 import { latestRuns } from "../retrain/runs";
 import { DEDUP_TTL_MS, EXPERIMENT_TTL_MS, RETENTION_HOURS, SCHEMA } from "./schema";
 import { type DriftSettingsPatch, mergeSettings } from "./settings";
@@ -68,7 +68,7 @@ export class MonitorDO extends DurableObject<Env> {
     const touched = new Set([...batch.impressions.map((i) => i.experiment), ...batch.outcomes.flatMap((o) => o.impressions.map((i) => i.experiment))]);
     const running = this.rollouts.running();
     const judge = running !== null && touched.has(stepExperiment(running));
-    // Served lists move drift: judge it for retrain requests from the alarm, at most every DRIFT_CHECK_MS.
+    // Served lists move drift: judge it for retrain requests from the alarm, at most every DRIFT_CHECK_SECONDS.
     const driftDue = batch.impressions.length > 0 && Date.now() >= Number(this.kv(DRIFT_CHECK_AT) ?? "0");
     const report = this.ctx.storage.transactionSync(() => {
       const r = applyBatch(sql, batch, refs);
@@ -130,7 +130,7 @@ export class MonitorDO extends DurableObject<Env> {
           }
         }
       }
-      this.setKv(DRIFT_CHECK_AT, String(now + DRIFT_CHECK_MS));
+      this.setKv(DRIFT_CHECK_AT, String(now + driftCheckMs(this.env)));
       return this.retrainRequests.list();
     });
     this.driftQueue = run.catch(() => undefined);

@@ -3,8 +3,18 @@ import type { ModelDrift, RetrainRequestInfo } from "../monitor/dashboard-data";
 
 /** A model at "act" asks for a retrain at most once per window: the UTC day. */
 export const RETRAIN_WINDOW_MS = 86_400_000;
-/** Drift is judged for retrain requests at most this often (after an ingest with served lists). */
+/** Drift is judged for retrain requests at most this often (after an ingest with served lists), unless DRIFT_CHECK_SECONDS says otherwise. */
 export const DRIFT_CHECK_MS = 10 * 60_000;
+
+/**
+ * The interval DRIFT_CHECK_SECONDS configures (0: after every ingest with served lists; a
+ * missing or bad value: {@link DRIFT_CHECK_MS}). A check with too few lists to judge still
+ * counts: the interval bounds the alarm's work, whatever the check found.
+ */
+export function driftCheckMs(env: Partial<Pick<Env, "DRIFT_CHECK_SECONDS">>): number {
+  const s = env.DRIFT_CHECK_SECONDS === undefined || env.DRIFT_CHECK_SECONDS === "" ? Number.NaN : Number(env.DRIFT_CHECK_SECONDS);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : DRIFT_CHECK_MS;
+}
 
 /** Where requests go: the RETRAIN queue, a webhook, or nowhere (recorded for the dashboard only). */
 export type RetrainChannel = "queue" | "webhook" | "off";

@@ -1,9 +1,8 @@
 import * as v from "valibot";
 import type { RetrainRunInfo } from "../monitor/dashboard-data";
+import { runsPrefix } from "./keys";
 
-/** Where `npm run retrain` records its runs (models bucket) and the worker parks requests. */
-export const runsPrefix = (tenant: string) => `retrain/${tenant}/runs/`;
-export const requestKey = (tenant: string, model: string, windowFrom: number) => `retrain/${tenant}/requests/${model.replace("/", "@")}-${windowFrom}.json`;
+export { requestKey, requestsPrefix, runsPrefix } from "./keys";
 
 /** What the dashboard reads of a run record (tools/lib/retrain.ts writes more). */
 const RunSchema = v.object({
