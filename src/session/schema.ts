@@ -4,7 +4,9 @@
  * `outbox_messages` holds applied events, packed as queue messages (one per
  * request, design 0014), until the queue has accepted them. Objects created
  * before packing may still have an `outbox` table of one event per row: it is
- * drained first and dropped.
+ * drained first and dropped. The served lists are one row (`served_lists`, design
+ * 0027); `impressions` (one row per list) is what objects created before hold, read
+ * and emptied by their next write.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS session (
@@ -29,6 +31,10 @@ CREATE TABLE IF NOT EXISTS outbox_messages (
   seq INTEGER PRIMARY KEY,
   events INTEGER NOT NULL,
   message TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS served_lists (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS impressions (
   impression_id TEXT PRIMARY KEY,

@@ -138,7 +138,7 @@ export class SessionDO extends DurableObject<Env> {
     let rows = 0;
     if (this.hasSchema()) {
       const sql = this.ctx.storage.sql;
-      for (const t of ["session", "seen", "history", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+      for (const t of ["session", "seen", "history", "served_lists", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     }
     await this.alarms.clear();
     await this.wipe();
@@ -217,7 +217,8 @@ export class SessionDO extends DurableObject<Env> {
   private hasSchema(): boolean {
     if (this.schemaReady) return true;
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
-    this.schemaReady = found.length > 0;
+    // An object created before a table was added (served_lists, design 0027) gets it here, once per instance.
+    if (found.length > 0) this.ensureSchema();
     return this.schemaReady;
   }
 
