@@ -112,7 +112,11 @@ try {
     const full = instances[0]!;
     (runs.healthz ??= []).push(await cpuPerRequest(full.pids, `${full.base}/healthz`, 2 * REQUESTS));
     for (const i of instances) (runs[i.name] ??= []).push(await cpuPerRequest(i.pids, `${i.base}/v1/recommendations?k=10`, REQUESTS, i.headers));
-    log(`rep ${rep}: ${Object.entries(runs).map(([k, v]) => `${k} ${v.at(-1)!.toFixed(3)}`).join(", ")} ms CPU / request`);
+    log(
+      `rep ${rep}: ${Object.entries(runs)
+        .map(([k, v]) => `${k} ${v.at(-1)!.toFixed(3)}`)
+        .join(", ")} ms CPU / request`,
+    );
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
   const h = median(runs.healthz!);
