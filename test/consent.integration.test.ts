@@ -115,7 +115,8 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     const v = await newVisitor(C);
     await post(v, [make.consent(true, true), make.productView("sku-01"), make.productView("sku-02"), make.addToCart("sku-02")]);
     await reco(v); // an impression is recorded for attribution
-    await vi.waitUntil(async () => (await stored(v)).impressions === 1, { timeout: 3000 });
+    // One row holds the visitor's served lists (design 0027).
+    await vi.waitUntil(async () => (await stored(v)).served_lists === 1, { timeout: 3000 });
     const body = await post(v, [make.consent(false, false), make.productView("sku-03")]);
     expect(body.results.map((r) => r.code ?? r.status)).toEqual(["accepted", "consent_required"]);
     const s = await getSession(v, C);
@@ -124,7 +125,7 @@ describe("consent matrix (shop C: opt-in by default)", () => {
     expect(s.features.consent).toMatchObject({ analytics: false, personalization: false });
     expect(s.recent_events).toEqual([]);
     const rows = await stored(v);
-    expect(rows).toMatchObject({ history_batches: 0, impressions: 0, outbox_messages: 0 });
+    expect(rows).toMatchObject({ history_batches: 0, served_lists: 0, impressions: 0, outbox_messages: 0 });
     expect((await reco(v)).degraded).toBe("no_consent");
     // Granting again starts from nothing.
     await post(v, [make.consent(true, true, Date.now() + 1), make.productView("sku-09")]);

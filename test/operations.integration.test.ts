@@ -315,7 +315,8 @@ describe("operations billed per events request and per recommendation", () => {
     // once per cycle the recent ids are merged in bulk (one row in, SEEN_MERGE_AT out).
     expect(results.events20_cycle!.worker_invocations).toBe(SEEN_MERGE_AT);
     expect(rows(results.events20_cycle!, 40 * SEEN_MERGE_AT)).toBe(3 * SEEN_MERGE_AT + SEEN_MERGE_AT + (1 + SEEN_MERGE_AT));
-    expect(rows(results.recommendation_request!, 25)).toBe(2);
+    // The served list: one row (the visitor's served_lists row, rewritten; design 0027), was 2 (a row per list plus its key index).
+    expect(rows(results.recommendation_request!, 25)).toBe(1);
     // The consumer per batch: one R2 object per partition, the erasure-marker read, MonitorDO and (for events) TrendingDO.
     const consumer = (total: Counts, req: Counts) => ({
       worker_invocations: total.worker_invocations - req.worker_invocations,

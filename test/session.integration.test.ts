@@ -156,9 +156,10 @@ describe("served lists handed over with features()", () => {
   const stored = (stub: ReturnType<typeof sessionStub>) =>
     runInDurableObject(stub, (_i, state) =>
       state.storage.sql
-        .exec<{ impression_id: string }>("SELECT impression_id FROM impressions ORDER BY impression_id")
+        .exec<{ data: string }>("SELECT data FROM served_lists")
         .toArray()
-        .map((r) => r.impression_id),
+        .flatMap((r) => (JSON.parse(r.data) as Array<{ impression_id: string }>).map((i) => i.impression_id))
+        .sort(),
     );
   /** A visitor with one product view, and their SessionDO. */
   async function visitorWithSession() {
@@ -188,6 +189,24 @@ describe("served lists handed over with features()", () => {
     expect(await stored(stub)).toEqual(["imp-7"]);
     const lines = await waitForVisitorLines(visitorIdOf(v), 2);
     expect(lines.find((l) => l.line.event.id === click.id)?.line.attribution).toEqual([{ item_id: "sku-7", impression_id: "imp-7", experiment: null, variant: "default", model: "m/1", position: 1 }]);
+  });
+
+  it("held by an object from before one-row storage are still attributed, and its next write moves them into one row", async () => {
+    const { v, stub, now } = await visitorWithSession();
+    // The older layout: one row per list in `impressions`.
+    await runInDurableObject(stub, (_i, state) => {
+      for (const n of [40, 41]) state.storage.sql.exec("INSERT INTO impressions (impression_id, served_at, data) VALUES (?, ?, ?)", `imp-${n}`, now - n, JSON.stringify(served(n, now - n)));
+    });
+    const fresh = sessionStub(env, SHOP_A.id, visitorIdOf(v)); // the same object: its in-memory copy is not read yet
+    await runInDurableObject(fresh, (instance) => instance.recordImpressions([served(42, now)]));
+    expect(await stored(stub)).toEqual(["imp-40", "imp-41", "imp-42"]);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM impressions").one().n)).toBe(0);
+    const click = { ...make.productView("sku-41"), type: "recommendation_click", properties: { item_id: "sku-41", impression_id: "imp-41" } };
+    expect(((await (await postEvents([click], { visitor: v })).json()) as BatchBody).accepted).toBe(1);
+    const lines = await waitForVisitorLines(visitorIdOf(v), 2);
+    expect(lines.find((l) => l.line.event.id === click.id)?.line.attribution).toEqual([
+      { item_id: "sku-41", impression_id: "imp-41", experiment: null, variant: "default", model: "m/1", position: 1 },
+    ]);
   });
 
   it("25 of them are written at once, without waiting for the alarm", async () => {

@@ -100,14 +100,16 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
 
   const exclude = new Set([...request.exclude, ...cartItems, ...purchased, ...(request.type === "similar" ? query : [])]);
   const rules = { exclude, catalog: x.catalog, maxPerCategory: x.params.max_per_category, k: request.k };
-  const popular = (x.model?.manifest.popular ?? []).map((item_id, i, all) => ({ item_id, score: all.length - i }));
   // A signed-in customer's long-term categories (from the profile store) lean the list, backfill included.
   const shares = request.type === "personalized" ? affinityShares(features?.long_term_affinity) : null;
-  const lean = (list: Scored[]) => preferAffinity(list, shares, x.catalog, x.params.profile_affinity_weight);
+  const lean = (list: readonly Scored[]) => preferAffinity(list, shares, x.catalog, x.params.profile_affinity_weight);
   const items = await x.time("rules", async () => {
     const ranked = applyRules(lean(candidates), rules);
-    const withTrending = applyRules(lean(x.trending), rules, ranked); // backfill, same rules
-    return applyRules(lean(popular), rules, withTrending);
+    // Backfill (same rules) only when the list is short: a full list would come back unchanged.
+    if (ranked.length >= rules.k) return ranked;
+    const withTrending = applyRules(lean(x.trending), rules, ranked);
+    if (withTrending.length >= rules.k) return withTrending;
+    return applyRules(lean(popularOf(x.model)), rules, withTrending);
   });
   // "Popular now" has no data yet (a new shop, a fresh dev server): training popularity stood in.
   if (request.type === "trending" && x.trending.length === 0) degraded ??= "no_trending_data";
@@ -115,10 +117,31 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
   return { items, degraded, servedFeatures: served };
 }
 
+// Per isolate, built once per model version and per trending list (the isolate caches both), not per request.
+const popularLists = new WeakMap<object, readonly Scored[]>();
+const trendingMaps = new WeakMap<readonly Scored[], Map<string, number> | null>();
+
+/** The model's training popularity as a scored list (best first), the last backfill. */
+function popularOf(model: LoadedModel | null): readonly Scored[] {
+  if (!model) return [];
+  let list = popularLists.get(model.manifest);
+  if (!list) {
+    const popular = model.manifest.popular ?? [];
+    list = popular.map((item_id, i) => ({ item_id, score: popular.length - i }));
+    popularLists.set(model.manifest, list);
+  }
+  return list;
+}
+
 /** Trending scores relative to the top item, or `null` when there is no trending data. */
 function trendingShares(list: readonly Scored[]): Map<string, number> | null {
-  const top = list[0]?.score ?? 0;
-  return top > 0 ? new Map(list.map((s) => [s.item_id, s.score / top])) : null;
+  let shares = trendingMaps.get(list);
+  if (shares === undefined) {
+    const top = list[0]?.score ?? 0;
+    shares = top > 0 ? new Map(list.map((s) => [s.item_id, s.score / top])) : null;
+    trendingMaps.set(list, shares);
+  }
+  return shares;
 }
 
 function stringList(value: unknown): string[] {

@@ -1,5 +1,6 @@
 /**
  * SQLite schema of a SessionDO. One row in `session` holds the identity, the
+ * SQLite schema of a SessionDO. One row in `session` holds the identity, the
  * sequence counter and the feature state. The idempotency index has two levels,
  * one packed row of ids per request (`seen_recent`) merged in bulk into
  * `seen_merged`; `history_batches` keeps the recent events, one row per request
@@ -7,7 +8,9 @@
  * design 0014) only when the queue refused them, until it takes them. Older
  * objects may still hold an `outbox` table of one event per row (drained first,
  * then dropped) and `seen` / `history` tables of one row per event (moved into
- * the packed tables once, LEGACY_SQL).
+ * the packed tables once, LEGACY_SQL). The served lists are one row
+ * (`served_lists`, design 0027); `impressions` (one row per list) is what objects
+ * created before hold, read and emptied by their next write.
  */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS session (
@@ -37,6 +40,10 @@ CREATE TABLE IF NOT EXISTS outbox_messages (
   seq INTEGER PRIMARY KEY,
   events INTEGER NOT NULL,
   message TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS served_lists (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS impressions (
   impression_id TEXT PRIMARY KEY,

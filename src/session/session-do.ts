@@ -156,7 +156,7 @@ export class SessionDO extends DurableObject<Env> {
     let rows = 0;
     if (this.hasSchema()) {
       const sql = this.ctx.storage.sql;
-      for (const t of ["session", "seen_recent", "seen_merged", "history_batches", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+      for (const t of ["session", "seen_recent", "seen_merged", "history_batches", "served_lists", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     }
     await this.alarms.clear();
     await this.wipe();
@@ -251,7 +251,7 @@ export class SessionDO extends DurableObject<Env> {
   private hasSchema(): boolean {
     if (this.schemaReady) return true;
     const found = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'").toArray();
-    // An object that has a session gets today's tables (and its older ones packed) before any read.
+    // An object that has a session gets today's tables (served_lists, design 0027; its older ones packed, 0026) before any read.
     if (found.length > 0) this.ensureSchema();
     return this.schemaReady;
   }

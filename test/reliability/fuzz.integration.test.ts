@@ -325,6 +325,10 @@ async function sessionRows(token: string) {
       history: count("history_batches"),
       outbox: count("outbox_messages"),
       impressions: count("impressions"),
+      served_lists: sql
+        .exec<{ data: string }>("SELECT data FROM served_lists")
+        .toArray()
+        .map((r) => r.data),
     };
   });
 }

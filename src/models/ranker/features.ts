@@ -107,83 +107,102 @@ export function sessionSequence(features: FeatureVector | null): string[] {
   return visit.length > 0 ? visit : stringList(features?.last_viewed_items);
 }
 
-/** Computes every ranker feature for the union of the generators' lists. */
+// Column indices, resolved once (the hot path writes ~180 rows × 27 columns per list).
+const col = (name: string): number => COLUMN.get(name)!;
+const C = {
+  genCount: col("gen.count"),
+  count: col("visit.count"),
+  steps: col("visit.steps_since_last"),
+  last: col("visit.is_last"),
+  length: col("visit.length"),
+  distinct: col("visit.distinct"),
+  lifetime: col("visitor.lifetime_count"),
+  cart: col("visitor.in_cart"),
+  bought: col("visitor.purchased"),
+  popularity: col("item.popularity"),
+  trending: col("item.trending"),
+  category: col("item.category_share"),
+  price: col("item.price_ratio"),
+};
+
+/**
+ * Computes every ranker feature for the union of the generators' lists. The hot path of a
+ * recommendation (design 0027): one row map, one pass per generator and one per candidate,
+ * no per-candidate objects or closures.
+ */
 export function rankerFeatures(input: RankerInput): RankerMatrix {
   const { features, generators, items } = input;
+  const width = RANKER_FEATURES.length;
   const candidates: string[] = [];
   const row = new Map<string, number>();
-  for (const g of GENERATORS) {
-    for (const item of generators[g]?.items ?? []) {
+  for (let gi = 0; gi < GENERATORS.length; gi++) {
+    const listed = generators[GENERATORS[gi]!]?.items;
+    if (!listed) continue;
+    for (let i = 0; i < listed.length; i++) {
+      const item = listed[i]!;
       if (!row.has(item)) row.set(item, candidates.push(item) - 1);
     }
   }
-  const width = RANKER_FEATURES.length;
-  const values = new Float32Array(candidates.length * width);
-  for (let r = 0; r < candidates.length; r++) {
+  const n = candidates.length;
+  const values = new Float32Array(n * width);
+  for (let base = 0; base < n * width; base += width) {
     for (let gi = 0; gi < GENERATORS.length; gi++) {
-      values[r * width + 3 * gi + 1] = ABSENT_RANK;
-      values[r * width + 3 * gi + 2] = 1;
+      values[base + 3 * gi + 1] = ABSENT_RANK;
+      values[base + 3 * gi + 2] = 1;
     }
   }
-  const genCount = COLUMN.get("gen.count")!;
-  GENERATORS.forEach((g, gi) => {
-    const out = generators[g];
-    if (!out) return;
-    out.items.forEach((item, rank) => {
-      const base = row.get(item)! * width;
-      if (values[base + 3 * gi + 2] === 0) return; // listed twice: the first (best) entry counts
-      values[base + 3 * gi] = out.scores[rank] ?? 0;
+  for (let gi = 0; gi < GENERATORS.length; gi++) {
+    const out = generators[GENERATORS[gi]!];
+    if (!out) continue;
+    const { items: listed, scores } = out;
+    for (let rank = 0; rank < listed.length; rank++) {
+      const base = row.get(listed[rank]!)! * width;
+      if (values[base + 3 * gi + 2] === 0) continue; // listed twice: the first (best) entry counts
+      values[base + 3 * gi] = scores[rank] ?? 0;
       values[base + 3 * gi + 1] = rank + 1;
       values[base + 3 * gi + 2] = 0;
-      values[base + genCount]! += 1;
-    });
-  });
+      values[base + C.genCount]! += 1;
+    }
+  }
 
   const sequence = sessionSequence(features);
   const lifetime = stringList(features?.last_viewed_items);
-  const counts = countOf(sequence);
+  // Per viewed item: views in the sequence and steps since its last view (the latest view wins).
+  const visit = new Map<string, { count: number; steps: number }>();
+  for (let i = 0; i < sequence.length; i++) {
+    const item = sequence[i]!;
+    const steps = sequence.length - 1 - i;
+    const seen = visit.get(item);
+    if (seen) (seen.count += 1), (seen.steps = steps);
+    else visit.set(item, { count: 1, steps });
+  }
   const lifetimeCounts = countOf(lifetime);
-  const lastSeen = new Map<string, number>();
-  sequence.forEach((item, i) => lastSeen.set(item, sequence.length - 1 - i));
   const cart = new Set(cartItems(features));
   const purchased = new Set(stringList(features?.purchased_items));
   const affinity = categoryShares(features?.category_affinity);
   const band = features?.viewed_price_band;
   const median = typeof band?.median === "number" && band.median > 0 ? band.median : null;
-  const distinct = counts.size;
+  const distinct = visit.size;
+  const trending = items.trending;
+  const byId = items.catalog?.byId;
 
-  const col = (name: string) => COLUMN.get(name)!;
-  const [cCount, cSteps, cLast, cLen, cDistinct, cLife, cCart, cBought, cPop, cTrend, cCat, cPrice] = [
-    "visit.count",
-    "visit.steps_since_last",
-    "visit.is_last",
-    "visit.length",
-    "visit.distinct",
-    "visitor.lifetime_count",
-    "visitor.in_cart",
-    "visitor.purchased",
-    "item.popularity",
-    "item.trending",
-    "item.category_share",
-    "item.price_ratio",
-  ].map(col) as [number, number, number, number, number, number, number, number, number, number, number, number];
-  for (let r = 0; r < candidates.length; r++) {
+  for (let r = 0; r < n; r++) {
     const item = candidates[r]!;
     const base = r * width;
-    const steps = lastSeen.get(item);
-    values[base + cCount] = counts.get(item) ?? 0;
-    values[base + cSteps] = steps ?? NEVER_VIEWED_STEPS;
-    values[base + cLast] = steps === 0 ? 1 : 0;
-    values[base + cLen] = sequence.length;
-    values[base + cDistinct] = distinct;
-    values[base + cLife] = lifetimeCounts.get(item) ?? 0;
-    values[base + cCart] = cart.has(item) ? 1 : 0;
-    values[base + cBought] = purchased.has(item) ? 1 : 0;
-    values[base + cPop] = Math.log1p(items.clicks(item));
-    values[base + cTrend] = items.trending ? (items.trending.get(item) ?? 0) : MISSING;
-    const entry = items.catalog?.byId.get(item);
-    values[base + cCat] = entry?.category !== undefined && affinity ? (affinity.get(entry.category) ?? 0) : MISSING;
-    values[base + cPrice] = entry?.price !== undefined && median !== null ? entry.price / median : MISSING;
+    const viewed = visit.get(item);
+    values[base + C.count] = viewed?.count ?? 0;
+    values[base + C.steps] = viewed?.steps ?? NEVER_VIEWED_STEPS;
+    values[base + C.last] = viewed?.steps === 0 ? 1 : 0;
+    values[base + C.length] = sequence.length;
+    values[base + C.distinct] = distinct;
+    values[base + C.lifetime] = lifetime.length > 0 ? (lifetimeCounts.get(item) ?? 0) : 0;
+    values[base + C.cart] = cart.size > 0 && cart.has(item) ? 1 : 0;
+    values[base + C.bought] = purchased.size > 0 && purchased.has(item) ? 1 : 0;
+    values[base + C.popularity] = Math.log1p(items.clicks(item));
+    values[base + C.trending] = trending ? (trending.get(item) ?? 0) : MISSING;
+    const entry = byId?.get(item);
+    values[base + C.category] = entry?.category !== undefined && affinity ? (affinity.get(entry.category) ?? 0) : MISSING;
+    values[base + C.price] = entry?.price !== undefined && median !== null ? entry.price / median : MISSING;
   }
   return { candidates, width, values };
 }
