@@ -64,8 +64,10 @@ export interface FreshChanges {
   removedVisits: string[];
 }
 
-/** Neighbours per item, best first, as the request path reads them (an isolate caches one per tenant). */
-export type FreshNeighbours = ReadonlyMap<string, { items: readonly string[]; weights: readonly number[] }>;
+/** Neighbours per item, best first, as the generator reads them: a cached table in an isolate, the live state offline. */
+export interface FreshNeighbours {
+  get(item: string): { items: readonly string[]; weights: readonly number[] } | undefined;
+}
 
 /** The compact form a FreshDO hands to an isolate: ids once, then per item its neighbours' indices and weights. */
 export interface FreshTable {
@@ -151,12 +153,28 @@ export class CoVisitation {
     const offsets = [0];
     const neighbours: number[] = [];
     const weights: number[] = [];
-    for (const e of this.items.values()) {
-      const sorted = [...e.neighbours].filter(([n]) => index.has(n)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-      for (const [n, w] of sorted) neighbours.push(index.get(n)!), weights.push(w);
+    for (const item of items) {
+      for (const [n, w] of this.ranked(item)) neighbours.push(index.get(n)!), weights.push(w);
       offsets.push(neighbours.length);
     }
     return { items, offsets, neighbours, weights };
+  }
+
+  /** The live state as the generator reads it: what `freshNeighbours(this.table())` would give, per item on demand. */
+  lookup(): FreshNeighbours {
+    return {
+      get: (item) => {
+        const ranked = this.ranked(item);
+        return ranked.length > 0 ? { items: ranked.map(([n]) => n), weights: ranked.map(([, w]) => w) } : undefined;
+      },
+    };
+  }
+
+  /** An item's neighbours still in the state, best first, ties by id. */
+  private ranked(item: string): Array<[string, number]> {
+    const e = this.items.get(item);
+    if (!e) return [];
+    return [...e.neighbours].filter(([n]) => this.items.has(n)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   }
 
   /** What changed since the previous call (and forgets it). */
