@@ -14,11 +14,14 @@ const IDLE_DELETE_MS = 7 * 86_400_000;
 export class FreshDO extends DurableObject<Env> {
   private state: CoVisitation | null = null;
   private cachedTable: FreshTable | null = null;
+  /** Views applied since this instance started (tests wait on it; not persisted). */
+  private views = 0;
 
   /** Applies a batch of views (in the order given) and persists what changed. */
   async observe(views: FreshView[]): Promise<{ items: number; pairs: number; visits: number }> {
     const state = this.load();
     for (const v of views) state.observe(v);
+    this.views += views.length;
     this.persist(state.takeChanges());
     this.cachedTable = null;
     await this.ctx.storage.setAlarm(Date.now() + IDLE_DELETE_MS);
@@ -32,14 +35,14 @@ export class FreshDO extends DurableObject<Env> {
   }
 
   /** For tests and the retention audit: sizes, and when this object deletes itself. */
-  async status(): Promise<{ items: number; pairs: number; visits: number; rows: { items: number; visits: number }; alarm: number | null }> {
+  async status(): Promise<{ items: number; pairs: number; visits: number; views: number; rows: { items: number; visits: number }; alarm: number | null }> {
     const sql = this.ctx.storage.sql;
     this.ensureSchema();
     const rows = {
       items: sql.exec<{ n: number }>("SELECT count(*) AS n FROM fresh_items").one().n,
       visits: sql.exec<{ n: number }>("SELECT count(*) AS n FROM fresh_visits").one().n,
     };
-    return { ...this.load().size, rows, alarm: await this.ctx.storage.getAlarm() };
+    return { ...this.load().size, views: this.views, rows, alarm: await this.ctx.storage.getAlarm() };
   }
 
   /** Deletes everything after a week without views (idempotent). */
