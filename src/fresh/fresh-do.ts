@@ -45,6 +45,12 @@ export class FreshDO extends DurableObject<Env> {
     return { ...this.load().size, views: this.views, rows, alarm: await this.ctx.storage.getAlarm() };
   }
 
+  /** For the retention audit: when this object deletes itself, and whether it holds anything. */
+  async retentionStatus(): Promise<{ alarm: number | null; empty: boolean }> {
+    const s = this.load().size;
+    return { alarm: await this.ctx.storage.getAlarm(), empty: s.items === 0 && s.visits === 0 };
+  }
+
   /** Deletes everything after a week without views (idempotent). */
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
