@@ -181,7 +181,11 @@ describe("online state and offline replay agree", () => {
       for (let i = 1; i <= s.length; i++) {
         const seq = s.slice(0, i);
         const row = (state: typeof online) => {
-          const m = rankerFeatures({ features: { visit_viewed_items: seq }, generators: { fresh: scoreFresh(state, seq, spec.k, spec.depth, spec.decay) }, items: { clicks: () => 0, catalog: null, trending: null } });
+          const m = rankerFeatures({
+            features: { visit_viewed_items: seq },
+            generators: { fresh: scoreFresh(state, seq, spec.k, spec.depth, spec.decay) },
+            items: { clicks: () => 0, catalog: null, trending: null },
+          });
           return m.candidates.map((c, r) => [c, ...cols.map((col) => m.values[r * m.width + col])]);
         };
         expect(row(online)).toEqual(row(offline));

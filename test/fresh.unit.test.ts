@@ -128,9 +128,17 @@ describe("FRESH_STATE", () => {
 
 describe("offline replay (point in time)", () => {
   it("a list sees its own prefix and other visits from before it started, never later views", () => {
-    const sessions = [["a", "b"], ["c", "d"], ["a", "e"]];
+    const sessions = [
+      ["a", "b"],
+      ["c", "d"],
+      ["a", "e"],
+    ];
     // Session 1 starts first but its second view comes after session 2 has started.
-    const times = [[T0, T0 + 100], [T0 + 10, T0 + 20], [T0 + 50, T0 + 60]];
+    const times = [
+      [T0, T0 + 100],
+      [T0 + 10, T0 + 20],
+      [T0 + 50, T0 + 60],
+    ];
     const r = new FreshReplay(sessions, FRESH_STATE_DEFAULTS, times);
     r.startSession(sessions[0]!);
     r.view(sessions[0]!, 0);

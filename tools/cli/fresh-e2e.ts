@@ -145,7 +145,8 @@ async function main(): Promise<void> {
       log,
     });
     const v = Object.fromEntries(two.validation.map((r) => [r.name, r]));
-    validation[variant] = `ranker ${(100 * v.ranker!.hr20).toFixed(2)} / ${(100 * v.ranker!.mrr20).toFixed(2)}${v.fresh && variant === "with" ? `, fresh alone ${(100 * v.fresh.hr20).toFixed(2)} / ${(100 * v.fresh.mrr20).toFixed(2)}` : ""}`;
+    validation[variant] =
+      `ranker ${(100 * v.ranker!.hr20).toFixed(2)} / ${(100 * v.ranker!.mrr20).toFixed(2)}${v.fresh && variant === "with" ? `, fresh alone ${(100 * v.fresh.hr20).toFixed(2)} / ${(100 * v.fresh.mrr20).toFixed(2)}` : ""}`;
     log(`${variant}: trained in ${((performance.now() - t0) / 1000).toFixed(0)} s; validation HR@20 / MRR@20: ${validation[variant]}`);
     const n = two.neural as ReturnType<typeof trainSessionModelFast>;
     const { files } = await buildModelVersion(n, {

@@ -33,7 +33,12 @@ export function rankerColumns(spec: RankerSpec): number[] {
 }
 
 /** One list's candidates with every ranker feature (stage one and the feature function); `fresh`: the tenant's co-visitation now. */
-export async function candidateMatrix(ranker: Pick<LoadedRanker, "spec" | "stage1">, features: FeatureVector | null, items: Omit<ItemData, "clicks">, fresh: FreshNeighbours | null = null): Promise<RankerMatrix> {
+export async function candidateMatrix(
+  ranker: Pick<LoadedRanker, "spec" | "stage1">,
+  features: FeatureVector | null,
+  items: Omit<ItemData, "clicks">,
+  fresh: FreshNeighbours | null = null,
+): Promise<RankerMatrix> {
   const generators = await runGenerators(ranker.stage1, ranker.spec.generators, sessionSequence(features), fresh);
   return rankerFeatures({ features, generators, items: { ...items, clicks: ranker.stage1.clicks } });
 }
