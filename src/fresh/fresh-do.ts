@@ -101,11 +101,12 @@ export class FreshDO extends DurableObject<Env> {
     });
   }
 
+  // WITHOUT ROWID: the key is the table, so an upsert writes one row, not a row and an index entry (billed rows).
   private ensureSchema(): void {
     this.ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS fresh_meta (id INTEGER PRIMARY KEY CHECK (id = 1), ref REAL NOT NULL, tick INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS fresh_items (item_id TEXT PRIMARY KEY, tick INTEGER NOT NULL, neighbours TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS fresh_visits (visitor_id TEXT PRIMARY KEY, tick INTEGER NOT NULL, last INTEGER NOT NULL, items TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS fresh_items (item_id TEXT PRIMARY KEY, tick INTEGER NOT NULL, neighbours TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS fresh_visits (visitor_id TEXT PRIMARY KEY, tick INTEGER NOT NULL, last INTEGER NOT NULL, items TEXT NOT NULL) WITHOUT ROWID;
     `);
   }
 }
