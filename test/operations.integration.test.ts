@@ -334,7 +334,13 @@ describe("operations billed per events request and per recommendation", () => {
       r2_class_b: 1,
       rows_written: 12,
     });
-    expect(bounded(consumer(results.consumer_5x20!, zero()), 94)).toEqual({ worker_invocations: 1, do_by_class: { MonitorDO: 1, TrendingDO: 1, FreshDO: 1 }, r2_class_a: 1, r2_class_b: 1, rows_written: 94 });
+    expect(bounded(consumer(results.consumer_5x20!, zero()), 94)).toEqual({
+      worker_invocations: 1,
+      do_by_class: { MonitorDO: 1, TrendingDO: 1, FreshDO: 1 },
+      r2_class_a: 1,
+      r2_class_b: 1,
+      rows_written: 94,
+    });
     const lists = consumer(results.consumer_5_lists!, zero());
     expect({ ...lists, rows_written: undefined }).toEqual({ worker_invocations: 1, do_by_class: { MonitorDO: 1 }, r2_class_a: 1, r2_class_b: 1, rows_written: undefined });
   });
