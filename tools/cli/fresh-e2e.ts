@@ -218,7 +218,8 @@ async function main(): Promise<void> {
   }
 
   // 3. The table.
-  const pct = (x: number) => (100 * x).toFixed(2);
+  // No unseen targets at all is an answer too (a session-rec preparation drops test clicks on items not in train): "–", not NaN.
+  const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : "–");
   const row = (name: string, r: (typeof results)[string]) =>
     `| ${name} | ${pct(r.unseen.hits / r.unseen.points)} | ${pct(r.unseen.rr / r.unseen.points)} | ${pct(r.all.hits / r.all.points)} | ${pct(r.all.rr / r.all.points)} |`;
   const u = results.with!.unseen;
