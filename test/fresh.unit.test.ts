@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { CoVisitation, FRESH_STATE_DEFAULTS, type FreshStateOptions, freshNeighbours, scoreFresh } from "../src/models/ranker/fresh";
 import { freshStateOptions } from "../src/fresh/options";
 import { FreshReplay } from "../src/offline/train/fresh-replay";
+import { checkManifestAgainstFeatures, parseManifest } from "../src/models/manifest";
+import demoManifest from "../models/demo/1/manifest.json";
 
 const T0 = Date.UTC(2026, 11, 1);
 const opts = (o: Partial<FreshStateOptions>): FreshStateOptions => ({ ...FRESH_STATE_DEFAULTS, ...o });
@@ -150,5 +152,23 @@ describe("offline replay (point in time)", () => {
     expect(r.lookup().get("c")?.items).toEqual(["d"]);
     r.view(sessions[2]!, 0);
     expect(r.lookup().get("a")?.items).toEqual(["b"]);
+  });
+});
+
+describe("the model-family contract", () => {
+  it("declares the generator with its bounds; a version without it (as before) still parses and checks", () => {
+    const current = parseManifest(demoManifest);
+    expect(current.ranker!.generators.fresh).toEqual({ k: 50, depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS });
+    const old = structuredClone(demoManifest) as { ranker: { generators: Record<string, unknown>; features: Array<{ name: string }>; baselines: Record<string, unknown> } };
+    delete old.ranker.generators.fresh;
+    old.ranker.features = old.ranker.features.filter((f) => !f.name.startsWith("gen.fresh."));
+    for (const k of Object.keys(old.ranker.baselines)) if (k.startsWith("gen.fresh.")) delete old.ranker.baselines[k];
+    const parsed = parseManifest(old);
+    expect(parsed.ranker!.generators.fresh).toBeUndefined();
+    expect(() => checkManifestAgainstFeatures(parsed)).not.toThrow();
+    // A malformed state is refused at load, never served unbounded.
+    const bad = structuredClone(demoManifest) as { ranker: { generators: { fresh: { state: { max_items: number } } } } };
+    bad.ranker.generators.fresh.state.max_items = 0;
+    expect(() => parseManifest(bad)).toThrow(/manifest/);
   });
 });
