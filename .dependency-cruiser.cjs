@@ -2,7 +2,7 @@
  * The layering rules (docs/design/0017-layering.md), checked in CI by `npm run lint:deps`:
  * a violation fails the build. Type-only imports count too (tsPreCompilationDeps).
  */
-const RUNTIME = "^src/(app|index)\\.ts$|^src/(auth|catalog|demo-shop|events|experiments|http|identity|mlops|models|ops|openapi|pipeline|profile|recommend|registry|segment|session|trending)/";
+const RUNTIME = "^src/(app|index)\\.ts$|^src/(auth|catalog|demo-shop|events|experiments|http|identity|mlops|models|ops|openapi|pipeline|profile|recommend|registry|segment|session|trending|fresh)/";
 
 module.exports = {
   forbidden: [

@@ -9,6 +9,7 @@ import { sweepEventLog } from "./privacy/retention";
 
 export { SessionDO } from "./session/session-do";
 export { TrendingDO } from "./trending/trending-do";
+export { FreshDO } from "./fresh/fresh-do";
 export { ProfileDO } from "./profile/profile-do";
 export { MonitorDO } from "./mlops/monitor/monitor-do";
 

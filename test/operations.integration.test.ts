@@ -132,6 +132,7 @@ const meteredEnv = (): Env => ({
   REGISTRY_REFRESH_SECONDS: "30",
   SESSIONS: meteredNamespace(env.SESSIONS, "SessionDO"),
   TRENDING: meteredNamespace(env.TRENDING, "TrendingDO"),
+  FRESH: meteredNamespace(env.FRESH, "FreshDO"),
   PROFILES: meteredNamespace(env.PROFILES, "ProfileDO"),
   MONITOR: meteredNamespace(env.MONITOR, "MonitorDO"),
 });
@@ -317,7 +318,7 @@ describe("operations billed per events request and per recommendation", () => {
     expect(rows(results.events20_cycle!, 40 * SEEN_MERGE_AT)).toBe(3 * SEEN_MERGE_AT + SEEN_MERGE_AT + (1 + SEEN_MERGE_AT));
     // The served list: one row (the visitor's served_lists row, rewritten; design 0027), was 2 (a row per list plus its key index).
     expect(rows(results.recommendation_request!, 25)).toBe(1);
-    // The consumer per batch: one R2 object per partition, the erasure-marker read, MonitorDO and (for events) TrendingDO.
+    // The consumer per batch: one R2 object per partition, the erasure-marker read, MonitorDO and (for events) TrendingDO and FreshDO.
     const consumer = (total: Counts, req: Counts) => ({
       worker_invocations: total.worker_invocations - req.worker_invocations,
       do_by_class: Object.fromEntries(
@@ -334,12 +335,13 @@ describe("operations billed per events request and per recommendation", () => {
       expect(x.rows_written).toBeLessThanOrEqual(rows + 2);
       return { ...x, rows_written: rows };
     };
-    expect(bounded(consumer(results.events20_total!, results.events20_request!), 62)).toEqual({
+    // FreshDO (design 0028): one request per batch and tenant, about a row per product view (its items, the visit, the clock).
+    expect(bounded(consumer(results.events20_total!, results.events20_request!), 89)).toEqual({
       worker_invocations: 1,
-      do_by_class: { MonitorDO: 1, TrendingDO: 1 },
+      do_by_class: { MonitorDO: 1, TrendingDO: 1, FreshDO: 1 },
       r2_class_a: 1,
       r2_class_b: 1,
-      rows_written: 62,
+      rows_written: 89,
     });
     expect(bounded(consumer(results.recommendation_total!, results.recommendation_request!), 12)).toEqual({
       worker_invocations: 1,
@@ -348,7 +350,13 @@ describe("operations billed per events request and per recommendation", () => {
       r2_class_b: 1,
       rows_written: 12,
     });
-    expect(bounded(consumer(results.consumer_5x20!, zero()), 52)).toEqual({ worker_invocations: 1, do_by_class: { MonitorDO: 1, TrendingDO: 1 }, r2_class_a: 1, r2_class_b: 1, rows_written: 52 });
+    expect(bounded(consumer(results.consumer_5x20!, zero()), 94)).toEqual({
+      worker_invocations: 1,
+      do_by_class: { MonitorDO: 1, TrendingDO: 1, FreshDO: 1 },
+      r2_class_a: 1,
+      r2_class_b: 1,
+      rows_written: 94,
+    });
     const lists = consumer(results.consumer_5_lists!, zero());
     expect({ ...lists, rows_written: undefined }).toEqual({ worker_invocations: 1, do_by_class: { MonitorDO: 1 }, r2_class_a: 1, r2_class_b: 1, rows_written: undefined });
   });

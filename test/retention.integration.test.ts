@@ -42,7 +42,7 @@ describe("retention", () => {
     const byStore = Object.fromEntries(body.stores.map((s) => [s.store, s]));
     expect(byStore["r2:EVENT_LOG"]!.items).toBeGreaterThanOrEqual(3); // events, an erasure receipt and its marker
     expect(byStore["profile:durable-object"]!.items).toBeGreaterThan(0);
-    expect(Object.keys(byStore)).toEqual(expect.arrayContaining(["do:ProfileDO", "do:TrendingDO", "do:MonitorDO", "do:SessionDO"]));
+    expect(Object.keys(byStore)).toEqual(expect.arrayContaining(["do:ProfileDO", "do:TrendingDO", "do:FreshDO", "do:MonitorDO", "do:SessionDO"]));
   });
 
   it("reports anything stored outside a retention class (so the audit can fail)", async () => {

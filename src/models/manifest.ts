@@ -30,6 +30,9 @@ const RankerHistogram = v.pipe(
   v.check((h) => h.min === h.edges[0] && h.max === h.edges[h.edges.length - 1], "a ranker histogram's min and max are its outer edges"),
 );
 
+const Positive = v.pipe(v.number(), v.integer(), v.minValue(1));
+const FreshStateSchema = v.object({ max_items: Positive, neighbours: Positive, window: Positive, half_life_s: Positive, visit_gap_s: Positive, max_visitors: Positive });
+
 const Metrics = v.record(v.string(), v.number());
 /**
  * The model card of a version trained by `npm run retrain` (docs/mlops.md, "The loop"):
@@ -118,6 +121,12 @@ export const ManifestSchema = v.object({
         session: v.object({ k: Count }),
         neural: v.object({ k: Count }),
         popular: v.object({ k: Count }),
+        /**
+         * Streaming co-visitation (design 0028): the tenant's FreshDO state, fed by the queue
+         * consumer; `depth` / `decay` as item-kNN's; `state`: the bounds it was trained with.
+         * Absent in versions trained before it (they run without it, as before).
+         */
+        fresh: v.optional(v.object({ k: Count, depth: Count, decay: v.number(), state: FreshStateSchema })),
       }),
       features: v.array(v.object({ name: v.string(), version: v.number() })),
       params: v.record(v.string(), v.number()),

@@ -67,6 +67,8 @@ export async function auditRetention(
   }
   const trending = await env.TRENDING.getByName(tenant).retentionStatus();
   stores.push(alarmAudit("do:TrendingDO", "deletes itself a week after the last event", trending.empty ? 0 : 1, trending.empty, trending.alarm));
+  const fresh = await env.FRESH.getByName(tenant).retentionStatus();
+  stores.push(alarmAudit("do:FreshDO", "deletes itself a week after the last view; a visitor's items are forgotten a visit gap after their last view", fresh.empty ? 0 : 1, fresh.empty, fresh.alarm));
   const monitor = await env.MONITOR.getByName(tenant).retentionStatus();
   stores.push(alarmAudit("do:MonitorDO", "hourly tables 14 d, dedup keys 3 d, idle experiments 90 d; daily prune alarm", 1, false, monitor.alarm, true));
   stores.push({

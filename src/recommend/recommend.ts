@@ -3,6 +3,7 @@ import type { ServedFeatures } from "../contracts/queue";
 import type { VariantParams } from "../experiments/config";
 import type { ProfiledFeatures } from "../profile/profile";
 import { type LoadedModel, scoreWithFamily } from "../models/families/index";
+import type { FreshNeighbours } from "../models/ranker/fresh";
 import type { RecoRequest } from "./params";
 import { affinityShares, preferAffinity } from "./affinity";
 import { type Scored, applyRules } from "./rules";
@@ -38,6 +39,8 @@ export interface RecoInputs {
   params: VariantParams;
   catalog: Catalog | null;
   trending: Scored[];
+  /** The tenant's streaming co-visitation (design 0028), when the model reads it. */
+  fresh?: FreshNeighbours | null;
   /** Records a named duration for Server-Timing. */
   time: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
@@ -84,7 +87,7 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
       const exclusions = request.exclude.size + cartItems.length + purchased.length + query.length;
       const want = Math.min(x.model.manifest.vocabulary.size, Math.max(50, 4 * request.k + exclusions), 1000);
       try {
-        const scoring = await scoreWithFamily(x.model, { type: request.type, query, features, catalog: x.catalog, trending: trendingShares(x.trending), want, time: x.time });
+        const scoring = await scoreWithFamily(x.model, { type: request.type, query, features, catalog: x.catalog, trending: trendingShares(x.trending), fresh: x.fresh ?? null, want, time: x.time });
         if (scoring.kind === "no_input") degraded ??= request.type === "similar" ? "unknown_item" : "cold_start";
         else {
           candidates = scoring.items;

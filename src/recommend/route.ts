@@ -9,6 +9,7 @@ import { ApiError } from "../http/errors";
 import { serverTiming, timed } from "../http/timing";
 import type { AppEnv } from "../http/types";
 import { ModelLoadError } from "../models/errors";
+import { familyFreshState } from "../models/families/index";
 import { type LoadedModel, loadModel } from "../models/registry";
 import { effectivePurposes, gpcHeader } from "../privacy/consent";
 import { customerHash } from "../privacy/pseudonymise";
@@ -19,7 +20,7 @@ import { impressionMessage, logImpression, takePendingImpressions } from "./impr
 import { type PersonContext, readPerson } from "./person";
 import { type RecoRequest, parseBody, parseQuery } from "./params";
 import { recommend } from "./recommend";
-import { tenantCatalog, tenantConfig, trending } from "./sources";
+import { freshTable, tenantCatalog, tenantConfig, trending } from "./sources";
 
 /** Header that forces a variant (QA, CDN-level routing); every response names the variant in it. */
 export const VARIANT_HEADER = "x-edgewise-variant";
@@ -54,24 +55,35 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
   c.header(VARIANT_HEADER, variant.name);
   const time = <T>(name: string, fn: () => Promise<T>) => timed(c, name, fn);
 
-  const [features, model, catalog, trendingItems] = await Promise.all([
+  const modelLoad = variant.model
+    ? time("model", () => loadModel(c.env.MODELS, variant.model!)).catch((err: unknown) => {
+        log.error("model_unavailable", { model: variant.model, code: err instanceof ModelLoadError ? err.code : "unknown", error: String(err) });
+        return null;
+      })
+    : Promise.resolve<LoadedModel | null>(null);
+  // Fresh items (design 0028): read (cached) only for a version whose ranker declares the generator.
+  const freshLoad = modelLoad.then((m) =>
+    m && familyFreshState(m)
+      ? freshTable(c.env, tenant.id, ttl).catch((err: unknown) => {
+          log.warn("fresh_unavailable", { tenant: tenant.id, error: String(err) });
+          return null;
+        })
+      : null,
+  );
+  const [features, model, catalog, trendingItems, fresh] = await Promise.all([
     visitorIssued
       ? Promise.resolve<FeatureVector | null>(null)
       : time("features", () => withTimeout(sessionStub(c.env, tenant.id, visitorId).features(now, takePendingImpressions(tenant.id, visitorId)), FEATURES_TIMEOUT_MS)).catch((err: unknown) => {
           log.warn("features_unavailable", { error: String(err) });
           return "failed" as const;
         }),
-    variant.model
-      ? time("model", () => loadModel(c.env.MODELS, variant.model!)).catch((err: unknown) => {
-          log.error("model_unavailable", { model: variant.model, code: err instanceof ModelLoadError ? err.code : "unknown", error: String(err) });
-          return null;
-        })
-      : Promise.resolve<LoadedModel | null>(null),
+    modelLoad,
     tenantCatalog(c.env, tenant.id, ttl).catch((err: unknown) => {
       log.error("catalog_invalid", { tenant: tenant.id, error: String(err) });
       return null;
     }),
     trending(c.env, tenant.id, ttl).catch(() => []),
+    freshLoad,
   ]);
 
   // Consent: without `personalization` nothing about this visitor shapes the list. The person (consent,
@@ -101,6 +113,7 @@ async function serve(c: Context<AppEnv>, request: RecoRequest): Promise<Response
     params: variant.params,
     catalog,
     trending: trendingItems,
+    fresh,
     time,
   });
 

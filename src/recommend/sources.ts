@@ -1,6 +1,7 @@
 import { type Catalog, catalogKey, parseCatalog } from "../catalog/catalog";
 import { type ExperimentConfig, parseTenantConfig, tenantConfigKey } from "../experiments/config";
 import { cachedJson } from "../registry/r2-json";
+import { type FreshNeighbours, freshNeighbours } from "../models/ranker/fresh";
 import type { Scored } from "./rules";
 
 /** How many trending items an isolate keeps per tenant (enough for backfill after rules). */
@@ -26,4 +27,22 @@ export function trending(env: Env, tenant: string, ttlMs: number): Promise<Score
   trendingCache.set(tenant, { at: now, list });
   list.catch(() => trendingCache.delete(tenant));
   return list;
+}
+
+const freshCache = new Map<string, { at: number; table: Promise<FreshNeighbours> }>();
+
+/**
+ * The tenant's streaming co-visitation (design 0028), cached per isolate for `ttlMs` like
+ * trending: one FreshDO read per tenant and refresh, none per request in between.
+ */
+export function freshTable(env: Env, tenant: string, ttlMs: number): Promise<FreshNeighbours> {
+  const now = Date.now();
+  const hit = freshCache.get(tenant);
+  if (hit && now - hit.at < ttlMs) return hit.table;
+  const table = env.FRESH.getByName(tenant)
+    .table()
+    .then((t) => freshNeighbours(t));
+  freshCache.set(tenant, { at: now, table });
+  table.catch(() => freshCache.delete(tenant));
+  return table;
 }

@@ -156,7 +156,8 @@ export class SessionDO extends DurableObject<Env> {
     let rows = 0;
     if (this.hasSchema()) {
       const sql = this.ctx.storage.sql;
-      for (const t of ["session", "seen_recent", "seen_merged", "history_batches", "served_lists", "impressions", ...this.outbox.tables()]) rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
+      for (const t of ["session", "seen_recent", "seen_merged", "history_batches", "served_lists", "impressions", ...this.outbox.tables()])
+        rows += sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${t}`).one().n;
     }
     await this.alarms.clear();
     await this.wipe();

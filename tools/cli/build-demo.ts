@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     catalog: shop,
     maxFitLists: 6000,
     maxValidationLists: 3000,
+    // The fresh generator's point-in-time state runs on the sessions' own clock (design 0028).
+    viewTimes: sessions.slice(0, split).map((s) => s.events.flatMap((e) => (e.type === "product_view" ? [e.timestamp] : []))),
     log,
   });
   const model = twoStage.neural as ReturnType<typeof trainSessionModelFast>;

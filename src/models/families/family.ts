@@ -9,6 +9,7 @@ import type { Catalog } from "../../catalog/catalog";
 import type { FeatureVector } from "../../features/engine";
 import type { Manifest } from "../manifest";
 import type { OrtSession } from "../ort-session";
+import type { FreshNeighbours, FreshStateOptions } from "../ranker/fresh";
 
 /** A candidate and its score (higher is better). */
 export interface ScoredItem {
@@ -34,6 +35,8 @@ export interface ScoreQuery {
   catalog: Catalog | null;
   /** Trending scores relative to the top item, or `null` without trending data. */
   trending: ReadonlyMap<string, number> | null;
+  /** The tenant's streaming co-visitation now (design 0028), when the model's ranker declares the `fresh` generator. */
+  fresh?: FreshNeighbours | null;
   /** How many candidates the rules need to fill the list after exclusions. */
   want: number;
   time: Timer;
@@ -66,6 +69,8 @@ export interface ModelFamily<M extends LoadedBase> {
   artifacts(manifest: Manifest): string[];
   /** Loads a checked manifest's artifacts; faults are `ModelLoadError`s. */
   load(manifest: Manifest, sources: ArtifactSources): Promise<M>;
+  /** The co-visitation bounds a version reads the tenant's fresh state with, or `null` when it does not read it. */
+  freshState?(model: M): FreshStateOptions | null;
   /** Scores one request; throws only for an inference fault (the caller degrades to `model_error`). */
   score(model: M, q: ScoreQuery): Promise<Scoring>;
 }

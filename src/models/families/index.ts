@@ -7,6 +7,7 @@
  */
 import { ModelLoadError } from "../errors";
 import type { Manifest, ModelFamilyName } from "../manifest";
+import type { FreshStateOptions } from "../ranker/fresh";
 import type { ArtifactSources, ModelFamily, ScoreQuery, Scoring } from "./family";
 import { type SessionTopKModel, sessionTopK } from "./session-topk";
 
@@ -34,6 +35,11 @@ export function loadFamilyModel(manifest: Manifest, sources: ArtifactSources): P
   const unlisted = family.artifacts(manifest).find((file) => !manifest.files[file]);
   if (unlisted) return Promise.reject(new ModelLoadError("manifest_invalid", `manifest lists no checksum for ${unlisted}, which a ${manifest.family} version reads`));
   return family.load(manifest, sources);
+}
+
+/** Whether (and with which bounds) a version reads the tenant's streaming co-visitation (design 0028). */
+export function familyFreshState(model: LoadedModel): FreshStateOptions | null {
+  return familyOf(model.family).freshState?.(model) ?? null;
 }
 
 /** Scores a request with the model's own family. */

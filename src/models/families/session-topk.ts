@@ -48,6 +48,11 @@ export const sessionTopK: ModelFamily<SessionTopKModel> = {
     return { family: "session-topk", id: `${manifest.name}/${manifest.version}`, manifest, items, vocab, session, candidates, ranker };
   },
 
+  freshState(model) {
+    const fresh = model.ranker?.spec.generators.fresh;
+    return fresh && fresh.k > 0 ? fresh.state : null;
+  },
+
   async score(model, q) {
     const input = q.type === "personalized" ? sequenceInput(q.query, model.vocab) : setInput(q.query, model.vocab);
     if (!input.w.some((w) => w > 0)) return { kind: "no_input" };
@@ -56,7 +61,7 @@ export const sessionTopK: ModelFamily<SessionTopKModel> = {
     // Two stages for the visitor's own list: generators → ranker features → ONNX ranker.
     if (ranker && q.type === "personalized") {
       return q.time("inference", async (): Promise<Scoring> => {
-        const matrix = await candidateMatrix(ranker, q.features, { catalog: q.catalog, trending: q.trending });
+        const matrix = await candidateMatrix(ranker, q.features, { catalog: q.catalog, trending: q.trending }, q.fresh ?? null);
         const items = await rankMatrix(ranker, matrix);
         const row = topRankedRow(ranker, matrix, items);
         return { kind: "scored", items, input: row ? { ...served, ranker: row } : served };

@@ -9,8 +9,8 @@
 import type { Catalog } from "../../catalog/catalog";
 import type { FeatureVector } from "../../features/engine";
 
-/** Candidate generators of a two-stage model, in column order. */
-export const GENERATORS = ["vsknn", "iknn", "session", "neural", "popular"] as const;
+/** Candidate generators of a two-stage model, in column order (`fresh`: streaming co-visitation, design 0028). */
+export const GENERATORS = ["vsknn", "iknn", "session", "neural", "popular", "fresh"] as const;
 export type GeneratorName = (typeof GENERATORS)[number];
 
 /** One generator's list: items best first, with scores normalised so that its best item scores 1. */

@@ -11,6 +11,7 @@ import { sequenceInput } from "../inputs";
 import type { RankerSpec } from "../manifest";
 import { type OrtSession, runSessionTopK } from "../ort-session";
 import type { GeneratorOutput, GeneratorOutputs } from "./features";
+import { type FreshNeighbours, scoreFresh } from "./fresh";
 
 /** The loaded artifacts the generators run on. */
 export interface Stage1 {
@@ -36,8 +37,11 @@ export function popularityOf(index: KnnIndex): Pick<Stage1, "clicks" | "popular"
   };
 }
 
-/** Runs every generator the spec enables (k > 0) on `sequence` (oldest first). */
-export async function runGenerators(stage1: Stage1, spec: RankerSpec["generators"], sequence: readonly string[]): Promise<GeneratorOutputs> {
+/**
+ * Runs every generator the spec enables (k > 0) on `sequence` (oldest first). `fresh`: the
+ * tenant's streaming co-visitation now (design 0028), read only when the spec declares it.
+ */
+export async function runGenerators(stage1: Stage1, spec: RankerSpec["generators"], sequence: readonly string[], fresh: FreshNeighbours | null = null): Promise<GeneratorOutputs> {
   const out: GeneratorOutputs = {};
   if (sequence.length === 0) return out;
   if (spec.vsknn.k > 0) out.vsknn = normalised(stage1.vsknn.score(sequence, spec.vsknn.k).filter((s) => s.score > 0));
@@ -47,6 +51,10 @@ export async function runGenerators(stage1: Stage1, spec: RankerSpec["generators
     const items = stage1.popular.slice(0, spec.popular.k);
     const top = Math.log1p(stage1.clicks(items[0] ?? ""));
     out.popular = { items, scores: items.map((i) => (top > 0 ? Math.log1p(stage1.clicks(i)) / top : 0)) };
+  }
+  if (spec.fresh && spec.fresh.k > 0 && fresh) {
+    const listed = scoreFresh(fresh, sequence, spec.fresh.k, spec.fresh.depth, spec.fresh.decay);
+    if (listed.items.length > 0) out.fresh = listed;
   }
   const neural = stage1.neural;
   if (spec.neural.k > 0 && neural) {

@@ -7,6 +7,7 @@ import { ModelLoadError } from "../errors";
 import type { RankerSpec } from "../manifest";
 import type { OrtSession } from "../ort-session";
 import { GENERATORS, type GeneratorName, type ItemData, type RankerMatrix, rankerColumn, rankerFeatures, rankerRow, selectColumns, sessionSequence } from "./features";
+import type { FreshNeighbours } from "./fresh";
 import { type Stage1, runGenerators } from "./generators";
 import { RANKER_IO } from "./trees";
 
@@ -31,9 +32,14 @@ export function rankerColumns(spec: RankerSpec): number[] {
   });
 }
 
-/** One list's candidates with every ranker feature (stage one and the feature function). */
-export async function candidateMatrix(ranker: Pick<LoadedRanker, "spec" | "stage1">, features: FeatureVector | null, items: Omit<ItemData, "clicks">): Promise<RankerMatrix> {
-  const generators = await runGenerators(ranker.stage1, ranker.spec.generators, sessionSequence(features));
+/** One list's candidates with every ranker feature (stage one and the feature function); `fresh`: the tenant's co-visitation now. */
+export async function candidateMatrix(
+  ranker: Pick<LoadedRanker, "spec" | "stage1">,
+  features: FeatureVector | null,
+  items: Omit<ItemData, "clicks">,
+  fresh: FreshNeighbours | null = null,
+): Promise<RankerMatrix> {
+  const generators = await runGenerators(ranker.stage1, ranker.spec.generators, sessionSequence(features), fresh);
   return rankerFeatures({ features, generators, items: { ...items, clicks: ranker.stage1.clicks } });
 }
 

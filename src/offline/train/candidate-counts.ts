@@ -4,8 +4,9 @@
  * generator's top-k' is the first k' of its top-k, so cutting a replayed list is
  * exactly what serving would compute with k' — no second replay. The trained
  * ensemble scores every cut on the validation lists, and a generator keeps the
- * smallest count that costs less than {@link CUT_TOLERANCE} of HR@20 + MRR@20:
- * fewer candidates are fewer feature rows and trees to run per request.
+ * smallest count (0: switched off) that costs less than {@link CUT_TOLERANCE} of
+ * HR@20 + MRR@20: fewer candidates are fewer feature rows and trees to run per
+ * request, and a generator switched off is not run at all.
  * Offline code (Node).
  */
 import { ABSENT_RANK, GENERATORS, type GeneratorName, type RankerMatrix, rankerColumn, selectColumns } from "../../models/ranker/features";
@@ -84,7 +85,7 @@ export function scoreLists(lists: readonly ReplayedList[], ensemble: TreeEnsembl
 
 /**
  * Chooses each generator's count, largest list first, keeping the others at
- * their current choice: the smallest of k, k/2, k/4, … (≥ MIN_COUNT) whose
+ * their current choice: the smallest of k, k/2, k/4, … (≥ MIN_COUNT), 0, whose
  * metric is within CUT_TOLERANCE of the declared counts'. Deterministic.
  */
 export function chooseCandidateCounts(lists: readonly ReplayedList[], ensemble: TreeEnsemble, columns: readonly number[], declared: Record<GeneratorName, number>): CandidateCounts {
@@ -94,7 +95,12 @@ export function chooseCandidateCounts(lists: readonly ReplayedList[], ensemble: 
   let current = base;
   const order = [...GENERATORS].filter((g) => declared[g] > 0).sort((a, b) => declared[b] - declared[a] || GENERATORS.indexOf(a) - GENERATORS.indexOf(b));
   for (const g of order) {
-    for (let k = Math.floor(declared[g] / 2); k >= MIN_COUNT; k = Math.floor(k / 2)) {
+    // Halvings down to MIN_COUNT, then 0: a generator that does not pay for itself is switched off
+    // (serving skips a generator whose count is 0 — the neural top-k is a third of a request's CPU).
+    const ks: number[] = [];
+    for (let k = Math.floor(declared[g] / 2); k >= MIN_COUNT; k = Math.floor(k / 2)) ks.push(k);
+    ks.push(0);
+    for (const k of ks) {
       const trial = { ...counts, [g]: k };
       const s = scoreLists(
         lists.map((l) => cutList(l, trial)),

@@ -10,6 +10,8 @@
  * 3. LambdaMART is trained on the first 80% of those lists and early-stopped on
  *    the last 20%, where every generator alone and the union's recall are
  *    measured too (the manifest's `selection`);
+ *    The fresh generator (streaming co-visitation, design 0028) sees, at each list,
+ *    the state the FreshDO would hold then (./fresh-replay.ts);
  * 4. the cheap generators are refitted on all sessions for shipping; the neural
  *    generator keeps its 90% fit (training it twice would double the time).
  *
@@ -32,6 +34,8 @@ import type { SessionTopKWeights } from "../export/model-version";
 import { productView, viewTime } from "../eval/serving-path";
 import type { OrtSession } from "../../models/ort-session";
 import { CUT_TOLERANCE, type ReplayedList, chooseCandidateCounts, cutList } from "./candidate-counts";
+import { FreshReplay } from "./fresh-replay";
+import { FRESH_STATE_DEFAULTS } from "../../models/ranker/fresh";
 import { VSKNN_GRID, type VsknnManifestOptions, chooseVsknnOptions } from "./vsknn-options";
 import { DEFAULT_LAMBDAMART, type LambdaMartOptions, type RankingData, listMetrics, trainLambdaMart } from "./lambdamart";
 
@@ -42,6 +46,7 @@ export const DEFAULT_GENERATORS: Omit<RankerSpec["generators"], "iknn"> & { iknn
   session: { k: 20 },
   neural: { k: 100 },
   popular: { k: 20 },
+  fresh: { k: 50, depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS },
 };
 
 /** Options of {@link trainTwoStage}. */
@@ -60,6 +65,10 @@ export interface TwoStageOptions {
   vsknnGrid?: readonly VsknnManifestOptions[];
   maxVsknnPoints?: number;
   engine?: EngineOptions;
+  /** When each view of each session happened (epoch ms), for the fresh generator's point-in-time state; else synthetic times. */
+  viewTimes?: ReadonlyArray<readonly number[]>;
+  /** Leaves the fresh generator out (versions as before it, and the with/without comparison). */
+  withoutFresh?: boolean;
   log?: (line: string) => void;
 }
 
@@ -102,12 +111,15 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const vsknn = chooseVsknnOptions(earlyIndex, late.slice(0, fitCut), opts.maxVsknnPoints ?? 5_000, opts.vsknnGrid ?? VSKNN_GRID, log);
   log(`V-SKNN: chose ${vsknn.selection["vsknn.chosen"]}`);
   const neural = opts.trainNeural(early);
-  const gens = { ...DEFAULT_GENERATORS, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" } };
+  const { fresh: freshGen, ...others } = DEFAULT_GENERATORS;
+  const gens: RankerSpec["generators"] = { ...others, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" }, ...(opts.withoutFresh ? {} : { fresh: freshGen }) };
+  // The fresh generator's state streams over every session in time order (design 0028).
+  const fresh = gens.fresh ? new FreshReplay(sessions, gens.fresh.state, opts.viewTimes) : null;
   const stage1 = await stage1For(early, neural, gens, opts.createSession, vsknn.options, earlyIndex);
   const catalog = opts.catalog ?? null;
   const engine = opts.engine ?? { sessionGapMs: 1800 * 1000 };
-  const fit = await replayLists(stage1, gens, late.slice(0, fitCut), opts.maxFitLists ?? 24_000, catalog, engine, log);
-  const valid = await replayLists(stage1, gens, late.slice(fitCut), opts.maxValidationLists ?? 6_000, catalog, engine, log);
+  const fit = await replayLists(stage1, gens, late.slice(0, fitCut), opts.maxFitLists ?? 24_000, catalog, engine, log, fresh);
+  const valid = await replayLists(stage1, gens, late.slice(fitCut), opts.maxValidationLists ?? 6_000, catalog, engine, log, fresh);
 
   // Features that never vary in the fit lists (no categories or prices in the data, no cart) are left out.
   const columns = RANKER_FEATURES.map((_, c) => c).filter((c) => varies(fit, c));
@@ -132,9 +144,9 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
 
   // Candidate counts: each generator's smallest list that costs the trained ranker (almost) nothing
   // on the validation lists; serving runs the generators with these counts.
-  const declared = Object.fromEntries(GENERATORS.map((g) => [g, gens[g].k])) as Record<GeneratorName, number>;
+  const declared = Object.fromEntries(GENERATORS.map((g) => [g, gens[g]?.k ?? 0])) as Record<GeneratorName, number>;
   const counts = chooseCandidateCounts(valid, result.ensemble, columns, declared);
-  for (const g of GENERATORS) gens[g] = { ...gens[g], k: counts.counts[g] } as never;
+  for (const g of GENERATORS) if (gens[g]) gens[g] = { ...gens[g], k: counts.counts[g] } as never;
   log(`candidates: ${GENERATORS.map((g) => `${g} ${declared[g]} → ${counts.counts[g]}`).join(", ")}; median per list ${counts.candidates.declared} → ${counts.candidates.chosen}`);
   const served = valid.map((l) => cutList(l, counts.counts));
   const round = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -150,7 +162,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     metric: "hr@20 + mrr@20 on the validation lists (early stopping, and the choice among the settings tried)",
     chosen: chosen.tag,
     ...vsknn.selection,
-    "candidates.rule": `per generator, largest list first: the smallest of k, k/2, k/4, … (≥ 10) within ${CUT_TOLERANCE} of the declared counts' hr@20 + mrr@20`,
+    "candidates.rule": `per generator, largest list first: the smallest of k, k/2, k/4, … (≥ 10), 0 (off) within ${CUT_TOLERANCE} of the declared counts' hr@20 + mrr@20`,
     "candidates.per_list.declared": counts.candidates.declared,
     "candidates.per_list.chosen": counts.candidates.chosen,
     "candidates.metric.declared": round(counts.metric.declared),
@@ -223,6 +235,7 @@ export async function replayLists(
   catalog: Catalog | null,
   engine: EngineOptions,
   log: (line: string) => void,
+  fresh: FreshReplay | null = null,
 ): Promise<ReplayedList[]> {
   const prefixes = sessions.reduce((n, s) => n + s.length - 1, 0);
   const stride = Math.max(1, prefixes / maxLists);
@@ -232,12 +245,14 @@ export async function replayLists(
   const started = performance.now();
   for (const s of sessions) {
     let state = initialState();
+    fresh?.startSession(s);
     for (let i = 0; i + 1 < s.length; i++, p++) {
       state = applyEvent(state, productView(s[i]!, i, catalog), engine);
+      fresh?.view(s, i);
       if (p < next) continue;
       next += stride;
       const features = materialise(state, viewTime(i) + 1000, engine);
-      const matrix = await candidateMatrix({ spec: { generators: gens } as RankerSpec, stage1 }, features, { catalog, trending: null });
+      const matrix = await candidateMatrix({ spec: { generators: gens } as RankerSpec, stage1 }, features, { catalog, trending: null }, fresh?.lookup() ?? null);
       out.push({ matrix, positive: matrix.candidates.indexOf(s[i + 1]!) });
     }
   }
