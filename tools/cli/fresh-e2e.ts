@@ -98,11 +98,23 @@ async function post(base: string, visitor: string | null, events: unknown[]): Pr
   if (visitor) headers["x-edgewise-visitor"] = visitor;
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${base}/v1/events`, { method: "POST", headers, body: JSON.stringify({ events }) });
+    if (res.status === 429) {
+      // Every replayed visitor comes from one address: the per-address limit paces the replay, as it would a shop.
+      await retryAfter(res);
+      attempt--;
+      continue;
+    }
     const body = (await res.json()) as { rejected?: number };
     if (res.status === 202 && body.rejected === 0) return res.headers.get("x-edgewise-visitor")!;
     if (res.status !== 503 || attempt > 5) throw new Error(`POST /v1/events → ${res.status} ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Waits as a 429's Retry-After says (seconds). */
+async function retryAfter(res: Response): Promise<void> {
+  await res.body?.cancel();
+  await new Promise((r) => setTimeout(r, 1000 * Math.max(1, Number(res.headers.get("retry-after") ?? 1))));
 }
 
 interface Tally {
@@ -198,7 +210,11 @@ async function main(): Promise<void> {
           for (let i = 0; i < clicks.length - 1; i++) {
             const c = clicks[i]!;
             visitor = await post(base, visitor, [{ id: `yc-${c.session}-${i}`, type: "product_view", timestamp: c.time + shift, properties: { item_id: c.item } }]);
-            const res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+            let res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+            while (res.status === 429) {
+              await retryAfter(res);
+              res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+            }
             const body = (await res.json()) as { model: string | null; items: Array<{ item_id: string }> };
             if (res.status !== 200 || body.model !== id) throw new Error(`GET /v1/recommendations → ${res.status} model ${body.model}`);
             const target = clicks[i + 1]!.item;
