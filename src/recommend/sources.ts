@@ -39,8 +39,9 @@ export function freshTable(env: Env, tenant: string, ttlMs: number): Promise<Fre
   const now = Date.now();
   const hit = freshCache.get(tenant);
   if (hit && now - hit.at < ttlMs) return hit.table;
-  const table = env.FRESH.getByName(tenant)
-    .table()
+  // Started inside a promise, so a missing binding or a failing stub is a rejection the caller degrades on, never a throw.
+  const table = Promise.resolve()
+    .then(() => env.FRESH.getByName(tenant).table())
     .then((t) => freshNeighbours(t));
   freshCache.set(tenant, { at: now, table });
   table.catch(() => freshCache.delete(tenant));

@@ -117,6 +117,8 @@ export async function startWorker(bundle: Bundle, persist: string, opts: WorkerO
       // Without these the consumer's MonitorDO feed fails and every batch is retried.
       PROFILES: { className: "ProfileDO", useSQLite: true },
       MONITOR: { className: "MonitorDO", useSQLite: true },
+      // The consumer's fresh sink and the recommendations of a version declaring the fresh generator (0028).
+      FRESH: { className: "FreshDO", useSQLite: true },
     },
     queueProducers: { EVENTS: opts.eventsConsumer ? "edgewise-events" : "edgewise-events-unconsumed", DEAD_LETTERS: "edgewise-events-dlq" },
     queueConsumers: {
