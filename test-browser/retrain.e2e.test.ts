@@ -221,6 +221,11 @@ describe("the closed loop against a real wrangler dev (npm run retrain, MonitorD
       String(CANARY.after),
       "--min-impressions",
       String(CANARY.after),
+      // A challenger trained on four days (~780 visits) of a 3,000-item shop shows about half the
+      // champion's catalogue (coverage@20 41–45 % vs 83 %): at the default 0.5 the guard sits on that
+      // edge, and this test is about the loop, not the guard (its own test: test/retrain.unit.test.ts).
+      "--max-coverage-drop",
+      "0.6",
     ]);
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     expect(run.summary).toMatchObject({ request: parked!.id, verdict: "published", champion: "demo/1" });
