@@ -23,7 +23,7 @@ import { evaluationPoints } from "../../src/offline/eval/metrics";
 import { buildModelVersion } from "../../src/offline/export/model-version";
 import { modelVocab } from "../../src/offline/train/session-model";
 import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
-import { trainTwoStage } from "../../src/offline/train/two-stage";
+import { type ValidationRow, trainTwoStage } from "../../src/offline/train/two-stage";
 import { createNodeSession } from "../../src/offline/serving/node-model";
 import { MODEL_BLEND_WEIGHT } from "../../src/offline/train/vsknn-options";
 import { viewSessionsFromLog } from "../../src/offline/replay/replay-log";
@@ -87,16 +87,19 @@ async function main(): Promise<void> {
   let neuralSeconds = 0;
   // Two stages: generators fitted on the first 90% of the sessions, the ranker on lists replayed from the rest.
   const twoStage = await trainTwoStage(train, {
+    // Called twice: on the generators' 90% (the ranker's lists), then on every session (shipped).
     trainNeural: (sessions) => {
       const t0 = performance.now();
       const points = evaluationPoints(sessions);
+      const which = sessions.length < train.length ? "for the ranker's lists" : "shipped, all sessions";
       const m = trainSessionModelFast(sessions, {
         ...settings,
         progressEvery: 20_000,
-        onProgress: (p) => progressBar(`neural epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, t0, `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`),
+        onProgress: (p) => progressBar(`neural (${which}) epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, t0, `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`),
       });
-      neuralSeconds = (performance.now() - t0) / 1000;
-      log(`neural generator: ${points} prefixes in ${neuralSeconds.toFixed(0)} s; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
+      const seconds = (performance.now() - t0) / 1000;
+      neuralSeconds += seconds;
+      log(`neural generator (${which}): ${points} prefixes in ${seconds.toFixed(0)} s; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
       return m;
     },
     createSession: createNodeSession,
@@ -155,10 +158,14 @@ function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The ranker's validation lists: each generator alone, the union's recall (the ceiling), the ranker. */
-function validationTable(rows: ReadonlyArray<{ name: string; hr20: number; mrr20: number }>): string {
+/** The ranker's validation lists: each generator alone, the union's recall (the ceiling), the ranker; repeat and new targets apart. */
+function validationTable(rows: readonly ValidationRow[]): string {
   const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : "–");
-  return ["| on the ranker's validation lists | HR@20 | MRR@20 |", "|---|---:|---:|", ...rows.map((r) => `| ${r.name} | ${pct(r.hr20)} | ${pct(r.mrr20)} |`)].join("\n");
+  return [
+    "| on the ranker's validation lists | HR@20 | MRR@20 | HR@20 repeat targets | HR@20 new targets |",
+    "|---|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.name} | ${pct(r.hr20)} | ${pct(r.mrr20)} | ${pct(r.repeatHr20)} | ${pct(r.newHr20)} |`),
+  ].join("\n");
 }
 
 main().catch((err: unknown) => {

@@ -16,6 +16,8 @@ import { type TreeEnsemble, scoreEnsemble } from "../../models/ranker/trees";
 export interface ReplayedList {
   matrix: RankerMatrix;
   positive: number;
+  /** Whether the next item was already viewed in the visit (a repeat target; else a new one). */
+  repeat?: boolean;
 }
 
 /** What a cut may cost, in HR@20 + MRR@20 (fractions) on the validation lists. */
@@ -64,7 +66,7 @@ export function cutList(list: ReplayedList, counts: Partial<Record<GeneratorName
   const out = new Float32Array(keep.length * width);
   order.forEach((i, at) => out.set(rows[i]!, at * width));
   const kept = order.map((i) => keep[i]!);
-  return { matrix: { candidates: kept.map((r) => candidates[r]!), width, values: out }, positive: kept.indexOf(list.positive) };
+  return { matrix: { candidates: kept.map((r) => candidates[r]!), width, values: out }, positive: kept.indexOf(list.positive), ...(list.repeat === undefined ? {} : { repeat: list.repeat }) };
 }
 
 /** HR@20 + MRR@20 of the ensemble over lists (a list without its next item is a miss), and the median list length. */
