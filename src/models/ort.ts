@@ -10,6 +10,7 @@
  *
  * ORT is imported lazily so code that never scores does not pay for it.
  */
+import { type SharedLoad, SharedLoadTimeout, awaitShared, isAbandoned, shareLoad } from "../registry/shared-load";
 import { ModelLoadError } from "./errors";
 import { encodeModel } from "./onnx/encode";
 import { type Ort, OrtSession, messageOf } from "./ort-session";
@@ -24,14 +25,21 @@ interface Runtime {
   module: WebAssembly.Module;
 }
 
+// A session creation (the first one initialising the backend) takes well under a second in
+// production, 12–15 s in the test pool (its first wasm compile; over 30 s on a shared machine).
+// The task ahead in the queue, and the backend init, may be another request's: they are joined
+// with this bound (design 0030), so one whose request was cancelled midway, which never settles,
+// cannot stall the isolate's ORT.
+const ORT_TASK_MAX_MS = 60_000;
+
 let runtime: Promise<Runtime> | undefined;
 let loadedOrt: Ort | undefined;
-let backend: Promise<void> | undefined;
+let backend: SharedLoad<void> | undefined;
 // Session creation is serialised. ORT refuses concurrent backend initialisation; the
 // instantiate override is global state that two overlapping installs would leak (the second
 // would save the first's override as "original" and restore it); and each creation copies
 // the model into the wasm heap, so one at a time bounds peak memory.
-let queue: Promise<unknown> = Promise.resolve();
+let queue: SharedLoad<unknown> = shareLoad(Promise.resolve(), ORT_TASK_MAX_MS);
 
 /**
  * Loads a model from ONNX bytes. Rejects with `ModelLoadError`: `ort_init_failed` if the
@@ -67,8 +75,11 @@ export function ortVersion(): string | undefined {
 }
 
 function serialised<T>(task: () => Promise<T>): Promise<T> {
-  const result = queue.then(task);
-  queue = result.catch(() => undefined);
+  // A task ahead still pending after the bound is presumed dead (its request cancelled midway): go on.
+  const ahead = awaitShared(queue).catch(() => undefined);
+  const result = ahead.then(task);
+  const settled = result.catch(() => undefined);
+  queue = shareLoad(settled, ORT_TASK_MAX_MS);
   return result;
 }
 
@@ -97,22 +108,31 @@ function loadRuntime(): Promise<Runtime> {
 /**
  * Initialises ORT's wasm backend once, by creating a trivial session with the
  * instantiate override in place. A failure is cached: ORT itself refuses to retry.
+ * Only queued tasks call it, so an init still pending here is one whose request was
+ * cancelled midway: waited for up to `ORT_TASK_MAX_MS`, then `ort_init_failed` (at once
+ * for later tasks: ORT refuses a second init).
  */
 function initBackend(): Promise<Runtime> {
-  backend ??= (async () => {
-    const { ort, module } = await loadRuntime();
-    const restore = overrideInstantiate(module);
-    try {
-      const probe = await ort.InferenceSession.create(identityModel(), { executionProviders: ["wasm"] });
-      await probe.release();
-    } catch (cause) {
-      if (cause instanceof ModelLoadError) throw cause;
-      throw new ModelLoadError("ort_init_failed", `onnxruntime backend init failed (ORT ${ortVersion()}): ${messageOf(cause)}`, { cause });
-    } finally {
-      restore();
-    }
-  })();
-  return backend.then(loadRuntime);
+  backend ??= shareLoad(initOnce(), ORT_TASK_MAX_MS);
+  const init = isAbandoned(backend) ? Promise.reject(new SharedLoadTimeout(backend.maxMs)) : awaitShared(backend);
+  return init.then(loadRuntime, (cause: unknown) => {
+    if (cause instanceof SharedLoadTimeout) throw new ModelLoadError("ort_init_failed", `onnxruntime backend init never finished: ${cause.message}`, { cause });
+    throw cause;
+  });
+}
+
+async function initOnce(): Promise<void> {
+  const { ort, module } = await loadRuntime();
+  const restore = overrideInstantiate(module);
+  try {
+    const probe = await ort.InferenceSession.create(identityModel(), { executionProviders: ["wasm"] });
+    await probe.release();
+  } catch (cause) {
+    if (cause instanceof ModelLoadError) throw cause;
+    throw new ModelLoadError("ort_init_failed", `onnxruntime backend init failed (ORT ${ortVersion()}): ${messageOf(cause)}`, { cause });
+  } finally {
+    restore();
+  }
 }
 
 type Instantiate = (source: unknown, imports?: WebAssembly.Imports) => Promise<unknown>;
