@@ -137,6 +137,19 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     expect(artifacts.ranker.spec.features.map((f) => f.name)).toContain("visit.steps_since_last");
   });
 
+  it("splits the validation table into repeat and new targets (S-POP finds only repeats; the ranker ranks the repeat like S-POP)", () => {
+    const v = Object.fromEntries(artifacts.validation.map((r) => [r.name, r]));
+    const { selection } = artifacts.ranker.spec;
+    // The fifth view of each visit repeats its first: one repeat target in four.
+    expect(Number(selection["validation_lists.repeat"])).toBeGreaterThan(0);
+    expect(Number(selection["validation_lists.new"])).toBeGreaterThan(Number(selection["validation_lists.repeat"]));
+    expect(v.session!.newHr20).toBe(0);
+    expect(v.session!.repeatHr20).toBe(1);
+    expect(v.ranker!.repeatHr20).toBe(1);
+    expect(selection["ranker.repeat_hr@20"]).toBe(1);
+    expect(selection["session.new_hr@20"]).toBe(0);
+  });
+
   it("records a training histogram for every feature the ranker reads (its first candidates on the validation lists)", () => {
     const { features, baselines } = artifacts.ranker.spec;
     expect(Object.keys(baselines!).sort()).toEqual(features.map((f) => f.name).sort());
