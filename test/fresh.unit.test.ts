@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { CoVisitation, FRESH_STATE_DEFAULTS, type FreshStateOptions, freshNeighbours, scoreFresh } from "../src/models/ranker/fresh";
 import { freshStateOptions } from "../src/fresh/options";
-import { FreshReplay } from "../src/offline/train/fresh-replay";
+import { FreshReplay, FreshStream } from "../src/offline/train/fresh-replay";
 import { checkManifestAgainstFeatures, parseManifest } from "../src/models/manifest";
 import demoManifest from "../models/demo/1/manifest.json";
 
@@ -116,6 +116,23 @@ describe("co-visitation state", () => {
     // The live lookup and the table an isolate reads agree.
     expect(scoreFresh(freshNeighbours(s.table()), ["y", "x"], 10, 2, 0.5)).toEqual(out);
   });
+
+  it("with excludeViewed, never lists the visit's own items, so the visit's own views reaching the table late change nothing", () => {
+    const others = (s: CoVisitation) => {
+      s.observe({ visitor: "1", item: "x", at: T0 });
+      s.observe({ visitor: "1", item: "new", at: T0 + 1 });
+    };
+    const early = new CoVisitation();
+    others(early);
+    const late = new CoVisitation();
+    others(late);
+    // The visit's own views, already in one table (the trainer's replay), not yet in the other (a FreshDO behind its queue).
+    ["y", "x"].forEach((item, i) => late.observe({ visitor: "me", item, at: T0 + 10 + i }));
+    const seq = ["y", "x"];
+    expect(scoreFresh(late.lookup(), seq, 10, 2, 0.5).items).toContain("y"); // without: the visit's own item, from its own views
+    expect(scoreFresh(late.lookup(), seq, 10, 2, 0.5, true)).toEqual(scoreFresh(early.lookup(), seq, 10, 2, 0.5, true));
+    expect(scoreFresh(late.lookup(), seq, 10, 2, 0.5, true).items).toEqual(["new"]);
+  });
 });
 
 describe("FRESH_STATE", () => {
@@ -170,5 +187,32 @@ describe("the model-family contract", () => {
     const bad = structuredClone(demoManifest) as { ranker: { generators: { fresh: { state: { max_items: number } } } } };
     bad.ranker.generators.fresh.state.max_items = 0;
     expect(() => parseManifest(bad)).toThrow(/manifest/);
+  });
+});
+
+describe("FreshStream (npm run eval's fresh state)", () => {
+  it("gives each evaluated list the state the trainer's replay gives a list of a session that follows the training data", () => {
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // Sessions of 2–5 views over 40 items: on the trainer's clock each ends before the next starts.
+    const session = () => Array.from({ length: 2 + Math.floor(rand() * 4) }, () => `i${Math.floor(rand() * 40)}`);
+    const training = Array.from({ length: 300 }, session);
+    const evaluated = Array.from({ length: 60 }, session);
+    const options = { ...FRESH_STATE_DEFAULTS, max_items: 30, max_visitors: 50 };
+    const replay = new FreshReplay([...training, ...evaluated], options);
+    const stream = new FreshStream(training, options);
+    let compared = 0;
+    for (const s of evaluated) {
+      replay.startSession(s);
+      stream.startSession(s);
+      for (let i = 1; i < s.length; i++) {
+        replay.view(s, i - 1);
+        const prefix = s.slice(0, i);
+        const want = scoreFresh(replay.lookup(), prefix, 50, 3, 0.5, true);
+        expect(scoreFresh(stream.after(i), prefix, 50, 3, 0.5, true)).toEqual(want);
+        compared += want.items.length;
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
   });
 });

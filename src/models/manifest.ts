@@ -126,7 +126,8 @@ export const ManifestSchema = v.object({
          * consumer; `depth` / `decay` as item-kNN's; `state`: the bounds it was trained with.
          * Absent in versions trained before it (they run without it, as before).
          */
-        fresh: v.optional(v.object({ k: Count, depth: Count, decay: v.number(), state: FreshStateSchema })),
+        // exclude_viewed: the visit's own items are never listed (design 0029); absent in versions trained before.
+        fresh: v.optional(v.object({ k: Count, depth: Count, decay: v.number(), state: FreshStateSchema, exclude_viewed: v.optional(v.boolean()) })),
       }),
       features: v.array(v.object({ name: v.string(), version: v.number() })),
       params: v.record(v.string(), v.number()),

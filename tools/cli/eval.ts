@@ -9,6 +9,8 @@
  *     [--split validation|test] [--blend 0.1,0.3] [--only pop,iknn,vsknn,neural,hybrid,gens,union,ranker]
  *     [--name <dataset>, default: the data folder's name] [--out <file>, default: $TMPDIR/edgewise-eval/<name>-<split>.md]
  *     [--record]   (writes the last row's numbers — the version as shipped — into its manifest)
+ *     [--no-fresh] (the fresh generator absent, as when the FreshDO is unavailable; by default its state
+ *                   streams over the training sessions, then the evaluated ones, as a running FreshDO's would)
  *
  * Tune on --split validation (a model trained with `npm run train -- --split validation`); never on test.
  */
@@ -25,6 +27,8 @@ import { prefixFeatures, servingPathRecommender } from "../../src/offline/eval/s
 import type { GeneratorName } from "../../src/models/ranker/features";
 import { candidateMatrix } from "../../src/models/ranker/ranker";
 import { loadModelFolder } from "../../src/offline/serving/node-model";
+import { FreshStream } from "../../src/offline/train/fresh-replay";
+import { familyFreshState } from "../../src/models/families/index";
 import { loadSplit } from "../lib/dataset-split";
 import { progressBar } from "../lib/progress";
 import { PUBLISHED_DIGINETICA } from "../lib/published";
@@ -40,6 +44,8 @@ async function main(): Promise<void> {
       out: { type: "string" },
       record: { type: "boolean", default: false },
       name: { type: "string" },
+      // Evaluates as if the FreshDO were unavailable (the fresh generator absent): what a failing binding costs.
+      "no-fresh": { type: "boolean", default: false },
     },
   });
   const only = new Set(values.only.split(","));
@@ -77,10 +83,16 @@ async function main(): Promise<void> {
     }
   }
 
+  // A version with the fresh generator reads the co-visitation a running FreshDO would hold: the
+  // training sessions, then the evaluated ones as they go (design 0028). Without it the generator is absent.
+  const freshFor = (m: LoadedModel): FreshStream | null => {
+    const options = familyFreshState(m);
+    return options ? new FreshStream(train, options) : null;
+  };
   const ranked = async (label: string, orderBy?: GeneratorName) => {
     const m = await loaded();
     if (!m.ranker) throw new Error("the model version has no ranker (train a two-stage version with npm run train)");
-    return { ...servingPathRecommender({ ...m, ranker: { ...m.ranker, orderBy } }), name: label };
+    return { ...servingPathRecommender({ ...m, ranker: { ...m.ranker, orderBy } }, undefined, null, values["no-fresh"] ? null : freshFor(m)), name: label };
   };
   if (only.has("gens")) {
     recommenders.push(() => ranked("generator: item-kNN alone (serving path)", "iknn"));
@@ -97,7 +109,7 @@ async function main(): Promise<void> {
   let union: { recall: number; repeat: number; fresh: number; meanCandidates: number } | null = null;
   if (only.has("union")) {
     const m = await loaded();
-    if (m.ranker) union = await unionRecall(m, test, vocabulary);
+    if (m.ranker) union = await unionRecall(m, test, vocabulary, values["no-fresh"] ? null : freshFor(m));
   }
   const dataset = values.name ?? basename(resolve(values.data));
   const table = markdown(results, values.split, evaluationPoints(test), values.model, union, dataset);
@@ -111,17 +123,18 @@ async function main(): Promise<void> {
 }
 
 /** Share of evaluation points whose next item is among the generators' union (the ranker's ceiling), repeat and new apart. */
-async function unionRecall(model: LoadedModel, test: readonly (readonly string[])[], vocabulary: ReadonlySet<string>) {
+async function unionRecall(model: LoadedModel, test: readonly (readonly string[])[], vocabulary: ReadonlySet<string>, fresh: FreshStream | null) {
   const ranker = model.ranker!;
   const featuresOf = prefixFeatures();
   const hits = { all: 0, repeat: 0, fresh: 0, nAll: 0, nRepeat: 0, nFresh: 0, candidates: 0 };
   const started = performance.now();
   const total = evaluationPoints(test);
   for (const s of test) {
+    fresh?.startSession(s);
     for (let i = 1; i < s.length; i++) {
       const prefix = s.slice(0, i);
       const target = s[i]!;
-      const m = await candidateMatrix(ranker, featuresOf(prefix), { catalog: null, trending: null });
+      const m = await candidateMatrix(ranker, featuresOf(prefix), { catalog: null, trending: null }, fresh?.after(i) ?? null);
       const hit = vocabulary.has(target) && m.candidates.includes(target);
       const repeat = prefix.includes(target);
       hits.nAll++, (hits.all += +hit), (hits.candidates += m.candidates.length);

@@ -273,8 +273,15 @@ export function freshNeighbours(t: FreshTable): FreshNeighbours {
  * The generator: neighbours of the visit's last `depth` distinct items (the latest
  * weighs 1, each earlier one `decay` times the next), summed, best `k` first, scores
  * relative to the best. Ties by item id, so serving and training agree.
+ *
+ * `excludeViewed` leaves out the visit's own items (versions trained since design 0029
+ * declare it). The visit's own views pair only its own items with each other, and they
+ * reach a FreshDO's table seconds to a minute late (queue batching, the per-isolate
+ * cache), while the trainer's replay sees them at once: scores of the visit's own items
+ * would be learnt on a signal serving mostly lacks. Without them, the list is the same
+ * whether or not the visit's latest views have arrived.
  */
-export function scoreFresh(table: FreshNeighbours, sequence: readonly string[], k: number, depth: number, decay: number): GeneratorOutput {
+export function scoreFresh(table: FreshNeighbours, sequence: readonly string[], k: number, depth: number, decay: number, excludeViewed = false): GeneratorOutput {
   const scores = new Map<string, number>();
   const used = new Set<string>();
   let weight = 1;
@@ -286,6 +293,7 @@ export function scoreFresh(table: FreshNeighbours, sequence: readonly string[], 
     if (row) row.items.forEach((b, i) => scores.set(b, (scores.get(b) ?? 0) + weight * row.weights[i]!));
     weight *= decay;
   }
+  if (excludeViewed) for (const item of sequence) scores.delete(item);
   const ranked = [...scores].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).slice(0, k);
   const top = ranked[0]?.[1] ?? 0;
   return { items: ranked.map(([i]) => i), scores: ranked.map(([, s]) => (top > 0 ? s / top : 0)) };

@@ -53,7 +53,7 @@ export async function runGenerators(stage1: Stage1, spec: RankerSpec["generators
     out.popular = { items, scores: items.map((i) => (top > 0 ? Math.log1p(stage1.clicks(i)) / top : 0)) };
   }
   if (spec.fresh && spec.fresh.k > 0 && fresh) {
-    const listed = scoreFresh(fresh, sequence, spec.fresh.k, spec.fresh.depth, spec.fresh.decay);
+    const listed = scoreFresh(fresh, sequence, spec.fresh.k, spec.fresh.depth, spec.fresh.decay, spec.fresh.exclude_viewed === true);
     if (listed.items.length > 0) out.fresh = listed;
   }
   const neural = stage1.neural;

@@ -10,6 +10,8 @@
 export interface Recommender {
   name: string;
   recommend(prefix: readonly string[], k: number): string[] | Promise<string[]>;
+  /** Called before a session's first prefix (state that streams over the evaluated sessions, as the fresh generator's). */
+  startSession?(session: readonly string[]): void;
 }
 
 /** Hit rate and MRR of one group of evaluation points, per cut-off. */
@@ -127,6 +129,7 @@ export async function evaluateRecommender(rec: Recommender, sessions: readonly (
   let done = 0;
 
   for (const seq of sessions) {
+    rec.startSession?.(seq);
     for (let i = 1; i < seq.length; i++) {
       const prefix = seq.slice(0, i);
       const target = seq[i]!;

@@ -4,6 +4,7 @@ import { type EngineOptions, type FeatureState, type FeatureVector, applyEvent, 
 import type { Catalog } from "../../catalog/catalog";
 import type { LoadedModel } from "../../models/loaded-model";
 import { recommend } from "../../recommend/recommend";
+import type { FreshStream } from "../train/fresh-replay";
 import type { Recommender } from "./metrics";
 
 const CLICK_GAP_MS = 60_000;
@@ -16,11 +17,18 @@ const START = Date.UTC(2020, 0, 1);
  * (ONNX through onnxruntime) and business rules, for `type=personalized`.
  * Incremental per session: a prefix that extends the previous one reuses its state.
  */
-export function servingPathRecommender(model: LoadedModel, opts: EngineOptions = { sessionGapMs: 1800 * 1000 }, catalog: Catalog | null = null): Recommender {
+export function servingPathRecommender(
+  model: LoadedModel,
+  opts: EngineOptions = { sessionGapMs: 1800 * 1000 },
+  catalog: Catalog | null = null,
+  fresh: FreshStream | null = null,
+): Recommender {
   const featuresOf = prefixFeatures(opts, catalog);
   const params = DEFAULT_VARIANT_PARAMS;
   return {
     name: `serving path (${model.id})`,
+    // The fresh generator's state streams over the evaluated sessions as a FreshDO's would.
+    ...(fresh ? { startSession: (session: readonly string[]) => fresh.startSession(session) } : {}),
     async recommend(prefix, k) {
       const features = featuresOf(prefix);
       const result = await recommend({
@@ -32,6 +40,7 @@ export function servingPathRecommender(model: LoadedModel, opts: EngineOptions =
         params,
         catalog,
         trending: [],
+        fresh: fresh?.after(prefix.length) ?? null,
         time: (_name, fn) => fn(),
       });
       return result.items.map((s) => s.item_id);

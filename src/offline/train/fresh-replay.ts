@@ -71,3 +71,55 @@ export class FreshReplay {
     return j;
   }
 }
+
+/**
+ * The fresh generator's state for evaluation through the serving path, as a running
+ * service's FreshDO would hold it: every training session's views (in order, on the
+ * trainer's synthetic clock), then the evaluated sessions one after another, each list
+ * seeing the sessions before its own and its own prefix — what `FreshReplay` gives the
+ * trainer's lists, continued past the training data.
+ */
+export class FreshStream {
+  readonly state: CoVisitation;
+  private session = -1;
+  private current: readonly string[] = [];
+  private applied = 0;
+
+  /** `training`: the sessions the version was trained on, oldest first. */
+  constructor(
+    private readonly training: readonly (readonly string[])[],
+    options: FreshStateOptions,
+  ) {
+    this.state = new CoVisitation(options);
+    // In time order, as FreshReplay streams them (a long session's views interleave with the next's).
+    const views: Array<{ j: number; i: number }> = [];
+    training.forEach((s, j) => {
+      for (let i = 0; i < s.length; i++) views.push({ j, i });
+    });
+    const at = (v: { j: number; i: number }) => v.j * SYNTHETIC_SESSION_SPACING_MS + v.i * SYNTHETIC_VIEW_SPACING_MS;
+    views.sort((a, b) => at(a) - at(b) || a.j - b.j || a.i - b.i);
+    for (const v of views) this.observe(v.j, training[v.j]![v.i]!, v.i);
+  }
+
+  /** A new evaluated session starts: the previous one's views are all in the state by now. */
+  startSession(session: readonly string[]): void {
+    this.flush(this.current.length);
+    this.session++;
+    this.current = session;
+    this.applied = 0;
+  }
+
+  /** The state a list after the session's first `n` views sees. */
+  after(n: number): FreshNeighbours {
+    this.flush(n);
+    return this.state.lookup();
+  }
+
+  private flush(n: number): void {
+    for (; this.applied < Math.min(n, this.current.length); this.applied++) this.observe(this.training.length + this.session, this.current[this.applied]!, this.applied);
+  }
+
+  private observe(j: number, item: string, i: number): void {
+    this.state.observe({ visitor: `s${j}`, item, at: j * SYNTHETIC_SESSION_SPACING_MS + i * SYNTHETIC_VIEW_SPACING_MS });
+  }
+}

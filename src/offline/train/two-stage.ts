@@ -47,7 +47,7 @@ export const DEFAULT_GENERATORS: Omit<RankerSpec["generators"], "iknn"> & { iknn
   session: { k: 20 },
   neural: { k: 100 },
   popular: { k: 20 },
-  fresh: { k: 50, depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS },
+  fresh: { k: 50, depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS, exclude_viewed: true },
 };
 
 /** Options of {@link trainTwoStage}. */
