@@ -175,7 +175,11 @@ describe("offline replay (point in time)", () => {
 describe("the model-family contract", () => {
   it("declares the generator with its bounds; a version without it (as before) still parses and checks", () => {
     const current = parseManifest(demoManifest);
-    expect(current.ranker!.generators.fresh).toEqual({ k: 50, depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS });
+    expect(current.ranker!.generators.fresh).toEqual({ k: 50, depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS, exclude_viewed: true });
+    // A version trained before exclude_viewed (design 0029) still parses, and keeps listing the visit's own items.
+    const before = structuredClone(demoManifest) as { ranker: { generators: { fresh: Record<string, unknown> } } };
+    delete before.ranker.generators.fresh.exclude_viewed;
+    expect(parseManifest(before).ranker!.generators.fresh!.exclude_viewed).toBeUndefined();
     const old = structuredClone(demoManifest) as { ranker: { generators: Record<string, unknown>; features: Array<{ name: string }>; baselines: Record<string, unknown> } };
     delete old.ranker.generators.fresh;
     old.ranker.features = old.ranker.features.filter((f) => !f.name.startsWith("gen.fresh."));
@@ -193,7 +197,7 @@ describe("the model-family contract", () => {
 describe("FreshStream (npm run eval's fresh state)", () => {
   it("gives each evaluated list the state the trainer's replay gives a list of a session that follows the training data", () => {
     let seed = 11;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     // Sessions of 2–5 views over 40 items: on the trainer's clock each ends before the next starts.
     const session = () => Array.from({ length: 2 + Math.floor(rand() * 4) }, () => `i${Math.floor(rand() * 40)}`);
     const training = Array.from({ length: 300 }, session);

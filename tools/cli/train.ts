@@ -22,7 +22,8 @@ import { type SequenceInput, sequenceInput } from "../../src/models/inputs";
 import { evaluationPoints } from "../../src/offline/eval/metrics";
 import { buildModelVersion } from "../../src/offline/export/model-version";
 import { modelVocab } from "../../src/offline/train/session-model";
-import { trainSessionModelFast } from "../../src/offline/train/session-model-fast";
+import type { FastSessionModel } from "../../src/offline/train/session-model-fast";
+import { trainNeuralInWorker } from "../lib/train-neural";
 import { type ValidationRow, trainTwoStage } from "../../src/offline/train/two-stage";
 import { createNodeSession } from "../../src/offline/serving/node-model";
 import { MODEL_BLEND_WEIGHT } from "../../src/offline/train/vsknn-options";
@@ -85,27 +86,28 @@ async function main(): Promise<void> {
   } as const;
   const started = performance.now();
   let neuralSeconds = 0;
+  // Both neural fits run at once, one worker thread each (two cores); the bar follows the one awaited first.
+  let neuralWaiting = true;
   // Two stages: generators fitted on the first 90% of the sessions, the ranker on lists replayed from the rest.
   const twoStage = await trainTwoStage(train, {
     // Called twice: on the generators' 90% (the ranker's lists), then on every session (shipped).
-    trainNeural: (sessions) => {
-      const t0 = performance.now();
+    trainNeural: async (sessions) => {
       const points = evaluationPoints(sessions);
       const which = sessions.length < train.length ? "for the ranker's lists" : "shipped, all sessions";
-      const m = trainSessionModelFast(sessions, {
-        ...settings,
-        progressEvery: 20_000,
-        onProgress: (p) => progressBar(`neural (${which}) epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, t0, `loss ${p.loss.toFixed(4)} lr ${p.learningRate.toFixed(3)}`),
+      const { model: m, seconds } = await trainNeuralInWorker(sessions, { ...settings, progressEvery: 20_000 }, (p) => {
+        // The bar runs while the trainer waits for the ranker's copy; the shipped one finishes in the background.
+        if (neuralWaiting && which === "for the ranker's lists")
+          progressBar(`neural generator (${which}) epoch ${p.epoch}/${p.epochs}`, (p.epoch - 1) * p.total + p.done, p.epochs * p.total, started, `loss ${p.loss.toFixed(4)}`);
       });
-      const seconds = (performance.now() - t0) / 1000;
-      neuralSeconds += seconds;
-      log(`neural generator (${which}): ${points} prefixes in ${seconds.toFixed(0)} s; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
+      if (which === "for the ranker's lists") neuralWaiting = false;
+      neuralSeconds = Math.max(neuralSeconds, seconds);
+      log(`neural generator (${which}): ${points} prefixes in ${seconds.toFixed(0)} s on its own thread; epoch losses ${m.epochLosses.map((l) => l.toFixed(4)).join(" ")}`);
       return m;
     },
     createSession: createNodeSession,
     log,
   });
-  const model = twoStage.neural as ReturnType<typeof trainSessionModelFast>;
+  const model = twoStage.neural as FastSessionModel;
   const trainSeconds = (performance.now() - started) / 1000;
   log(`trained in ${trainSeconds.toFixed(0)} s`);
   log(validationTable(twoStage.validation));

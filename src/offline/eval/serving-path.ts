@@ -17,12 +17,7 @@ const START = Date.UTC(2020, 0, 1);
  * (ONNX through onnxruntime) and business rules, for `type=personalized`.
  * Incremental per session: a prefix that extends the previous one reuses its state.
  */
-export function servingPathRecommender(
-  model: LoadedModel,
-  opts: EngineOptions = { sessionGapMs: 1800 * 1000 },
-  catalog: Catalog | null = null,
-  fresh: FreshStream | null = null,
-): Recommender {
+export function servingPathRecommender(model: LoadedModel, opts: EngineOptions = { sessionGapMs: 1800 * 1000 }, catalog: Catalog | null = null, fresh: FreshStream | null = null): Recommender {
   const featuresOf = prefixFeatures(opts, catalog);
   const params = DEFAULT_VARIANT_PARAMS;
   return {

@@ -52,8 +52,12 @@ export const DEFAULT_GENERATORS: Omit<RankerSpec["generators"], "iknn"> & { iknn
 
 /** Options of {@link trainTwoStage}. */
 export interface TwoStageOptions {
-  /** Trains the neural generator on the sessions it is given. */
-  trainNeural: (sessions: readonly (readonly string[])[]) => SessionTopKWeights;
+  /**
+   * Trains the neural generator on the sessions it is given; called twice (the generators' 90 %,
+   * then every session for shipping) before either is awaited, so an off-thread trainer
+   * (`npm run train`'s worker threads) fits both at once.
+   */
+  trainNeural: (sessions: readonly (readonly string[])[]) => SessionTopKWeights | Promise<SessionTopKWeights>;
   /** Creates ONNX sessions: onnxruntime's Node build offline (`createNodeSession`), the worker's in tests. */
   createSession: (bytes: Uint8Array) => Promise<OrtSession>;
   /** Item data for the replayed events and the ranker features (category, price), when the shop has a catalog. */
@@ -123,7 +127,10 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
   const earlyIndex = buildIndex(early);
   const vsknn = chooseVsknnOptions(earlyIndex, late.slice(0, fitCut), opts.maxVsknnPoints ?? 5_000, opts.vsknnGrid ?? VSKNN_GRID, log);
   log(`V-SKNN: chose ${vsknn.selection["vsknn.chosen"]}`);
-  const neural = opts.trainNeural(early);
+  const neuralFit = opts.trainNeural(early);
+  // The shipped copy (every session) is independent of everything below: started now.
+  const shippedFit = opts.keepNeuralFit ? null : opts.trainNeural(sessions);
+  const neural = await neuralFit;
   const { fresh: freshGen, ...others } = DEFAULT_GENERATORS;
   const gens: RankerSpec["generators"] = { ...others, iknn: { ...DEFAULT_GENERATORS.iknn, file: "iknn.bin" }, ...(opts.withoutFresh ? {} : { fresh: freshGen }) };
   // The fresh generator's state streams over every session in time order (design 0028).
@@ -208,7 +215,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
 
   // Ship: every generator refitted on every session. The ranker learnt from the 90% fits' scores,
   // which are relative (to each list's best) and ranks, so a refit keeps their meaning.
-  const shippedNeural = opts.keepNeuralFit ? neural : opts.trainNeural(sessions);
+  const shippedNeural = shippedFit ? await shippedFit : neural;
   const knnIndex = serializeIndex(buildIndex(sessions));
   const iknnIndex = serializeCooccurrence(buildCooccurrence(sessions, { mode: "session", shrinkage: gens.iknn.shrinkage, maxNeighbours: gens.iknn.neighbours }));
   const onnx = buildTreeEnsembleModel(result.ensemble);
