@@ -148,6 +148,9 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     expect(v.ranker!.repeatHr20).toBe(1);
     expect(selection["ranker.repeat_hr@20"]).toBe(1);
     expect(selection["session.new_hr@20"]).toBe(0);
+    // The visit guard (design 0029) is for rankers that rank repeats below S-POP; this one does not.
+    expect(artifacts.ranker.spec.visit_guard).toBe(false);
+    expect(v["ranker + visit guard"]!.repeatHr20).toBe(1);
   });
 
   it("records a training histogram for every feature the ranker reads (its first candidates on the validation lists)", () => {

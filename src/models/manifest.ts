@@ -130,6 +130,8 @@ export const ManifestSchema = v.object({
         fresh: v.optional(v.object({ k: Count, depth: Count, decay: v.number(), state: FreshStateSchema, exclude_viewed: v.optional(v.boolean()) })),
       }),
       features: v.array(v.object({ name: v.string(), version: v.number() })),
+      /** The visit's own items keep places in the page (design 0029); absent in versions trained before it. */
+      visit_guard: v.optional(v.boolean()),
       params: v.record(v.string(), v.number()),
       /** Validation numbers the choices were made on (time-ordered split of the run's own training data). */
       selection: v.record(v.string(), v.union([v.number(), v.string()])),

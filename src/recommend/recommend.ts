@@ -4,6 +4,7 @@ import type { VariantParams } from "../experiments/config";
 import type { ProfiledFeatures } from "../profile/profile";
 import { type LoadedModel, scoreWithFamily } from "../models/families/index";
 import type { FreshNeighbours } from "../models/ranker/fresh";
+import { guardVisit, visitOrder } from "../models/ranker/visit-guard";
 import type { RecoRequest } from "./params";
 import { affinityShares, preferAffinity } from "./affinity";
 import { type Scored, applyRules } from "./rules";
@@ -90,7 +91,11 @@ export async function recommend(x: RecoInputs): Promise<RecoResult> {
         const scoring = await scoreWithFamily(x.model, { type: request.type, query, features, catalog: x.catalog, trending: trendingShares(x.trending), fresh: x.fresh ?? null, want, time: x.time });
         if (scoring.kind === "no_input") degraded ??= request.type === "similar" ? "unknown_item" : "cold_start";
         else {
-          candidates = scoring.items;
+          // The visit guard (design 0029), when the trainer turned it on: the visit's own items, in S-POP's
+          // order, keep places in the page that the rules below would not drop for other reasons.
+          const guard = request.type === "personalized" && x.model.ranker?.spec.visit_guard === true;
+          const dropped = new Set([...request.exclude, ...cartItems, ...purchased]);
+          candidates = guard ? guardVisit(scoring.items, visitOrder(query), request.k, (id) => dropped.has(id)) : scoring.items;
           served.item_idx = scoring.input?.item_idx ?? null;
           served.item_w = scoring.input?.item_w ?? null;
           if (scoring.input?.ranker) served.ranker = scoring.input.ranker;

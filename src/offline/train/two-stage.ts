@@ -26,7 +26,8 @@ import { createVsknn } from "../../models/knn/vsknn";
 import type { RankerSpec } from "../../models/manifest";
 import { buildSessionTopKModel } from "../../models/onnx/session-topk";
 import { SEQ_LEN } from "../../models/inputs";
-import { GENERATORS, type GeneratorName, RANKER_FEATURES, rankerRow, selectColumns } from "../../models/ranker/features";
+import { GENERATORS, type GeneratorName, RANKER_FEATURES, rankerColumn, rankerRow, selectColumns } from "../../models/ranker/features";
+import { guardVisit } from "../../models/ranker/visit-guard";
 import { type Stage1, popularityOf } from "../../models/ranker/generators";
 import { candidateMatrix } from "../../models/ranker/ranker";
 import { type TreeEnsemble, buildTreeEnsembleModel, scoreEnsemble } from "../../models/ranker/trees";
@@ -184,6 +185,14 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     { name: "union recall", hr20: unionRecall(served), mrr20: NaN, repeatHr20: unionRecall(segments.repeat), newHr20: unionRecall(segments.new) },
     { name: "ranker", ...rankerHr(served), repeatHr20: rankerHr(segments.repeat).hr20, newHr20: rankerHr(segments.new).hr20 },
   ];
+  // The visit guard (design 0029) is on when the ranker ranks repeat targets below S-POP (the session
+  // generator) does: then the visit's own items keep places in the page, whatever it costs elsewhere.
+  const guardedHr = (lists: readonly ReplayedList[]) => guardedMetrics(lists, result.ensemble, columns);
+  const sessionRow = validation.find((r) => r.name === "session")!;
+  const rankerRow0 = validation.find((r) => r.name === "ranker")!;
+  const visitGuard = rankerRow0.repeatHr20 < sessionRow.repeatHr20;
+  validation.push({ name: "ranker + visit guard", ...guardedHr(served), repeatHr20: guardedHr(segments.repeat).hr20, newHr20: guardedHr(segments.new).hr20 });
+  log(`visit guard: ${visitGuard ? "on" : "off"} (ranker's repeat HR@20 ${(100 * rankerRow0.repeatHr20).toFixed(2)} vs S-POP's ${(100 * sessionRow.repeatHr20).toFixed(2)})`);
   const selection: Record<string, number | string> = {
     split: `generators: first ${GENERATOR_SHARE * 100}% of the training sessions; ranker lists: the rest, by time (${FIT_SHARE * 100}% fit, the rest validation)`,
     fit_lists: fitData.queryOffsets.length - 1 + (fitData.missedQueries ?? 0),
@@ -196,6 +205,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     "candidates.per_list.chosen": counts.candidates.chosen,
     "candidates.metric.declared": round(counts.metric.declared),
     "candidates.metric.chosen": round(counts.metric.chosen),
+    "visit_guard.rule": "on when the ranker's repeat-target HR@20 on the validation lists is below the session generator's (S-POP's)",
   };
   for (const g of GENERATORS) selection[`candidates.${g}.declared`] = declared[g];
   for (const t of counts.tried) selection[`candidates.${t.generator}[${t.k}]`] = round(t.metric);
@@ -231,7 +241,7 @@ export async function trainTwoStage(sessions: readonly (readonly string[])[], op
     knnIndex,
     vsknnOptions: vsknn.options,
     iknnIndex,
-    ranker: { onnx, spec: { generators: gens, features, params, selection, baselines } },
+    ranker: { onnx, spec: { generators: gens, features, visit_guard: visitGuard, params, selection, baselines } },
     validation,
   };
 }
@@ -349,6 +359,32 @@ export function toRankingData(lists: readonly ReplayedList[], columns: readonly 
     queryOffsets[q + 1] = at;
   });
   return { numFeatures: columns.length, values, labels, queryOffsets, missedQueries: lists.length - kept.length };
+}
+
+/** HR@20 / MRR@20 of the ensemble's order with the visit guard at a page of 20 (as serving applies it). */
+function guardedMetrics(lists: readonly ReplayedList[], ensemble: TreeEnsemble, columns: readonly number[]): { hr20: number; mrr20: number } {
+  const count = rankerColumn("visit.count")!;
+  const steps = rankerColumn("visit.steps_since_last")!;
+  let hr = 0;
+  let mrr = 0;
+  for (const { matrix: m, positive } of lists) {
+    if (positive < 0) continue;
+    const scores = scoreEnsemble(ensemble, selectColumns(m, columns));
+    const order = Array.from(m.candidates.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+    // The visit's items in S-POP order (views, then recency), from the candidates' own features.
+    const visit = Array.from(m.candidates.keys())
+      .filter((r) => m.values[r * m.width + count]! > 0)
+      .sort((a, b) => m.values[b * m.width + count]! - m.values[a * m.width + count]! || m.values[a * m.width + steps]! - m.values[b * m.width + steps]!)
+      .map((r) => m.candidates[r]!);
+    const ranked = guardVisit(
+      order.map((r) => ({ item_id: m.candidates[r]! })),
+      visit,
+      20,
+    );
+    const rank = ranked.findIndex((s) => s.item_id === m.candidates[positive]) + 1;
+    if (rank >= 1 && rank <= 20) (hr += 1), (mrr += 1 / rank);
+  }
+  return { hr20: hr / Math.max(1, lists.length), mrr20: mrr / Math.max(1, lists.length) };
 }
 
 /** HR@20 / MRR@20 of one generator's own order on the lists. */
