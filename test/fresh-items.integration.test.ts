@@ -82,7 +82,7 @@ describe("a new product enters recommendations between retrains", () => {
 
   it("the version declares the fresh generator with its bounds, and its ranker reads gen.fresh.*", () => {
     // Declared with k 50; the run keeps the count its validation lists justify (candidate-counts.ts), never 0 here.
-    expect(artifacts.ranker.spec.generators.fresh).toEqual({ k: expect.any(Number), depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS });
+    expect(artifacts.ranker.spec.generators.fresh).toEqual({ k: expect.any(Number), depth: 3, decay: 0.5, state: FRESH_STATE_DEFAULTS, exclude_viewed: true });
     expect(artifacts.ranker.spec.generators.fresh!.k).toBeGreaterThan(0);
     expect(artifacts.ranker.spec.generators.fresh!.k).toBeLessThanOrEqual(50);
     const read = artifacts.ranker.spec.features.map((f) => f.name);
