@@ -112,6 +112,11 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     manifest.version = "2";
     manifest.ranker.features[0]!.name = "visit.mood";
     for (const [file, bytes] of Object.entries(files)) await env.MODELS.put(`models/repeat/2/${file}`, file === "manifest.json" ? JSON.stringify(manifest) : bytes);
+    // The same version with the visit guard on (design 0029), as a trainer whose ranker ranks repeats below S-POP writes it.
+    const guarded = JSON.parse(new TextDecoder().decode(files["manifest.json"])) as { version: string; ranker: { visit_guard?: boolean } };
+    guarded.version = "3";
+    guarded.ranker.visit_guard = true;
+    for (const [file, bytes] of Object.entries(files)) await env.MODELS.put(`models/repeat/3/${file}`, file === "manifest.json" ? JSON.stringify(guarded) : bytes);
     modelId = "repeat/1";
   }, 120_000);
 
@@ -178,6 +183,34 @@ describe("two-stage model trained on a tiny shop whose answer is a repeat", () =
     expect(body.model).toBe(modelId);
     expect(body.degraded).toBeNull();
     expect(body.items[0]!.item_id).toBe("sku-007");
+  });
+
+  it("with the visit guard on, keeps the visit's latest item in the page where the ranker put it below (GET /v1/recommendations)", async () => {
+    const visit = ["sku-007", "sku-042", "sku-099", "sku-013"];
+    const page = async (model: string) => {
+      await setTenantConfig(SHOP_A.id, { default_model: model });
+      const v = await newVisitor();
+      const now = Date.now();
+      expect(
+        (
+          await postEvents(
+            visit.map((item, i) => make.productView(item, "shoes", 50, now - (10 - i) * 1000)),
+            { visitor: v },
+          )
+        ).status,
+      ).toBe(202);
+      const reco = await call("/v1/recommendations?k=2", { headers: { "x-edgewise-key": SHOP_A.key, "x-edgewise-visitor": v } });
+      const body = (await reco.json()) as { model: string; items: Array<{ item_id: string }> };
+      expect(body.model).toBe(model);
+      return body.items.map((i) => i.item_id);
+    };
+    // The shop's next view is never the latest one: the ranker leaves it out of a page of 2.
+    const plain = await page("repeat/1");
+    expect(plain[0]).toBe("sku-007");
+    expect(plain).not.toContain("sku-013");
+    // Guarded: S-POP's first item (all viewed once: the latest) takes the page's last place.
+    expect(await page("repeat/3")).toEqual(["sku-007", "sku-013"]);
+    await setTenantConfig(SHOP_A.id, { default_model: modelId });
   });
 
   it("logs the first candidate's ranker row with the list, and MonitorDO compares each feature with training", async () => {
