@@ -15,8 +15,7 @@
  *
  *   npx tsx tools/cli/fresh-e2e.ts [--data ../shared/datasets/yoochoose-clicks-100k] [--out results/fresh-e2e.md]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildModelVersion } from "../../src/offline/export/model-version";
@@ -25,97 +24,11 @@ import { trainSessionModelFast } from "../../src/offline/train/session-model-fas
 import { trainTwoStage } from "../../src/offline/train/two-stage";
 import { SEQ_LEN } from "../../src/models/inputs";
 import { withLocalBucket } from "../local/local-r2";
-import { progressBar } from "../lib/progress";
+import { DEMO_KEY, Service, byStart, pool, postEvents, readClicks, retryAfter } from "../lib/click-replay";
 import { activate, publishModel } from "./registry";
 
-const KEY = "pk_demo_edgewise";
 const TENANT = "demo";
 const CONCURRENCY = 8;
-
-interface Click {
-  session: string;
-  item: string;
-  time: number;
-}
-
-/** Sessions by first click, clicks by time. */
-function readClicks(file: string): Click[][] {
-  const sessions = new Map<string, Click[]>();
-  for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
-    const [session, item, time] = line.trim().split("\t");
-    if (!session || !item || !time) continue;
-    const list = sessions.get(session) ?? [];
-    list.push({ session, item, time: Math.round(Number(time) * 1000) });
-    sessions.set(session, list);
-  }
-  const out = [...sessions.values()].map((l) => l.sort((a, b) => a.time - b.time));
-  return out.sort((a, b) => a[0]!.time - b[0]!.time || (a[0]!.session < b[0]!.session ? -1 : 1));
-}
-
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>, label: string): Promise<void> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        await fn(items[next++]!);
-        if (++done % 200 === 0 || done === items.length) progressBar(label, done, items.length, started);
-      }
-    }),
-  );
-}
-
-function startService(port: number, state: string): { child: ChildProcess; base: string } {
-  const child = spawn(
-    "node_modules/.bin/wrangler",
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(port + 1000), "--persist-to", state, "--var", "LOG_LEVEL:warn", "--var", "REGISTRY_REFRESH_SECONDS:1"],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" }, stdio: ["ignore", "ignore", "inherit"] },
-  );
-  return { child, base: `http://127.0.0.1:${port}` };
-}
-
-async function waitUp(base: string): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error("wrangler dev did not come up within 60 s");
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
-}
-
-async function post(base: string, visitor: string | null, events: unknown[]): Promise<string> {
-  const headers: Record<string, string> = { "content-type": "application/json", "x-edgewise-key": KEY };
-  if (visitor) headers["x-edgewise-visitor"] = visitor;
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${base}/v1/events`, { method: "POST", headers, body: JSON.stringify({ events }) });
-    if (res.status === 429) {
-      // Every replayed visitor comes from one address: the per-address limit paces the replay, as it would a shop.
-      await retryAfter(res);
-      attempt--;
-      continue;
-    }
-    const body = (await res.json()) as { rejected?: number };
-    if (res.status === 202 && body.rejected === 0) return res.headers.get("x-edgewise-visitor")!;
-    if (res.status !== 503 || attempt > 5) throw new Error(`POST /v1/events → ${res.status} ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Waits as a 429's Retry-After says (seconds). */
-async function retryAfter(res: Response): Promise<void> {
-  await res.body?.cancel();
-  await new Promise((r) => setTimeout(r, 1000 * Math.max(1, Number(res.headers.get("retry-after") ?? 1))));
-}
 
 interface Tally {
   points: number;
@@ -134,8 +47,8 @@ async function main(): Promise<void> {
     },
   });
   const log = (line: string) => void process.stderr.write(`${line}\n`);
-  const train = readClicks(join(values.data, "train.tsv"));
-  const test = readClicks(join(values.data, "test.tsv")).filter((s) => s.length >= 2);
+  const train = byStart(readClicks(join(values.data, "train.tsv")));
+  const test = byStart(readClicks(join(values.data, "test.tsv"))).filter((s) => s.length >= 2);
   const sessions = train.map((s) => s.map((c) => c.item));
   const viewTimes = train.map((s) => s.map((c) => c.time));
   const vocabulary = new Set(sessions.flat());
@@ -196,12 +109,13 @@ async function main(): Promise<void> {
       },
       r2,
     );
-    const { child, base } = startService(Number(values.port), state);
+    const svc = new Service(Number(values.port), state);
+    const base = svc.base;
     const unseen = tally();
     const all = tally();
     const t0 = performance.now();
     try {
-      await waitUp(base);
+      await svc.start();
       await pool(
         test,
         CONCURRENCY,
@@ -209,11 +123,11 @@ async function main(): Promise<void> {
           let visitor: string | null = null;
           for (let i = 0; i < clicks.length - 1; i++) {
             const c = clicks[i]!;
-            visitor = await post(base, visitor, [{ id: `yc-${c.session}-${i}`, type: "product_view", timestamp: c.time + shift, properties: { item_id: c.item } }]);
-            let res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+            visitor = await postEvents(base, visitor, [{ id: `yc-${c.session}-${i}`, type: "product_view", timestamp: c.time + shift, properties: { item_id: c.item } }]);
+            let res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": DEMO_KEY, "x-edgewise-visitor": visitor } });
             while (res.status === 429) {
               await retryAfter(res);
-              res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+              res = await fetch(`${base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": DEMO_KEY, "x-edgewise-visitor": visitor } });
             }
             const body = (await res.json()) as { model: string | null; items: Array<{ item_id: string }> };
             if (res.status !== 200 || body.model !== id) throw new Error(`GET /v1/recommendations → ${res.status} model ${body.model}`);
@@ -228,7 +142,7 @@ async function main(): Promise<void> {
         `test day through the service (${variant} fresh)`,
       );
     } finally {
-      await stop(child);
+      await svc.stop();
     }
     results[variant] = { unseen, all, seconds: (performance.now() - t0) / 1000 };
   }

@@ -14,8 +14,7 @@
  *
  *   npm run e2e:yoochoose [-- --data ../shared/datasets/yoochoose-clicks-100k --out results/yoochoose-e2e.md]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildIndex, serializeIndex } from "../../src/models/knn/index";
@@ -29,105 +28,12 @@ import { trainSessionModelFast } from "../../src/offline/train/session-model-fas
 import { withLocalBucket } from "../local/local-r2";
 import { fromLocalLog } from "../lib/log-source";
 import { progressBar } from "../lib/progress";
+import { type Click, DEMO_KEY, Service, pool, postEvents, readClicks } from "../lib/click-replay";
 import { activate, publishModel } from "./registry";
 import { MODEL_BLEND_WEIGHT, VSKNN_OPTIONS } from "../../src/offline/train/vsknn-options";
 
-const KEY = "pk_demo_edgewise";
 const TENANT = "demo";
 const CONCURRENCY = 8;
-
-interface Click {
-  session: string;
-  item: string;
-  time: number;
-}
-
-function readClicks(file: string): Map<string, Click[]> {
-  const sessions = new Map<string, Click[]>();
-  for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
-    const [session, item, time] = line.trim().split("\t");
-    if (!session || !item || !time) continue;
-    const list = sessions.get(session) ?? [];
-    list.push({ session, item, time: Math.round(Number(time) * 1000) });
-    sessions.set(session, list);
-  }
-  for (const list of sessions.values()) list.sort((a, b) => a.time - b.time);
-  return sessions;
-}
-
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, label: string): Promise<void> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        await fn(items[next++]!);
-        if (++done % 200 === 0 || done === items.length) progressBar(label, done, items.length, started);
-      }
-    }),
-  );
-}
-
-class Service {
-  private child: ChildProcess | null = null;
-  constructor(
-    readonly port: number,
-    private readonly state: string,
-  ) {}
-  get base(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.child = spawn(
-      "node_modules/.bin/wrangler",
-      [
-        "dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(this.port),
-        "--inspector-port",
-        String(this.port + 1000),
-        "--persist-to",
-        this.state,
-        "--var",
-        "LOG_LEVEL:warn",
-        "--var",
-        "REGISTRY_REFRESH_SECONDS:1",
-      ],
-      { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" }, stdio: ["ignore", "ignore", "inherit"] },
-    );
-    for (let i = 0; i < 120; i++) {
-      try {
-        if ((await fetch(`${this.base}/healthz`)).ok) return;
-      } catch {
-        // not up yet
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error("wrangler dev did not come up within 60 s");
-  }
-  async stop(): Promise<void> {
-    if (!this.child) return;
-    const exited = new Promise((r) => this.child!.once("exit", r));
-    this.child.kill("SIGTERM");
-    await exited;
-    this.child = null;
-  }
-}
-
-async function post(svc: Service, visitor: string | null, events: unknown[]): Promise<string> {
-  const headers: Record<string, string> = { "content-type": "application/json", "x-edgewise-key": KEY };
-  if (visitor) headers["x-edgewise-visitor"] = visitor;
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${svc.base}/v1/events`, { method: "POST", headers, body: JSON.stringify({ events }) });
-    const body = (await res.json()) as { rejected?: number };
-    if (res.status === 202 && body.rejected === 0) return res.headers.get("x-edgewise-visitor")!;
-    if (res.status !== 503 || attempt > 5) throw new Error(`POST /v1/events → ${res.status} ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 500)); // a 503 is safe to retry
-  }
-}
 
 const view = (c: Click, shift: number, i: number) => ({
   id: `yc-${c.session}-${i}`,
@@ -177,8 +83,8 @@ async function main(): Promise<void> {
         async (clicks) => {
           let visitor: string | null = null;
           for (let i = 0; i < clicks.length; i += 500)
-            visitor = await post(
-              svc,
+            visitor = await postEvents(
+              svc.base,
               visitor,
               clicks.slice(i, i + 500).map((c, j) => view(c, shift, i + j)),
             );
@@ -255,9 +161,9 @@ async function main(): Promise<void> {
         async (clicks) => {
           let visitor: string | null = null;
           for (let i = 0; i < clicks.length - 1; i++) {
-            visitor = await post(svc, visitor, [view(clicks[i]!, shift, i)]);
+            visitor = await postEvents(svc.base, visitor, [view(clicks[i]!, shift, i)]);
             const s = performance.now();
-            const res = await fetch(`${svc.base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": KEY, "x-edgewise-visitor": visitor } });
+            const res = await fetch(`${svc.base}/v1/recommendations?k=20`, { headers: { "x-edgewise-key": DEMO_KEY, "x-edgewise-visitor": visitor } });
             latencies.push(performance.now() - s);
             const body = (await res.json()) as { model: string | null; items: Array<{ item_id: string }> };
             if (res.status !== 200 || body.model !== id) throw new Error(`GET /v1/recommendations → ${res.status} model ${body.model}`);
